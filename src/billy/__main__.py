@@ -1,0 +1,3 @@
+from billy.cli import main
+
+main()

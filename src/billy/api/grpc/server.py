@@ -1,0 +1,32 @@
+"""`billy grpc`: the gRPC server with the standard health and reflection services."""
+
+from __future__ import annotations
+
+from concurrent import futures
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from billy.v1 import clients_pb2, clients_pb2_grpc
+
+from .clients import ClientServicer
+from .interceptor import BillyInterceptor
+
+SERVICE_NAMES = [clients_pb2.DESCRIPTOR.services_by_name["ClientService"].full_name]
+
+
+def build_server(*, host: str, port: int, max_workers: int = 16) -> tuple[grpc.Server, int]:
+    """A started server and the port it listens on (0 picks a free one)."""
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers), interceptors=[BillyInterceptor()])
+    clients_pb2_grpc.add_ClientServiceServicer_to_server(ClientServicer(), server)
+    health_servicer = health.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    for name in ["", *SERVICE_NAMES]:
+        health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    reflection.enable_server_reflection([*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME], server)
+    bound = server.add_insecure_port(f"{host}:{port}")
+    if bound == 0:
+        raise OSError(f"cannot listen on {host}:{port}")
+    server.start()
+    return server, bound

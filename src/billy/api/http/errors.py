@@ -1,0 +1,69 @@
+"""The HTTP side of the error table: every error, billy's or the framework's, as one envelope."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.http import HttpRequest, JsonResponse
+from ninja import Schema
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+
+from billy.core.errors import ERROR_CODES, BillyError, code_for_http_status
+
+logger = logging.getLogger(__name__)
+
+
+class ErrorBody(Schema):
+    code: str
+    message: str
+    details: dict[str, Any]
+
+
+class ErrorOut(Schema):
+    error: ErrorBody
+
+
+def error_response(
+    code: str, message: str, details: dict[str, Any] | None = None, *, retry_after: int | None = None
+) -> JsonResponse:
+    spec = ERROR_CODES[code]
+    response = JsonResponse(
+        {"error": {"code": code, "message": message, "details": details or {}}}, status=spec.http_status
+    )
+    if retry_after is not None:
+        response["Retry-After"] = str(retry_after)
+    return response
+
+
+def _field_name(loc: list[Any]) -> str:
+    # ninja reports ("body", "payload", "email") or ("path", "workspace"): keep the field's own name.
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "payload")]
+    return ".".join(parts) or "body"
+
+
+def install_handlers(api) -> None:
+    @api.exception_handler(BillyError)
+    def billy_error(request: HttpRequest, exc: BillyError):
+        return error_response(exc.code, exc.message, exc.details, retry_after=exc.retry_after)
+
+    @api.exception_handler(NinjaValidationError)
+    def validation_error(request: HttpRequest, exc: NinjaValidationError):
+        fields: dict[str, list[str]] = {}
+        for error in exc.errors:
+            fields.setdefault(_field_name(list(error.get("loc", []))), []).append(error.get("msg", "Invalid value."))
+        return error_response("validation_failed", "Some fields are invalid.", {"fields": fields})
+
+    @api.exception_handler(AuthenticationError)
+    def authentication_error(request: HttpRequest, exc: AuthenticationError):
+        return error_response("unauthenticated", "A valid API key is required: Authorization: Bearer <key>.")
+
+    @api.exception_handler(HttpError)
+    def http_error(request: HttpRequest, exc: HttpError):
+        return error_response(code_for_http_status(exc.status_code), str(exc))
+
+    @api.exception_handler(Exception)
+    def unexpected(request: HttpRequest, exc: Exception):
+        logger.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response("internal_error", "Internal error; it has been logged.")

@@ -1,0 +1,31 @@
+"""Wraps any non-JSON error under /api/ (Django's 404/405/500 pages) in billy's error envelope."""
+
+from __future__ import annotations
+
+from billy.core.errors import code_for_http_status
+
+from .errors import error_response
+
+_MESSAGES = {404: "No such path.", 405: "This path does not accept this method.", 500: "Internal error."}
+
+
+class ApiErrorEnvelopeMiddleware:
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            request.path.startswith("/api/")
+            and response.status_code >= 400
+            and not response.get("Content-Type", "").startswith("application/json")
+        ):
+            status = response.status_code
+            wrapped = error_response(
+                code_for_http_status(status), _MESSAGES.get(status, response.reason_phrase or "Error.")
+            )
+            wrapped.status_code = status
+            if response.has_header("Allow"):
+                wrapped["Allow"] = response["Allow"]
+            return wrapped
+        return response

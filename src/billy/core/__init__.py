@@ -1,0 +1,1 @@
+"""Shared kernel: error codes, the clock, the task queue helper and the embedded database."""

@@ -1,0 +1,128 @@
+"""Every error billy reports, with its stable code, in one table.
+
+Domain code raises a subclass of `BillyError` defined next to the function that raises it;
+each transport (HTTP, gRPC) maps `code` to its own status through `ERROR_CODES`, once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import grpc
+
+
+@dataclasses.dataclass(frozen=True)
+class ErrorCode:
+    code: str
+    http_status: int
+    grpc_status: grpc.StatusCode
+    description: str
+
+
+_TABLE = [
+    ErrorCode("bad_request", 400, grpc.StatusCode.INVALID_ARGUMENT, "The request is malformed."),
+    ErrorCode("validation_failed", 422, grpc.StatusCode.INVALID_ARGUMENT, "Fields are invalid; see details.fields."),
+    ErrorCode("unauthenticated", 401, grpc.StatusCode.UNAUTHENTICATED, "No API key, or an unknown or revoked one."),
+    ErrorCode(
+        "forbidden", 403, grpc.StatusCode.PERMISSION_DENIED, "The API key is not granted this workspace or role."
+    ),
+    ErrorCode("not_found", 404, grpc.StatusCode.NOT_FOUND, "No such resource or path."),
+    ErrorCode("workspace_not_found", 404, grpc.StatusCode.NOT_FOUND, "No workspace with this name."),
+    ErrorCode("client_not_found", 404, grpc.StatusCode.NOT_FOUND, "No client with this service client id."),
+    ErrorCode("method_not_allowed", 405, grpc.StatusCode.UNIMPLEMENTED, "The path does not accept this method."),
+    ErrorCode("idempotency_conflict", 409, grpc.StatusCode.ALREADY_EXISTS, "The id was used with another body."),
+    ErrorCode("invalid_state", 409, grpc.StatusCode.FAILED_PRECONDITION, "The resource's state does not allow this."),
+    ErrorCode(
+        "client_needs_attention",
+        409,
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "The client's registration in Balance is ambiguous and waits for an operator.",
+    ),
+    ErrorCode(
+        "upstream_rejected",
+        422,
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "The upstream system refused the data; details carry its code.",
+    ),
+    ErrorCode("upstream_error", 502, grpc.StatusCode.UNAVAILABLE, "The upstream system answered with an error."),
+    ErrorCode(
+        "upstream_unavailable",
+        503,
+        grpc.StatusCode.UNAVAILABLE,
+        "The upstream system is unavailable; retry after Retry-After seconds.",
+    ),
+    ErrorCode("internal_error", 500, grpc.StatusCode.INTERNAL, "An unexpected error; it is logged."),
+]
+
+ERROR_CODES: dict[str, ErrorCode] = {e.code: e for e in _TABLE}
+
+
+def code_for_http_status(status: int) -> str:
+    """The generic code for a bare HTTP status produced outside billy's own handlers."""
+    for error in _TABLE:
+        if error.http_status == status:
+            return error.code
+    return "bad_request" if 400 <= status < 500 else "internal_error"
+
+
+class BillyError(Exception):
+    """Base of every error with a stable code. Subclasses set `code` and a default message."""
+
+    code: str = "internal_error"
+    default_message: str = "Internal error."
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        details: dict[str, Any] | None = None,
+        retry_after: int | None = None,
+    ) -> None:
+        self.message = message or self.default_message
+        self.details = details or {}
+        self.retry_after = retry_after
+        super().__init__(self.message)
+
+    @property
+    def spec(self) -> ErrorCode:
+        return ERROR_CODES[self.code]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"error": {"code": self.code, "message": self.message, "details": self.details}}
+
+
+class ValidationFailed(BillyError):
+    """Input is well-formed but invalid. `details={"fields": {name: [message, ...]}}`."""
+
+    code = "validation_failed"
+    default_message = "Some fields are invalid."
+
+    def __init__(self, fields: dict[str, list[str]], message: str | None = None) -> None:
+        super().__init__(message, details={"fields": fields})
+        self.fields = fields
+
+
+class Unauthenticated(BillyError):
+    code = "unauthenticated"
+    default_message = "A valid API key is required: Authorization: Bearer <key>."
+
+
+class Forbidden(BillyError):
+    code = "forbidden"
+    default_message = "This API key is not granted this workspace."
+
+
+class UpstreamUnavailable(BillyError):
+    code = "upstream_unavailable"
+    default_message = "An upstream system is unavailable; retry later."
+
+
+class UpstreamRejected(BillyError):
+    code = "upstream_rejected"
+    default_message = "The upstream system refused the request."
+
+
+class UpstreamError(BillyError):
+    code = "upstream_error"
+    default_message = "The upstream system answered with an error."

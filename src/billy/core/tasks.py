@@ -1,0 +1,86 @@
+"""The task queue (Procrastinate in PostgreSQL): the one `defer` helper and shared retry policy.
+
+`defer` always writes the job through Django's own database connection, so a job deferred inside
+`transaction.atomic()` commits or rolls back with the state change that needs it (the outbox).
+Procrastinate's worker swaps the app's connector for its own pool, so `task.defer()` called inside a
+running job would escape the job's transaction; going through `defer` here never does.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from typing import Any
+
+import attr
+from django.db import close_old_connections
+from procrastinate import RetryStrategy, manager
+from procrastinate import tasks as procrastinate_tasks
+from procrastinate.contrib.django import app
+from procrastinate.contrib.django.django_connector import DjangoConnector
+from procrastinate.jobs import Job
+from procrastinate.retry import RetryDecision
+
+logger = logging.getLogger(__name__)
+
+
+@attr.dataclass(kw_only=True)
+class CappedBackoff(RetryStrategy):
+    """Exponential backoff (base ** attempt seconds) capped at `cap` seconds, forever by default.
+
+    `give_up_on` lists exceptions that retrying cannot fix: the job fails at once and shows in
+    the admin's failed jobs, where an operator can retry it.
+    """
+
+    base: int = 2
+    cap: int = 300
+    give_up_on: tuple[type[BaseException], ...] = ()
+
+    def get_retry_decision(self, *, exception: BaseException, job: Job) -> RetryDecision | None:
+        if isinstance(exception, self.give_up_on):
+            return None
+        if self.max_attempts and job.attempts >= self.max_attempts:
+            return None
+        wait = min(self.cap, self.base ** (job.attempts + 1))
+        return RetryDecision(retry_in={"seconds": wait})
+
+
+def defer(task: procrastinate_tasks.Task, *, schedule_in: dict[str, Any] | None = None, **kwargs: Any) -> int:
+    """Defer `task` with `kwargs` on Django's connection (inside the caller's transaction)."""
+    deferrer = procrastinate_tasks.configure_task(
+        name=task.name,
+        job_manager=manager.JobManager(DjangoConnector()),
+        lock=task.lock,
+        queueing_lock=task.queueing_lock,
+        queue=task.queue,
+        priority=task.priority,
+        schedule_in=schedule_in,
+        task_kwargs=kwargs,
+    )
+    return deferrer.defer()
+
+
+@app.periodic(cron="* * * * *", periodic_id="retry_stalled_jobs")
+@app.task(queue="janitor", pass_context=True, name="billy.retry_stalled_jobs")
+async def retry_stalled_jobs(context, timestamp: int) -> int:
+    """Janitor: put back jobs left `doing` by a worker that stopped sending heartbeats."""
+    job_manager = context.app.job_manager
+    stalled = list(await job_manager.get_stalled_jobs())
+    for job in stalled:
+        logger.warning("retrying job %s (%s) of a worker that died", job.id, job.task_name)
+        await job_manager.retry_job(job)
+    return len(stalled)
+
+
+def db_task(func):
+    """Give a sync job fresh Django connections, as the request cycle does for a view."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        close_old_connections()
+        try:
+            return func(*args, **kwargs)
+        finally:
+            close_old_connections()
+
+    return wrapper

@@ -1,0 +1,198 @@
+"""`billy dev`: one command that gives a newcomer a running billy.
+
+Embedded PostgreSQL (unless DATABASE_URL is set), migrations, demo workspaces, an admin user and
+an API key (both printed), then the HTTP server, the gRPC server, the worker and the Balance
+emulator as child processes. Ctrl-C stops every child; data stays in BILLY_DATA_DIR for next time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from billy.core.embedded_pg import EmbeddedPostgres, data_dir_from_env, ensure_database
+
+DEMO_WORKSPACES = [
+    # name, title, Balance service id, integration, configuration
+    ("autoru", "Auto.ru", 99, "autoru", "autoru_default"),
+    ("realty", "Realty", 81, "realty", "realty_default"),
+    ("realty_commercial", "Realty commercial", 82, "realty", "realty_commercial_default"),
+    ("cm_expert", "CM.Expert", 1001, "cm_expert", "cm_expert_default"),
+    ("c2b", "C2B", 1002, "c2b", "c2b_default"),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_http(url: str, child: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if child.poll() is not None:
+            raise RuntimeError(f"{' '.join(child.args[2:4])} exited with {child.returncode}")
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer within {timeout}s")
+
+
+def _load_dev_state(path: Path) -> dict:
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def _save_dev_state(path: Path, state: dict) -> None:
+    path.write_text(json.dumps(state, indent=2))
+    path.chmod(0o600)
+
+
+def _seed(data_dir: Path) -> tuple[str, str, str]:
+    """Demo workspaces, the admin user and the dev API key; returns (admin user, password, key)."""
+    from django.contrib.auth import get_user_model
+
+    from billy.core import clock
+    from billy.workspaces import operations
+
+    for name, title, service_id, integration, configuration in DEMO_WORKSPACES:
+        operations.upsert_workspace(
+            name=name,
+            title=title,
+            balance_service_id=service_id,
+            balance_integration=integration,
+            balance_configuration=configuration,
+        )
+    state_file = data_dir / "dev.json"
+    state = _load_dev_state(state_file)
+    password = os.environ.get("BILLY_DEV_ADMIN_PASSWORD") or state.get("admin_password") or secrets.token_urlsafe(12)
+    api_key = os.environ.get("BILLY_DEV_API_KEY") or state.get("api_key") or "billy_dev_" + secrets.token_urlsafe(24)
+    user_model = get_user_model()
+    admin = user_model.objects.filter(username="admin").first()
+    if admin is None:
+        user_model.objects.create_superuser("admin", "admin@localhost", password)
+    elif not admin.check_password(password):
+        admin.set_password(password)
+        admin.save(update_fields=["password"])
+    operations.ensure_api_key(
+        name="billy dev", secret=api_key, workspace_names=[w[0] for w in DEMO_WORKSPACES], now=clock.now()
+    )
+    _save_dev_state(state_file, {**state, "admin_password": password, "api_key": api_key})
+    return "admin", password, api_key
+
+
+def run_dev() -> int:
+    data_dir = data_dir_from_env()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    cluster = None
+    started_cluster = False
+    if not os.environ.get("DATABASE_URL"):
+        cluster = EmbeddedPostgres(data_dir)
+        started_cluster = cluster.running_port() is None
+        print(f"[dev] PostgreSQL ({cluster.bin_dir}) in {cluster.pgdata} ...", flush=True)
+        port = cluster.start()
+        os.environ["DATABASE_URL"] = cluster.url("billy", port)
+    ensure_database(os.environ["DATABASE_URL"])
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "billy.settings")
+
+    http_port = int(os.environ.get("BILLY_HTTP_PORT", "8000"))
+    grpc_port = int(os.environ.get("BILLY_GRPC_PORT", "50051"))
+    balance_port = _free_port()
+    os.environ["BALANCE_URL"] = f"http://127.0.0.1:{balance_port}/xmlrpc"
+
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    print("[dev] applying migrations ...", flush=True)
+    call_command("migrate", interactive=False, verbosity=0)
+    admin_user, admin_password, api_key = _seed(data_dir)
+
+    python = [sys.executable, "-m", "billy"]
+    children: list[subprocess.Popen] = []
+
+    def spawn(*args: str) -> subprocess.Popen:
+        child = subprocess.Popen([*python, *args], start_new_session=True)
+        children.append(child)
+        return child
+
+    stopping = False
+
+    def stop(*_):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    code = 0
+    try:
+        emulator = spawn(
+            "emulate",
+            "balance",
+            "--port",
+            str(balance_port),
+            "--state-file",
+            str(data_dir / "emulators" / "balance.json"),
+        )
+        _wait_http(f"http://127.0.0.1:{balance_port}/health", emulator)
+        server = spawn("serve", "--port", str(http_port))
+        spawn("grpc", "--port", str(grpc_port))
+        spawn("worker")
+        _wait_http(f"http://127.0.0.1:{http_port}/health", server)
+        base = f"http://127.0.0.1:{http_port}"
+        print(
+            f"""
+billy is running.
+  HTTP API     {base}/api/v1/   (docs: {base}/api/v1/docs)
+  admin        {base}/admin/    user {admin_user}  password {admin_password}
+  gRPC         127.0.0.1:{grpc_port}
+  Balance      emulator at http://127.0.0.1:{balance_port}/xmlrpc (clients: http://127.0.0.1:{balance_port}/_emulator/clients)
+  database     {os.environ["DATABASE_URL"]}
+  API key      {api_key}
+               (granted {", ".join(w[0] for w in DEMO_WORKSPACES)})
+
+Try:
+  curl -X PUT {base}/api/v1/workspaces/c2b/clients/client-1 \\
+       -H 'Authorization: Bearer {api_key}' -H 'Content-Type: application/json' \\
+       -d '{{"name": "ООО Ромашка", "email": "info@romashka.ru", "phone": "8 (495) 123-45-67"}}'
+
+Ctrl-C stops everything; data stays in {data_dir}.
+""",
+            flush=True,
+        )
+        while not stopping:
+            for child in children:
+                if child.poll() is not None:
+                    print(f"[dev] {' '.join(child.args[3:5])} exited with {child.returncode}; stopping", flush=True)
+                    stopping, code = True, 1
+            time.sleep(0.3)
+    except RuntimeError as e:
+        print(f"[dev] {e}", file=sys.stderr, flush=True)
+        code = 1
+    finally:
+        for child in children:
+            if child.poll() is None:
+                os.killpg(child.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        for child in children:
+            try:
+                child.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(child.pid, signal.SIGKILL)
+                child.wait()
+        if cluster is not None and started_cluster:
+            cluster.stop()
+        print("[dev] stopped", flush=True)
+    return code

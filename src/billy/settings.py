@@ -1,0 +1,114 @@
+"""Django settings for billy, read from the environment.
+
+Every setting a deployment changes is an environment variable documented in the README.
+The database is `DATABASE_URL`; the CLI fills it from the embedded cluster when it is unset.
+"""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+BASE_DIR = Path(__file__).resolve().parent
+
+SECRET_KEY = os.environ.get("BILLY_SECRET_KEY", "billy-insecure-development-key")
+DEBUG = _env_bool("BILLY_DEBUG", False)
+ALLOWED_HOSTS = [h.strip() for h in os.environ.get("BILLY_ALLOWED_HOSTS", "*").split(",") if h.strip()]
+CSRF_TRUSTED_ORIGINS = [o.strip() for o in os.environ.get("BILLY_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "procrastinate.contrib.django",
+    "billy.core",
+    "billy.workspaces",
+    "billy.clients",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "billy.api.http.middleware.ApiErrorEnvelopeMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "billy.urls"
+WSGI_APPLICATION = "billy.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# The CLI sets DATABASE_URL from the embedded cluster when it is unset (see billy.core.embedded_pg).
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/billy"),
+        conn_max_age=int(os.environ.get("BILLY_DB_CONN_MAX_AGE", "0")),
+        conn_health_checks=True,
+    )
+}
+DATABASES["default"].setdefault("OPTIONS", {})
+DATABASES["default"]["TEST"] = {"NAME": os.environ.get("BILLY_TEST_DATABASE_NAME") or None}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+# Serve the admin's assets straight from the installed apps: no collectstatic step to forget.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("BILLY_LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "INFO"}},
+}
+
+# --- Procrastinate (the task queue, in PostgreSQL) ---
+PROCRASTINATE_AUTODISCOVER_MODULE_NAME = "tasks"
+# Tasks live in each app's tasks.py, found by autodiscovery.
+
+# --- Upstream systems ---
+# Balance (XML-RPC). `billy dev` points it at its emulator.
+BALANCE_URL = os.environ.get("BALANCE_URL", "http://127.0.0.1:8002/xmlrpc")
+BALANCE_OPERATOR_UID = int(os.environ.get("BALANCE_OPERATOR_UID", "0"))
+BALANCE_CONNECT_TIMEOUT = float(os.environ.get("BALANCE_CONNECT_TIMEOUT", "3"))
+BALANCE_TIMEOUT = float(os.environ.get("BALANCE_TIMEOUT", "10"))
+
+# Seconds a client is told to wait (Retry-After) when an upstream system is unavailable.
+BILLY_RETRY_AFTER_SECONDS = int(os.environ.get("BILLY_RETRY_AFTER_SECONDS", "5"))

@@ -1,0 +1,101 @@
+"""Writes for workspaces and API keys."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from billy.core.errors import ValidationFailed
+
+from .models import ApiKey, Workspace
+
+KEY_PREFIX = "billy_"
+
+
+def hash_api_key(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class IssuedApiKey:
+    api_key: ApiKey
+    secret: str  # shown once; only its hash is stored
+
+
+class UnknownWorkspaces(ValidationFailed):
+    """Some of the workspaces to grant do not exist."""
+
+
+def create_api_key(
+    *,
+    name: str,
+    workspace_names: Iterable[str],
+    now: dt.datetime,
+    role: str = ApiKey.Role.SERVICE,
+    secret: str | None = None,
+) -> IssuedApiKey:
+    """Create a key granted `workspace_names`; `secret` fixes the key (dev), else a random one.
+
+    Raises UnknownWorkspaces when a name is not a workspace, ValidationFailed for an empty grant.
+    """
+    names = sorted(set(workspace_names))
+    if not names:
+        raise ValidationFailed({"workspaces": ["Grant at least one workspace."]})
+    workspaces = list(Workspace.objects.filter(name__in=names))
+    missing = sorted(set(names) - {w.name for w in workspaces})
+    if missing:
+        raise UnknownWorkspaces({"workspaces": [f"Unknown workspace: {n}" for n in missing]})
+    secret = secret or KEY_PREFIX + secrets.token_urlsafe(32)
+    with transaction.atomic():
+        api_key = ApiKey.objects.create(
+            name=name, prefix=secret[:12], key_hash=hash_api_key(secret), role=role, created_at=now
+        )
+        api_key.workspaces.set(workspaces)
+    return IssuedApiKey(api_key=api_key, secret=secret)
+
+
+def revoke_api_key(*, api_key_id: int, now: dt.datetime) -> ApiKey:
+    """Revoke a key; revoking twice keeps the first revocation time."""
+    ApiKey.objects.filter(pk=api_key_id, revoked_at__isnull=True).update(revoked_at=now)
+    return ApiKey.objects.get(pk=api_key_id)
+
+
+def upsert_workspace(
+    *,
+    name: str,
+    title: str,
+    balance_service_id: int,
+    balance_integration: str,
+    balance_configuration: str,
+    time_zone: str = "Europe/Moscow",
+    currency: str = "RUB",
+) -> Workspace:
+    """Create a workspace, or keep an existing one as the operator left it."""
+    workspace, _ = Workspace.objects.get_or_create(
+        name=name,
+        defaults={
+            "title": title,
+            "balance_service_id": balance_service_id,
+            "balance_integration": balance_integration,
+            "balance_configuration": balance_configuration,
+            "time_zone": time_zone,
+            "currency": currency,
+        },
+    )
+    return workspace
+
+
+def ensure_api_key(*, name: str, secret: str, workspace_names: Iterable[str], now: dt.datetime) -> ApiKey:
+    """The unrevoked key with this secret, granted at least `workspace_names` (created if missing)."""
+    api_key = ApiKey.objects.filter(key_hash=hash_api_key(secret)).first()
+    if api_key is None:
+        return create_api_key(name=name, workspace_names=workspace_names, now=now, secret=secret).api_key
+    with transaction.atomic():
+        ApiKey.objects.filter(pk=api_key.pk).update(revoked_at=None)
+        api_key.workspaces.add(*Workspace.objects.filter(name__in=list(workspace_names)))
+    return api_key

@@ -1,0 +1,146 @@
+"""Shared fixtures: a Balance emulator on loopback, a multi-process `billy serve`, factories.
+
+Tests that depend on commits (registration commits step by step) use `transactional_db`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from django.db import connection
+
+from billy.core import clock
+from billy.integrations.balance.client import XmlRpcBalance
+from billy.integrations.balance.emulator import BalanceEmulator, BalanceEmulatorControl
+from billy.workspaces import operations as workspace_operations
+from billy.workspaces.models import Workspace
+
+ROOT = Path(__file__).resolve().parent.parent
+# The adapter's read timeout in tests: short, so commit-then-timeout faults resolve quickly.
+TEST_BALANCE_TIMEOUT = 1.0
+NOW = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def balance_emulator():
+    emulator = BalanceEmulator().start()
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture
+def balance_control(balance_emulator, settings) -> BalanceEmulatorControl:
+    """The emulator's control API, reset for each test; billy's settings point at the emulator."""
+    control = BalanceEmulatorControl(balance_emulator.base_url)
+    control.reset()
+    settings.BALANCE_URL = balance_emulator.url
+    settings.BALANCE_TIMEOUT = TEST_BALANCE_TIMEOUT
+    settings.BALANCE_CONNECT_TIMEOUT = 1.0
+    return control
+
+
+@pytest.fixture
+def balance(balance_emulator, balance_control) -> XmlRpcBalance:
+    return XmlRpcBalance(url=balance_emulator.url, operator_uid=0, connect_timeout=1.0, timeout=TEST_BALANCE_TIMEOUT)
+
+
+def make_workspace(name: str = "c2b", **overrides) -> Workspace:
+    defaults = {
+        "title": name.upper(),
+        "balance_service_id": 1002,
+        "balance_integration": name,
+        "balance_configuration": f"{name}_default",
+    }
+    return workspace_operations.upsert_workspace(name=name, **{**defaults, **overrides})
+
+
+def make_api_key(*workspaces: str, role: str = "SERVICE") -> str:
+    return workspace_operations.create_api_key(
+        name="test", workspace_names=workspaces, role=role, now=clock.now()
+    ).secret
+
+
+@pytest.fixture
+def jobs_cleanup(transactional_db):
+    """Procrastinate's tables are not Django-managed, so the test flush leaves them: empty them."""
+
+    def truncate():
+        with connection.cursor() as cursor:
+            cursor.execute("TRUNCATE procrastinate_jobs, procrastinate_periodic_defers RESTART IDENTITY CASCADE")
+
+    truncate()
+    yield
+    truncate()
+
+
+@pytest.fixture
+def workspace(transactional_db, jobs_cleanup) -> Workspace:
+    return make_workspace("c2b")
+
+
+def database_url_for_children() -> str:
+    """The URL of the test database, for billy processes the tests start."""
+    s = connection.settings_dict
+    return f"postgresql://{s['USER'] or 'postgres'}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+def billy_process(*args: str, env: dict[str, str] | None = None, **kwargs) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "billy", *args],
+        env={**os.environ, "DATABASE_URL": database_url_for_children(), **(env or {})},
+        **kwargs,
+    )
+
+
+def wait_http(url: str, process: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, f"process exited with {process.returncode}"
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise TimeoutError(url)
+
+
+@pytest.fixture(scope="session")
+def live_billy(django_db_setup, django_db_blocker, balance_emulator):
+    """`billy serve` with 2 processes on the test database, Balance pointing at the emulator."""
+    port = free_port()
+    process = billy_process(
+        "serve",
+        "--port",
+        str(port),
+        "--workers",
+        "2",
+        "--threads",
+        "8",
+        env={
+            "BALANCE_URL": balance_emulator.url,
+            "BALANCE_TIMEOUT": str(TEST_BALANCE_TIMEOUT),
+            "BILLY_LOG_LEVEL": "WARNING",
+        },
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(base + "/health", process)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

@@ -1,0 +1,60 @@
+"""The private PostgreSQL cluster: machine binaries and the pgserver wheel's, data kept, nothing outside."""
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pgserver
+import psycopg
+import pytest
+
+from billy.core.embedded_pg import EmbeddedPostgres, EmbeddedPostgresError, ensure_database
+
+PGSERVER_BIN = Path(pgserver.__file__).parent / "pginstall" / "bin"
+
+
+@pytest.fixture
+def parent():
+    # pytest's tmp dirs are 0700; under root the cluster's user must pass through the parent.
+    path = Path(tempfile.mkdtemp(prefix="billy-cluster-", dir="/tmp"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.mark.parametrize("bin_dir", [None, PGSERVER_BIN], ids=["machine", "pgserver"])
+def test_cluster_starts_keeps_data_and_stops(parent, bin_dir):
+    if bin_dir is None and not list(Path("/usr/lib/postgresql").glob("*/bin/initdb")):
+        pytest.skip("no machine PostgreSQL")
+    data_dir = parent / "data"
+    parent_mode = parent.stat().st_mode
+    cluster = EmbeddedPostgres(data_dir, bin_dir=bin_dir)
+    try:
+        port = cluster.start()
+        url = cluster.url("billy", port)
+        ensure_database(url)
+        ensure_database(url)  # a second time is harmless
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("CREATE TABLE kept (v int)")
+            conn.execute("INSERT INTO kept VALUES (42)")
+        assert cluster.start() == port  # already running: same server
+        cluster.stop()
+        assert cluster.running_port() is None
+
+        port = cluster.start()
+        with psycopg.connect(cluster.url("billy", port)) as conn:
+            assert conn.execute("SELECT v FROM kept").fetchone() == (42,)
+    finally:
+        cluster.stop()
+    assert parent.stat().st_mode == parent_mode
+    assert sorted(p.name for p in parent.iterdir()) == ["data"]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root hands the cluster to another user")
+def test_as_root_an_unreachable_data_dir_is_a_clear_error(tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o700)
+    with pytest.raises(EmbeddedPostgresError, match="cannot enter"):
+        EmbeddedPostgres(locked / "data").start()
+    assert locked.stat().st_mode & 0o777 == 0o700
