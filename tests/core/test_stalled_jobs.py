@@ -1,0 +1,62 @@
+"""A job left `doing` by a worker that died is put back by the janitor and then completed."""
+
+import asyncio
+import subprocess
+import time
+import types
+
+from django.db import connection
+from procrastinate.contrib.django import app
+from procrastinate.contrib.django.models import ProcrastinateJob
+
+from billy.clients import operations
+from billy.clients.models import Client
+from billy.core.tasks import retry_stalled_jobs
+from tests.conftest import NOW, billy_process
+
+
+def link_jobs():
+    return ProcrastinateJob.objects.filter(task_name="billy.clients.link_client_configuration")
+
+
+def run_janitor() -> int:
+    async def run():
+        async with app.open_async():
+            return await retry_stalled_jobs.func(types.SimpleNamespace(app=app), timestamp=0)
+
+    with app.replace_connector(app.connector.get_worker_connector()):
+        return asyncio.run(run())
+
+
+def test_job_of_a_killed_worker_is_retried(workspace, balance, balance_control, balance_emulator):
+    balance_control.inject("unavailable", count=1, method="LinkIntegrationToClient")
+    client = operations.register_client(
+        workspace=workspace,
+        service_client_id="client-1",
+        name="ООО Ромашка",
+        email="info@romashka.ru",
+        phone="+74951234567",
+        balance=balance,
+        now=NOW,
+    ).client
+    # The worker's link call will hang; the worker dies while the job is `doing`.
+    balance_control.inject("delay", seconds=30, method="LinkIntegrationToClient")
+    env = {"BALANCE_URL": balance_emulator.url, "BALANCE_TIMEOUT": "60"}
+    worker = billy_process("worker", "--queues", "balance", env=env, stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while not link_jobs().filter(status="doing").exists():
+        assert time.monotonic() < deadline, "the worker never picked the job up"
+        time.sleep(0.1)
+    worker.kill()
+    worker.wait()
+    with connection.cursor() as cursor:  # as if its heartbeat stopped long ago
+        cursor.execute("UPDATE procrastinate_workers SET last_heartbeat = NOW() - INTERVAL '1 hour'")
+
+    assert run_janitor() == 1
+
+    assert link_jobs().get().status == "todo"
+    balance_control.clear_faults()
+    finisher = billy_process("worker", "--one-shot", "--queues", "balance", env=env, stdout=subprocess.DEVNULL)
+    assert finisher.wait(timeout=60) == 0
+    assert link_jobs().get().status == "succeeded"
+    assert Client.objects.get(pk=client.pk).configuration_linked_at is not None
