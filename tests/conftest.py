@@ -5,6 +5,7 @@ Tests that depend on commits (registration commits step by step) use `transactio
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import socket
@@ -65,7 +66,7 @@ def make_workspace(name: str = "c2b", **overrides) -> Workspace:
         "balance_integration": name,
         "balance_configuration": f"{name}_default",
     }
-    return workspace_operations.upsert_workspace(name=name, **{**defaults, **overrides})
+    return workspace_operations.upsert_workspace(name=name, now=NOW, **{**defaults, **overrides})
 
 
 def make_api_key(*workspaces: str, role: str = "SERVICE") -> str:
@@ -119,28 +120,39 @@ def wait_http(url: str, process: subprocess.Popen, timeout: float = 60) -> None:
     raise TimeoutError(url)
 
 
+@dataclasses.dataclass(frozen=True)
+class LiveServer:
+    url: str
+    log: Path  # the server's output, with an access log line (and pid) per request
+
+
 @pytest.fixture(scope="session")
-def live_billy(django_db_setup, django_db_blocker, balance_emulator):
+def live_billy(django_db_setup, balance_emulator, tmp_path_factory):
     """`billy serve` with 2 processes on the test database, Balance pointing at the emulator."""
     port = free_port()
-    process = billy_process(
-        "serve",
-        "--port",
-        str(port),
-        "--workers",
-        "2",
-        "--threads",
-        "8",
-        env={
-            "BALANCE_URL": balance_emulator.url,
-            "BALANCE_TIMEOUT": str(TEST_BALANCE_TIMEOUT),
-            "BILLY_LOG_LEVEL": "WARNING",
-        },
-    )
+    log = tmp_path_factory.mktemp("live") / "serve.log"
+    with log.open("w") as output:
+        process = billy_process(
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            "2",
+            "--threads",
+            "8",
+            "--access-log",
+            env={
+                "BALANCE_URL": balance_emulator.url,
+                "BALANCE_TIMEOUT": str(TEST_BALANCE_TIMEOUT),
+                "BILLY_LOG_LEVEL": "WARNING",
+            },
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         wait_http(base + "/health", process)
-        yield base
+        yield LiveServer(url=base, log=log)
     finally:
         process.terminate()
         process.wait(timeout=30)

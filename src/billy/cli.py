@@ -36,6 +36,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
                 "timeout": 60,
                 "graceful_timeout": 10,
                 "accesslog": "-" if args.access_log else None,
+                "access_log_format": '%(h)s "%(r)s" %(s)s %(b)s %(M)sms pid=%(p)s',
                 "errorlog": "-",
                 "proc_name": "billy-serve",
                 "control_socket_disable": True,  # it would write under $HOME

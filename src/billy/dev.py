@@ -74,6 +74,7 @@ def _seed(data_dir: Path) -> tuple[str, str, str]:
             balance_service_id=service_id,
             balance_integration=integration,
             balance_configuration=configuration,
+            now=clock.now(),
         )
     state_file = data_dir / "dev.json"
     state = _load_dev_state(state_file)
@@ -104,9 +105,20 @@ def run_dev() -> int:
         print(f"[dev] PostgreSQL ({cluster.bin_dir}) in {cluster.pgdata} ...", flush=True)
         port = cluster.start()
         os.environ["DATABASE_URL"] = cluster.url("billy", port)
+    try:
+        return _run(data_dir)
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        # A cluster that was already running (another `billy` using it) is left running.
+        if cluster is not None and started_cluster:
+            cluster.stop()
+        print("[dev] stopped", flush=True)
+
+
+def _run(data_dir: Path) -> int:
     ensure_database(os.environ["DATABASE_URL"])
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "billy.settings")
-
     http_port = int(os.environ.get("BILLY_HTTP_PORT", "8000"))
     grpc_port = int(os.environ.get("BILLY_GRPC_PORT", "50051"))
     balance_port = _free_port()
@@ -151,26 +163,13 @@ def run_dev() -> int:
         spawn("grpc", "--port", str(grpc_port))
         spawn("worker")
         _wait_http(f"http://127.0.0.1:{http_port}/health", server)
-        base = f"http://127.0.0.1:{http_port}"
-        print(
-            f"""
-billy is running.
-  HTTP API     {base}/api/v1/   (docs: {base}/api/v1/docs)
-  admin        {base}/admin/    user {admin_user}  password {admin_password}
-  gRPC         127.0.0.1:{grpc_port}
-  Balance      emulator at http://127.0.0.1:{balance_port}/xmlrpc (clients: http://127.0.0.1:{balance_port}/_emulator/clients)
-  database     {os.environ["DATABASE_URL"]}
-  API key      {api_key}
-               (granted {", ".join(w[0] for w in DEMO_WORKSPACES)})
-
-Try:
-  curl -X PUT {base}/api/v1/workspaces/c2b/clients/client-1 \\
-       -H 'Authorization: Bearer {api_key}' -H 'Content-Type: application/json' \\
-       -d '{{"name": "ООО Ромашка", "email": "info@romashka.ru", "phone": "8 (495) 123-45-67"}}'
-
-Ctrl-C stops everything; data stays in {data_dir}.
-""",
-            flush=True,
+        _print_banner(
+            http_port=http_port,
+            grpc_port=grpc_port,
+            balance_port=balance_port,
+            admin=(admin_user, admin_password),
+            api_key=api_key,
+            data_dir=data_dir,
         )
         while not stopping:
             for child in children:
@@ -192,7 +191,30 @@ Ctrl-C stops everything; data stays in {data_dir}.
             except subprocess.TimeoutExpired:
                 os.killpg(child.pid, signal.SIGKILL)
                 child.wait()
-        if cluster is not None and started_cluster:
-            cluster.stop()
-        print("[dev] stopped", flush=True)
     return code
+
+
+def _print_banner(
+    *, http_port: int, grpc_port: int, balance_port: int, admin: tuple[str, str], api_key: str, data_dir: Path
+) -> None:
+    base = f"http://127.0.0.1:{http_port}"
+    print(
+        f"""
+billy is running.
+  HTTP API     {base}/api/v1/   (docs: {base}/api/v1/docs)
+  admin        {base}/admin/    user {admin[0]}  password {admin[1]}
+  gRPC         127.0.0.1:{grpc_port}
+  Balance      emulator at http://127.0.0.1:{balance_port}/xmlrpc (clients: http://127.0.0.1:{balance_port}/_emulator/clients)
+  database     {os.environ["DATABASE_URL"]}
+  API key      {api_key}
+               (granted {", ".join(w[0] for w in DEMO_WORKSPACES)})
+
+Try:
+  curl -X PUT {base}/api/v1/workspaces/c2b/clients/client-1 \\
+       -H 'Authorization: Bearer {api_key}' -H 'Content-Type: application/json' \\
+       -d '{{"name": "ООО Ромашка", "email": "info@romashka.ru", "phone": "8 (495) 123-45-67"}}'
+
+Ctrl-C stops everything; data stays in {data_dir}.
+""",
+        flush=True,
+    )

@@ -110,5 +110,8 @@ BALANCE_OPERATOR_UID = int(os.environ.get("BALANCE_OPERATOR_UID", "0"))
 BALANCE_CONNECT_TIMEOUT = float(os.environ.get("BALANCE_CONNECT_TIMEOUT", "3"))
 BALANCE_TIMEOUT = float(os.environ.get("BALANCE_TIMEOUT", "10"))
 
+# A PENDING client untouched this long is finished by the janitor (its caller gave up).
+BILLY_STALLED_REGISTRATION_SECONDS = int(os.environ.get("BILLY_STALLED_REGISTRATION_SECONDS", "600"))
+
 # Seconds a client is told to wait (Retry-After) when an upstream system is unavailable.
 BILLY_RETRY_AFTER_SECONDS = int(os.environ.get("BILLY_RETRY_AFTER_SECONDS", "5"))

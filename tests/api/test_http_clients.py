@@ -1,6 +1,7 @@
 """The clients HTTP API: status codes, the error envelope, isolation between keys and workspaces."""
 
 import json
+import re
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -97,11 +98,43 @@ def test_json_number_where_a_string_is_expected_is_422(client, key):
     assert_error(put(client, key, body={**BODY, "phone": 74951234567}), 422, "validation_failed")
 
 
-@pytest.mark.parametrize("raw", [b"{bad", b"[]", b'"text"'])
-def test_malformed_body_is_an_error_in_the_envelope(client, key, raw):
+def test_unparsable_json_is_400(client, key):
+    response = client.put(PATH, data=b"{bad", content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {key}")
+    assert_error(response, 400, "bad_request")
+
+
+@pytest.mark.parametrize("raw", [b"[]", b'"text"', b"null"])
+def test_json_that_is_not_an_object_is_422(client, key, raw, balance_control):
     response = client.put(PATH, data=raw, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {key}")
-    assert response.status_code in (400, 422)
-    assert response.json()["error"]["code"] in ("bad_request", "validation_failed")
+    assert_error(response, 422, "validation_failed")
+    assert balance_control.calls() == []
+
+
+def test_oversized_body_is_413_and_nothing_is_written(client, key, balance_control):
+    body = {**BODY, "name": "x" * 3_000_000}
+    assert_error(put(client, key, body=body), 413, "payload_too_large")
+    assert not Client.objects.exists()
+
+
+@pytest.mark.parametrize("service_client_id", ["%00", "a%00b", "x" * 200])
+def test_impossible_client_ids_are_404_on_get(client, key, service_client_id):
+    response = get(client, key, path=f"/api/v1/workspaces/c2b/clients/{service_client_id}")
+    assert_error(response, 404, "client_not_found")
+
+
+def test_nul_in_a_put_path_is_422(client, key, balance_control):
+    assert_error(put(client, key, path="/api/v1/workspaces/c2b/clients/a%00b"), 422, "validation_failed")
+    assert balance_control.calls() == []
+
+
+def test_commit_then_timeout_is_503_then_the_retry_adopts(client, key, balance_control):
+    balance_control.inject("commit_then_timeout", seconds=3)
+
+    assert_error(put(client, key), 503, "upstream_unavailable")
+    assert put(client, key).status_code == 201
+
+    assert len(balance_control.clients()) == 1
+    assert len(balance_control.calls("CreateClient")) == 1
 
 
 def test_balance_outage_is_503_with_retry_after_then_retry_succeeds(client, key, balance_control):
@@ -181,6 +214,12 @@ def test_openapi_document_and_docs_are_served(client):
     assert client.get("/api/v1/docs").status_code == 200
 
 
+def test_tests_never_use_the_dev_database(transactional_db):
+    from django.db import connection
+
+    assert connection.settings_dict["NAME"].startswith("test_")
+
+
 def test_health_and_ready(client, transactional_db):
     assert client.get("/health").json() == {"status": "ok"}
     assert client.get("/ready").json() == {"status": "ready"}
@@ -196,7 +235,7 @@ def test_authenticated_get_costs_three_queries(client, key, django_assert_num_qu
 def test_twenty_concurrent_puts_make_one_balance_client(live_billy, key, balance_control):
     # Slow Balance down so every request arrives while the first CreateClient is in flight.
     balance_control.inject("delay", seconds=0.5, method="CreateClient")
-    url = live_billy + PATH
+    url = live_billy.url + PATH
 
     def call(_):
         return httpx.put(url, json=BODY, headers={"Authorization": f"Bearer {key}"}, timeout=30).status_code
@@ -208,9 +247,19 @@ def test_twenty_concurrent_puts_make_one_balance_client(live_billy, key, balance
     assert statuses.count(201) == 1
     assert len(balance_control.calls("CreateClient")) == 1
     assert len(balance_control.clients()) == 1
+    # Both server processes took part: the lock works across processes, not only threads.
+    pids = set(
+        re.findall(
+            r'"PUT /api/v1/workspaces/c2b/clients/client-1 HTTP/1.1" \d+ \d+ \d+ms pid=<(\d+)>',
+            live_billy.log.read_text(),
+        )
+    )
+    assert len(pids) >= 2
 
 
 def test_live_server_answers_with_the_envelope(live_billy, key):
-    response = httpx.get(live_billy + "/api/v1/workspaces/c2b/clients/nobody", headers={"Authorization": "Bearer x"})
+    response = httpx.get(
+        live_billy.url + "/api/v1/workspaces/c2b/clients/nobody", headers={"Authorization": "Bearer x"}
+    )
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "unauthenticated"

@@ -20,7 +20,7 @@ def test_no_generated_request_gets_a_server_error(live_billy, workspace, balance
             "--config-file",
             str(config),
             "run",
-            f"{live_billy}/api/v1/openapi.json",
+            f"{live_billy.url}/api/v1/openapi.json",
             "--checks",
             "not_a_server_error",
             "--max-examples",

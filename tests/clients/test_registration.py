@@ -7,7 +7,7 @@ from procrastinate.contrib.django.models import ProcrastinateJob
 
 from billy.clients import operations
 from billy.clients.models import Client
-from billy.core.errors import UpstreamRejected, UpstreamUnavailable, ValidationFailed
+from billy.core.errors import UpstreamError, UpstreamRejected, UpstreamUnavailable, ValidationFailed
 from billy.integrations.balance.port import ClientData
 from tests.conftest import NOW
 
@@ -188,9 +188,8 @@ def test_operator_recheck_adopts_a_single_match(workspace, balance, balance_cont
 
 def test_balance_refusal_is_reported_and_the_next_attempt_creates(workspace, balance, balance_control):
     balance_control.inject("fault", count=1)
-    with pytest.raises(Exception) as error:
+    with pytest.raises(UpstreamError):
         register(workspace, balance)
-    assert error.value.code == "upstream_error"
     assert register(workspace, balance).created
     assert len(balance_control.clients()) == 1
 
@@ -231,3 +230,58 @@ def test_registration_refuses_to_run_inside_a_transaction(workspace, balance):
 
     with transaction.atomic(), pytest.raises(RuntimeError):
         register(workspace, balance)
+
+
+def test_a_balance_client_of_another_workspace_is_never_adopted(workspace, balance, balance_control):
+    from tests.conftest import make_workspace
+
+    realty = make_workspace("realty")
+    register(workspace, balance)  # the same person, already a c2b client
+    balance_control.inject("error", count=1)
+    with pytest.raises(UpstreamUnavailable):
+        register(realty, balance)
+
+    with pytest.raises(operations.ClientNeedsAttention):
+        register(realty, balance)
+
+    assert Client.objects.get(workspace=realty).balance_client_id is None
+
+
+def test_janitor_adopts_an_abandoned_unknown_outcome(workspace, balance, balance_control):
+    balance_control.inject("commit_then_timeout", seconds=3)
+    with pytest.raises(UpstreamUnavailable):
+        register(workspace, balance)
+    client = Client.objects.get()
+
+    resumed = operations.resume_client_registration(client_id=client.pk, balance=balance, now=NOW)
+
+    assert resumed.status == Client.Status.ACTIVE
+    assert resumed.balance_client_id == balance_control.clients()[0]["CLIENT_ID"]
+    assert len(balance_control.calls("CreateClient")) == 1
+
+
+def test_janitor_creates_an_abandoned_client_that_never_reached_balance(workspace, balance, balance_control):
+    balance_control.inject("unavailable", count=1)
+    with pytest.raises(UpstreamUnavailable):
+        register(workspace, balance)
+
+    resumed = operations.resume_client_registration(
+        client_id=Client.objects.get().pk, balance=balance, now=NOW + dt.timedelta(minutes=20)
+    )
+
+    assert resumed.status == Client.Status.ACTIVE
+    assert balance_control.clients()[0]["links"] == [{"integration": "c2b", "configuration": "c2b_default"}]
+
+
+def test_stalled_registrations_are_the_old_pending_ones(workspace, balance, balance_control):
+    from billy.clients import queries
+
+    balance_control.inject("unavailable", count=2)
+    for service_client_id, now in (("old", NOW), ("fresh", NOW + dt.timedelta(minutes=30))):
+        with pytest.raises(UpstreamUnavailable):
+            register(workspace, balance, service_client_id=service_client_id, now=now)
+    register(workspace, balance, service_client_id="done", now=NOW)
+
+    stalled = queries.stalled_registrations(untouched_since=NOW + dt.timedelta(minutes=10))
+
+    assert stalled == [Client.objects.get(service_client_id="old").pk]

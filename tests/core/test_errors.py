@@ -3,6 +3,7 @@
 import grpc
 
 import billy.clients.operations
+import billy.clients.queries
 import billy.workspaces.operations
 import billy.workspaces.queries  # noqa: F401  (import the modules that define errors)
 from billy.core.errors import ERROR_CODES, BillyError, code_for_http_status

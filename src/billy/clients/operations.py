@@ -8,7 +8,7 @@ import logging
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from billy.core.errors import BillyError, UpstreamError, UpstreamRejected, UpstreamUnavailable
 from billy.core.tasks import defer
@@ -27,18 +27,15 @@ from .validation import ClientFields, validate_client_fields
 
 logger = logging.getLogger(__name__)
 
-# Session advisory locks taken here use this first key; the second is the client's id.
+# Session advisory locks taken here: the first key names the lock, the second is the client's id
+# or a hash of the client's data in Balance (name, email, phone).
 _REGISTRATION_LOCK = 0x62696C6C  # "bill"
+_BALANCE_DATA_LOCK = 0x62616C61  # "bala"
 
 
 class ClientNeedsAttention(BillyError):
     code = "client_needs_attention"
     default_message = "The client's registration in Balance is ambiguous; an operator will resolve it."
-
-
-class ClientNotFound(BillyError):
-    code = "client_not_found"
-    default_message = "No such client."
 
 
 @dataclass(frozen=True)
@@ -69,20 +66,22 @@ def register_client(
     client_pk = _insert_pending(workspace=workspace, service_client_id=service_client_id, fields=fields, now=now)
     with _registration_lock(client_pk):
         client = Client.objects.select_related("workspace").get(pk=client_pk)
-        created = False
-        if client.status == Client.Status.NEEDS_ATTENTION:
-            raise ClientNeedsAttention(client.attention_reason or None)
-        if client.status == Client.Status.PENDING and client.balance_call_started_at is not None:
-            _adopt_or_flag(client, balance=balance, now=now)
-            created = True
-        if client.status == Client.Status.PENDING:
-            _create_in_balance(client, fields=fields, balance=balance, now=now)
-            created = True
-        elif (client.name, client.email, client.phone) != (fields.name, fields.email, fields.phone):
-            _update_in_balance(client, fields=fields, balance=balance, now=now)
-        if client.configuration_linked_at is None:
-            _link_now_or_later(client, balance=balance, now=now)
+        created = _advance(client, fields=fields, balance=balance, now=now)
     return Registration(client=client, created=created)
+
+
+def resume_client_registration(*, client_id: int, balance: Balance, now: dt.datetime) -> Client:
+    """Janitor: finish a registration its caller abandoned, with the data the client row holds.
+
+    Raises what register_client raises; a client that is not PENDING is left alone.
+    """
+    _require_autocommit()
+    with _registration_lock(client_id):
+        client = Client.objects.select_related("workspace").get(pk=client_id)
+        if client.status == Client.Status.PENDING:
+            fields = ClientFields(name=client.name, email=client.email, phone=client.phone)
+            _advance(client, fields=fields, balance=balance, now=now)
+        return client
 
 
 def link_client_configuration(*, client_id: int, balance: Balance, now: dt.datetime) -> bool:
@@ -143,6 +142,24 @@ def create_client_in_balance_anyway(*, client_id: int, balance: Balance, now: dt
 # -- internals -------------------------------------------------------------------------------
 
 
+def _advance(client: Client, *, fields: ClientFields, balance: Balance, now: dt.datetime) -> bool:
+    """Move a locked client towards ACTIVE with `fields`, linked; True when it became ACTIVE now."""
+    created = False
+    if client.status == Client.Status.NEEDS_ATTENTION:
+        raise ClientNeedsAttention(client.attention_reason or None)
+    if client.status == Client.Status.PENDING and client.balance_call_started_at is not None:
+        _adopt_or_flag(client, balance=balance, now=now)
+        created = True
+    if client.status == Client.Status.PENDING:
+        _create_in_balance(client, fields=fields, balance=balance, now=now)
+        created = True
+    elif (client.name, client.email, client.phone) != (fields.name, fields.email, fields.phone):
+        _update_in_balance(client, fields=fields, balance=balance, now=now)
+    if client.configuration_linked_at is None:
+        _link_now_or_later(client, balance=balance, now=now)
+    return created
+
+
 def _require_autocommit() -> None:
     if connection.in_atomic_block:
         raise RuntimeError("client registration commits step by step; call it outside transaction.atomic()")
@@ -169,16 +186,30 @@ def _insert_pending(*, workspace: Workspace, service_client_id: str, fields: Cli
 
 
 @contextlib.contextmanager
-def _registration_lock(client_pk: int):
-    """Serialise registration work on one client across processes (released if the process dies)."""
-    key = client_pk % 2_147_483_647
+def _advisory_lock(namespace: int, key_sql: str, key: object):
+    """A session advisory lock (released by PostgreSQL too if the process dies)."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_lock(%s, %s)", [_REGISTRATION_LOCK, key])
+        cursor.execute(f"SELECT pg_advisory_lock(%s, {key_sql})", [namespace, key])
     try:
         yield
     finally:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [_REGISTRATION_LOCK, key])
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(f"SELECT pg_advisory_unlock(%s, {key_sql})", [namespace, key])
+        except DatabaseError:
+            # The connection is gone, and the lock with it; keep the error that brought us here.
+            logger.exception("releasing advisory lock %s/%s failed", namespace, key)
+
+
+def _registration_lock(client_pk: int):
+    """Serialise registration work on one client across processes."""
+    return _advisory_lock(_REGISTRATION_LOCK, "%s", client_pk % 2_147_483_647)
+
+
+def _balance_data_lock(name: str, email: str, phone: str):
+    """Serialise creating and adopting Balance clients with the same data, in every workspace:
+    an adoption must never take a client another registration has just created."""
+    return _advisory_lock(_BALANCE_DATA_LOCK, "hashtext(%s)", "\x1f".join((name, email, phone)))
 
 
 def _translate(error: BalanceError, action: str) -> BillyError:
@@ -204,42 +235,51 @@ def _create_in_balance(client: Client, *, fields: ClientFields, balance: Balance
         fields.phone,
         now,
     )
-    try:
-        balance_client_id = balance.create_client(ClientData(name=fields.name, email=fields.email, phone=fields.phone))
-    except BalanceOutcomeUnknown as e:
-        logger.warning("CreateClient for client %s has an unknown outcome: %s", client.pk, e)
-        raise _translate(e, "creating the client") from e
-    except BalanceError as e:
-        # The call took no effect: nothing to look up before the next attempt.
-        Client.objects.filter(pk=client.pk).update(balance_call_started_at=None)
-        client.balance_call_started_at = None
-        raise _translate(e, "creating the client") from e
-    _record_balance_client_id(client, balance_client_id=balance_client_id, now=now)
+    with _balance_data_lock(fields.name, fields.email, fields.phone):
+        try:
+            balance_client_id = balance.create_client(
+                ClientData(name=fields.name, email=fields.email, phone=fields.phone)
+            )
+        except BalanceOutcomeUnknown as e:
+            logger.warning("CreateClient for client %s has an unknown outcome: %s", client.pk, e)
+            raise _translate(e, "creating the client") from e
+        except BalanceError as e:
+            # The call took no effect: nothing to look up before the next attempt.
+            Client.objects.filter(pk=client.pk).update(balance_call_started_at=None)
+            client.balance_call_started_at = None
+            raise _translate(e, "creating the client") from e
+        _record_balance_client_id(client, balance_client_id=balance_client_id, now=now)
 
 
 def _adopt_or_flag(client: Client, *, balance: Balance, now: dt.datetime) -> None:
-    """After an unknown outcome: adopt the one Balance client with our data, else NEEDS_ATTENTION."""
-    try:
-        matches = balance.find_clients(ClientData(name=client.name, email=client.email, phone=client.phone))
-    except BalanceError as e:
-        raise _translate(e, "looking the client up") from e
-    ids = [m.client_id for m in matches]
-    taken = set(
-        Client.objects.filter(workspace_id=client.workspace_id, balance_client_id__in=ids).values_list(
-            "balance_client_id", flat=True
-        )
-    )
-    candidates = [i for i in ids if i not in taken]
-    if len(candidates) == 1:
-        logger.info("client %s adopts Balance client %s after an unknown outcome", client.pk, candidates[0])
-        _record_balance_client_id(client, balance_client_id=candidates[0], now=now)
-        return
-    reason = (
-        f"A CreateClient sent at {client.balance_call_started_at:%Y-%m-%d %H:%M:%S} UTC had an unknown outcome; "
+    """After an unknown outcome: adopt the one Balance client with our data, else NEEDS_ATTENTION.
+
+    A Balance client already mapped to any billy client, in any workspace, is never adopted.
+    """
+    with _balance_data_lock(client.name, client.email, client.phone):
+        try:
+            matches = balance.find_clients(ClientData(name=client.name, email=client.email, phone=client.phone))
+        except BalanceError as e:
+            raise _translate(e, "looking the client up") from e
+        ids = [m.client_id for m in matches]
+        taken = set(Client.objects.filter(balance_client_id__in=ids).values_list("balance_client_id", flat=True))
+        candidates = [i for i in ids if i not in taken]
+        if len(candidates) == 1:
+            logger.info("client %s adopts Balance client %s after an unknown outcome", client.pk, candidates[0])
+            _record_balance_client_id(client, balance_client_id=candidates[0], now=now)
+            return
+    _flag(
+        client,
+        reason=f"A CreateClient sent at {client.balance_call_started_at:%Y-%m-%d %H:%M:%S} UTC had an unknown outcome; "
         f"Balance now holds {len(candidates)} unclaimed client(s) with this name, email and phone"
         + (f" ({', '.join(map(str, candidates))})" if candidates else "")
-        + ". Check Balance, then re-check or create the client anyway."
+        + ". Check Balance, then re-check or create the client anyway.",
+        now=now,
     )
+
+
+def _flag(client: Client, *, reason: str, now: dt.datetime) -> None:
+    """NEEDS_ATTENTION with the reason, for an operator; raises ClientNeedsAttention."""
     Client.objects.filter(pk=client.pk).update(
         status=Client.Status.NEEDS_ATTENTION, attention_reason=reason, updated_at=now
     )
@@ -248,7 +288,25 @@ def _adopt_or_flag(client: Client, *, balance: Balance, now: dt.datetime) -> Non
 
 
 def _record_balance_client_id(client: Client, *, balance_client_id: int, now: dt.datetime) -> None:
-    from .tasks import link_client_configuration_task
+    try:
+        _commit_balance_client_id(client, balance_client_id=balance_client_id, now=now)
+    except IntegrityError:
+        _flag(
+            client,
+            reason=f"Balance client {balance_client_id} is already mapped to another client of this workspace.",
+            now=now,
+        )
+    client.balance_client_id, client.status, client.balance_call_started_at = (
+        balance_client_id,
+        Client.Status.ACTIVE,
+        None,
+    )
+    client.attention_reason = ""
+    client.updated_at = now
+
+
+def _commit_balance_client_id(client: Client, *, balance_client_id: int, now: dt.datetime) -> None:
+    from .tasks import link_client_configuration_task  # tasks import operations
 
     with transaction.atomic():
         Client.objects.filter(pk=client.pk).update(
@@ -260,13 +318,6 @@ def _record_balance_client_id(client: Client, *, balance_client_id: int, now: dt
         )
         # The outbox: the link happens even if this process dies right after the commit.
         defer(link_client_configuration_task, client_id=client.pk)
-    client.balance_client_id, client.status, client.balance_call_started_at = (
-        balance_client_id,
-        Client.Status.ACTIVE,
-        None,
-    )
-    client.attention_reason = ""
-    client.updated_at = now
 
 
 def _update_in_balance(client: Client, *, fields: ClientFields, balance: Balance, now: dt.datetime) -> None:

@@ -15,6 +15,7 @@ import fcntl
 import glob
 import os
 import pwd
+import shutil
 import socket
 import subprocess
 import time
@@ -135,19 +136,23 @@ class EmbeddedPostgres:
         return (self.pgdata / "PG_VERSION").exists()
 
     def initialize(self) -> None:
+        """initdb into a scratch directory renamed into place: a killed initdb leaves no half cluster."""
         user = self._run_as()
-        self.pgdata.mkdir(parents=True, exist_ok=True)
-        os.chmod(self.pgdata, 0o700)
+        scratch = self.data_dir / "pg.init"
+        if scratch.exists():
+            shutil.rmtree(scratch)
+        scratch.mkdir(parents=True)
+        os.chmod(scratch, 0o700)
         if user is not None:
             # The data directory is ours: let the PostgreSQL user pass through it.
             os.chmod(self.data_dir, self.data_dir.stat().st_mode | 0o001)
             self._check_traversable(user)
-            os.chown(self.pgdata, user.pw_uid, user.pw_gid)
+            os.chown(scratch, user.pw_uid, user.pw_gid)
         self._run(
             [
                 self._bin("initdb"),
                 "-D",
-                str(self.pgdata),
+                str(scratch),
                 "-U",
                 "postgres",
                 "--auth=trust",
@@ -156,6 +161,7 @@ class EmbeddedPostgres:
                 "--no-instructions",
             ]
         )
+        scratch.rename(self.pgdata)
 
     def running_port(self) -> int | None:
         """The port of the running server, or None when it is not running."""
@@ -187,25 +193,37 @@ class EmbeddedPostgres:
             port = self.running_port()
             if port is not None:
                 return port
-            port = self._choose_port()
-            options = f"-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c fsync=on"
-            self._run(
-                [
-                    self._bin("pg_ctl"),
-                    "start",
-                    "-D",
-                    str(self.pgdata),
-                    "-l",
-                    str(self.log_file),
-                    "-w",
-                    "-t",
-                    "60",
-                    "-o",
-                    options,
-                ]
-            )
-            _wait_for_port(port, timeout=30)
-            return port
+            for attempt in range(3):
+                port = self._choose_port()
+                try:
+                    self._pg_ctl_start(port)
+                except EmbeddedPostgresError:
+                    # Another program may have taken the port between our check and the start.
+                    if attempt == 2 or _port_is_free(port):
+                        raise
+                    self.port_file.unlink(missing_ok=True)
+                    continue
+                _wait_for_port(port, timeout=30)
+                return port
+            raise AssertionError("unreachable")
+
+    def _pg_ctl_start(self, port: int) -> None:
+        options = f"-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''"
+        self._run(
+            [
+                self._bin("pg_ctl"),
+                "start",
+                "-D",
+                str(self.pgdata),
+                "-l",
+                str(self.log_file),
+                "-w",
+                "-t",
+                "60",
+                "-o",
+                options,
+            ]
+        )
 
     def stop(self) -> None:
         with self._lock():

@@ -30,6 +30,7 @@ _TABLE = [
     ErrorCode("not_found", 404, grpc.StatusCode.NOT_FOUND, "No such resource or path."),
     ErrorCode("workspace_not_found", 404, grpc.StatusCode.NOT_FOUND, "No workspace with this name."),
     ErrorCode("client_not_found", 404, grpc.StatusCode.NOT_FOUND, "No client with this service client id."),
+    ErrorCode("payload_too_large", 413, grpc.StatusCode.RESOURCE_EXHAUSTED, "The request body is too large."),
     ErrorCode("method_not_allowed", 405, grpc.StatusCode.UNIMPLEMENTED, "The path does not accept this method."),
     ErrorCode("idempotency_conflict", 409, grpc.StatusCode.ALREADY_EXISTS, "The id was used with another body."),
     ErrorCode("invalid_state", 409, grpc.StatusCode.FAILED_PRECONDITION, "The resource's state does not allow this."),
@@ -58,12 +59,21 @@ _TABLE = [
 ERROR_CODES: dict[str, ErrorCode] = {e.code: e for e in _TABLE}
 
 
+_GENERIC = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    422: "validation_failed",
+    503: "upstream_unavailable",
+}
+
+
 def code_for_http_status(status: int) -> str:
     """The generic code for a bare HTTP status produced outside billy's own handlers."""
-    for error in _TABLE:
-        if error.http_status == status:
-            return error.code
-    return "bad_request" if 400 <= status < 500 else "internal_error"
+    return _GENERIC.get(status) or ("bad_request" if 400 <= status < 500 else "internal_error")
 
 
 class BillyError(Exception):

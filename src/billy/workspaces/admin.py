@@ -14,6 +14,12 @@ class WorkspaceAdmin(admin.ModelAdmin):
     search_fields = ["name", "title"]
     readonly_fields = ["created_at"]
 
+    def save_model(self, request, obj, form, change):
+        operations.save_workspace(workspace=obj, now=clock.now())
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # clients and keys refer to it
+
 
 class ApiKeyCreateForm(forms.ModelForm):
     class Meta:

@@ -18,7 +18,7 @@ class Workspace(models.Model):
     )
     time_zone = models.CharField(max_length=64, default="Europe/Moscow")
     currency = models.CharField(max_length=3, default="RUB")
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField()
 
     class Meta:
         db_table = "workspace"

@@ -65,6 +65,15 @@ def revoke_api_key(*, api_key_id: int, now: dt.datetime) -> ApiKey:
     return ApiKey.objects.get(pk=api_key_id)
 
 
+def save_workspace(*, workspace: Workspace, now: dt.datetime) -> Workspace:
+    """Save an operator's edit of a workspace (validated); a new one gets its creation time."""
+    if workspace.created_at is None:
+        workspace.created_at = now
+    workspace.full_clean()
+    workspace.save()
+    return workspace
+
+
 def upsert_workspace(
     *,
     name: str,
@@ -72,6 +81,7 @@ def upsert_workspace(
     balance_service_id: int,
     balance_integration: str,
     balance_configuration: str,
+    now: dt.datetime,
     time_zone: str = "Europe/Moscow",
     currency: str = "RUB",
 ) -> Workspace:
@@ -79,6 +89,7 @@ def upsert_workspace(
     workspace, _ = Workspace.objects.get_or_create(
         name=name,
         defaults={
+            "created_at": now,
             "title": title,
             "balance_service_id": balance_service_id,
             "balance_integration": balance_integration,

@@ -44,8 +44,14 @@ def abort_with(context: grpc.ServicerContext, error: BillyError) -> None:
 class BillyInterceptor(grpc.ServerInterceptor):
     def intercept_service(self, continuation, handler_call_details):
         handler = continuation(handler_call_details)
-        if handler is None or handler.unary_unary is None or handler_call_details.method.startswith(_PUBLIC_PREFIXES):
+        if handler is None or handler_call_details.method.startswith(_PUBLIC_PREFIXES):
             return handler
+        if handler.unary_unary is None:
+            # Streaming calls would pass unauthenticated: refuse them until this interceptor wraps them.
+            def refuse(request, context):
+                context.abort(grpc.StatusCode.UNIMPLEMENTED, "streaming calls are not served")
+
+            return grpc.unary_unary_rpc_method_handler(refuse)
         inner = handler.unary_unary
 
         def behavior(request, context):

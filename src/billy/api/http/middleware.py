@@ -6,7 +6,13 @@ from billy.core.errors import code_for_http_status
 
 from .errors import error_response
 
-_MESSAGES = {404: "No such path.", 405: "This path does not accept this method.", 500: "Internal error."}
+_MESSAGES = {
+    400: "The request is malformed.",
+    404: "No such path.",
+    405: "This path does not accept this method.",
+    413: "The request body is too large.",
+    500: "Internal error.",
+}
 
 
 class ApiErrorEnvelopeMiddleware:

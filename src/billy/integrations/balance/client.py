@@ -10,6 +10,7 @@ import http.client
 import re
 import urllib.parse
 import xmlrpc.client
+from xml.parsers.expat import ExpatError
 
 from .port import BalanceClient, BalanceFault, BalanceOutcomeUnknown, BalanceUnavailable, ClientData
 
@@ -69,7 +70,7 @@ class XmlRpcBalance:
             raise BalanceFault(f"HTTP_{e.errcode}", f"Balance {method}: {e.errmsg}") from e
         except (TimeoutError, ConnectionError, http.client.HTTPException, OSError) as e:
             raise BalanceOutcomeUnknown(f"Balance {method}: {type(e).__name__}: {e}") from e
-        except xmlrpc.client.ResponseError as e:
+        except (xmlrpc.client.ResponseError, ExpatError) as e:
             raise BalanceOutcomeUnknown(f"Balance {method}: unreadable response: {e}") from e
         finally:
             transport.close()
@@ -84,14 +85,20 @@ class XmlRpcBalance:
         if client_id is not None:
             params["CLIENT_ID"] = client_id
         result = self._call("CreateClient", self.operator_uid, params)
-        return int(result[2])
+        try:
+            return int(result[2])
+        except (IndexError, TypeError, ValueError) as e:
+            raise BalanceOutcomeUnknown(f"Balance CreateClient: no client id in {result!r}") from e
 
     def find_clients(self, data: ClientData) -> list[BalanceClient]:
         result = self._call("FindClient", {"Name": data.name, "Email": data.email, "Phone": data.phone})
-        return [
-            BalanceClient(client_id=int(c["CLIENT_ID"]), name=c["NAME"], email=c["EMAIL"], phone=c["PHONE"])
-            for c in result[2]
-        ]
+        try:
+            return [
+                BalanceClient(client_id=int(c["CLIENT_ID"]), name=c["NAME"], email=c["EMAIL"], phone=c["PHONE"])
+                for c in result[2]
+            ]
+        except (IndexError, KeyError, TypeError, ValueError) as e:
+            raise BalanceFault("UNREADABLE", f"FindClient answered {result!r}") from e
 
     def link_client_to_configuration(self, *, client_id: int, integration: str, configuration: str) -> None:
         self._call(
