@@ -35,6 +35,9 @@ INSTALLED_APPS = [
     "billy.core",
     "billy.workspaces",
     "billy.clients",
+    "billy.events",
+    "billy.ledger",
+    "billy.charges",
 ]
 
 MIDDLEWARE = [

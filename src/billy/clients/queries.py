@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 from billy.core.errors import BillyError
+from billy.core.validation import is_printable_text
 from billy.workspaces.models import Workspace
 
 from .models import Client
-from .validation import MAX_LENGTH, is_printable_text
+from .validation import MAX_LENGTH
 
 
 class ClientNotFound(BillyError):

@@ -3,7 +3,6 @@ email valid, phone normalised to E.164 (default region RU)."""
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 
 import phonenumbers
@@ -11,6 +10,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import EmailValidator
 
 from billy.core.errors import ValidationFailed
+from billy.core.validation import is_printable_text
 
 MAX_LENGTH = 128
 DEFAULT_PHONE_REGION = "RU"
@@ -22,11 +22,6 @@ class ClientFields:
     name: str
     email: str
     phone: str
-
-
-def is_printable_text(value: str) -> bool:
-    """No control characters, lone surrogates or non-characters: Balance's XML cannot carry them."""
-    return not any(unicodedata.category(c) in ("Cc", "Cs") or c in "\ufffe\uffff" for c in value)
 
 
 def normalize_phone(raw: str) -> str:

@@ -31,6 +31,7 @@ _TABLE = [
     ErrorCode("workspace_not_found", 404, grpc.StatusCode.NOT_FOUND, "No workspace with this name."),
     ErrorCode("client_not_found", 404, grpc.StatusCode.NOT_FOUND, "No client with this service client id."),
     ErrorCode("payload_too_large", 413, grpc.StatusCode.RESOURCE_EXHAUSTED, "The request body is too large."),
+    ErrorCode("charge_not_found", 404, grpc.StatusCode.NOT_FOUND, "No charge with this charge_id."),
     ErrorCode("method_not_allowed", 405, grpc.StatusCode.UNIMPLEMENTED, "The path does not accept this method."),
     ErrorCode("idempotency_conflict", 409, grpc.StatusCode.ALREADY_EXISTS, "The id was used with another body."),
     ErrorCode("invalid_state", 409, grpc.StatusCode.FAILED_PRECONDITION, "The resource's state does not allow this."),
@@ -39,6 +40,19 @@ _TABLE = [
         409,
         grpc.StatusCode.FAILED_PRECONDITION,
         "The client's registration in Balance is ambiguous and waits for an operator.",
+    ),
+    ErrorCode(
+        "insufficient_funds",
+        422,
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "The wallet's available money is less than the amount.",
+    ),
+    ErrorCode("currency_mismatch", 422, grpc.StatusCode.INVALID_ARGUMENT, "The currency is not the wallet's."),
+    ErrorCode(
+        "refund_exceeds_charge",
+        422,
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "Refunds would exceed what was charged.",
     ),
     ErrorCode(
         "upstream_rejected",
@@ -121,6 +135,16 @@ class Unauthenticated(BillyError):
 class Forbidden(BillyError):
     code = "forbidden"
     default_message = "This API key is not granted this workspace."
+
+
+class IdempotencyConflict(BillyError):
+    code = "idempotency_conflict"
+    default_message = "This id was already used with another body."
+
+
+class InvalidState(BillyError):
+    code = "invalid_state"
+    default_message = "The resource's state does not allow this."
 
 
 class UpstreamUnavailable(BillyError):

@@ -2,7 +2,7 @@
 
 from ninja import NinjaAPI
 
-from . import clients
+from . import clients, money
 from .auth import ApiKeyAuth
 from .errors import install_handlers
 
@@ -20,3 +20,4 @@ api = NinjaAPI(
 )
 install_handlers(api)
 api.add_router("", clients.router)
+api.add_router("", money.router)

@@ -1,0 +1,379 @@
+"""Wallets, adjustments, charges, refunds and the event feed over HTTP.
+
+Money is a decimal string (`"1234.50"`, at most two decimals) with a `currency`; a JSON number
+for money is refused (422), because JSON parsers round numbers silently.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from ninja import Field, Query, Router, Schema, Status
+
+from billy.charges import operations as charge_operations
+from billy.charges import queries as charge_queries
+from billy.charges.models import Charge, Refund
+from billy.clients.models import Client
+from billy.clients.queries import get_client
+from billy.core import clock
+from billy.core.errors import Forbidden, ValidationFailed
+from billy.core.money import AMOUNT_PATTERN, format_amount, parse_amount
+from billy.events import queries as event_queries
+from billy.ledger import operations as ledger_operations
+from billy.ledger import queries as ledger_queries
+from billy.workspaces.models import ApiKey, Workspace
+from billy.workspaces.queries import Principal, get_workspace_for
+
+from .errors import ErrorOut
+
+router = Router(tags=["money"])
+
+ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
+_MONEY = {"pattern": AMOUNT_PATTERN, "examples": ["1234.50"]}
+_ID = {"minLength": 1, "maxLength": 128}
+
+
+def _amount(field: str, text: str | None) -> int | None:
+    if text is None:
+        return None
+    try:
+        return parse_amount(text)
+    except ValueError as e:
+        raise ValidationFailed({field: [str(e)]}) from e
+
+
+def _client(request, workspace: str, service_client_id: str) -> tuple[Workspace, Client]:
+    ws = get_workspace_for(request.auth, workspace)
+    return ws, get_client(workspace=ws, service_client_id=service_client_id)
+
+
+# -- schemas -----------------------------------------------------------------------------------
+
+
+class WalletOut(Schema):
+    currency: str
+    balance: str
+    held: str
+    available: str
+    credit_limit: str
+
+
+class WalletTransactionOut(Schema):
+    id: int
+    kind: str
+    amount: str = Field(description="Signed: what the wallet gained or lost.")
+    currency: str
+    description: str
+    created_at: dt.datetime
+
+
+class WalletTransactionPage(Schema):
+    transactions: list[WalletTransactionOut]
+    next_cursor: str | None
+
+
+class AdjustmentIn(Schema):
+    adjustment_id: str = Field(json_schema_extra=_ID)
+    amount: str = Field(
+        description="May be negative, never below what is available.",
+        json_schema_extra={"pattern": r"^-?" + AMOUNT_PATTERN.lstrip("^"), "examples": ["-100.00"]},
+    )
+    reason: str = Field(json_schema_extra={"minLength": 1, "maxLength": 512})
+
+
+class AdjustmentOut(Schema):
+    adjustment_id: str
+    client: str
+    amount: str
+    currency: str
+    reason: str
+    created_by: str
+    created_at: dt.datetime
+    wallet: WalletOut
+
+
+class ChargeIn(Schema):
+    charge_id: str = Field(json_schema_extra=_ID)
+    product: str = Field(json_schema_extra=_ID)
+    amount: str = Field(json_schema_extra=_MONEY)
+    currency: str | None = Field(None, description="Defaults to the wallet's; another one is refused.")
+    hold: bool = False
+    hold_ttl_seconds: int | None = Field(None, description="For a hold; default 7 days.")
+    description: str = Field("", json_schema_extra={"maxLength": 512})
+
+
+class RefundOut(Schema):
+    refund_id: str
+    charge_id: str
+    amount: str
+    currency: str
+    reason: str
+    created_at: dt.datetime
+
+
+class ChargeOut(Schema):
+    charge_id: str
+    client: str
+    product: str
+    amount: str
+    currency: str
+    status: str = Field(description="HELD, COMPLETED or CANCELLED.")
+    hold: bool
+    captured_amount: str
+    refunded_amount: str
+    hold_expires_at: dt.datetime | None
+    cancel_reason: str
+    description: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    refunds: list[RefundOut]
+
+
+class ChargePage(Schema):
+    charges: list[ChargeOut]
+    next_cursor: str | None
+
+
+class ConfirmIn(Schema):
+    amount: str | None = Field(
+        None, description="At most the held amount; the rest is released.", json_schema_extra=_MONEY
+    )
+
+
+class RefundIn(Schema):
+    refund_id: str = Field(json_schema_extra=_ID)
+    amount: str | None = Field(None, description="Default: all that is left.", json_schema_extra=_MONEY)
+    reason: str = Field("", json_schema_extra={"maxLength": 512})
+
+
+class EventPage(Schema):
+    events: list[dict[str, Any]] = Field(description='Each: {"id", "type", "created_at", ...facts}.')
+    next_cursor: str
+
+
+# -- output ------------------------------------------------------------------------------------
+
+
+def wallet_out(view: ledger_queries.WalletView) -> WalletOut:
+    return WalletOut(
+        currency=view.currency,
+        balance=format_amount(view.balance),
+        held=format_amount(view.held),
+        available=format_amount(view.available),
+        credit_limit=format_amount(view.credit_limit),
+    )
+
+
+def refund_out(refund: Refund, charge: Charge) -> RefundOut:
+    return RefundOut(
+        refund_id=refund.refund_id,
+        charge_id=charge.charge_id,
+        amount=format_amount(refund.amount),
+        currency=charge.currency,
+        reason=refund.reason,
+        created_at=refund.created_at,
+    )
+
+
+def charge_out(charge: Charge) -> ChargeOut:
+    return ChargeOut(
+        charge_id=charge.charge_id,
+        client=charge.client.service_client_id,
+        product=charge.product,
+        amount=format_amount(charge.amount),
+        currency=charge.currency,
+        status=charge.status,
+        hold=charge.hold,
+        captured_amount=format_amount(charge.captured),
+        refunded_amount=format_amount(charge.refunded),
+        hold_expires_at=charge.hold_expires_at,
+        cancel_reason=charge.cancel_reason,
+        description=charge.description,
+        created_at=charge.created_at,
+        updated_at=charge.updated_at,
+        refunds=[refund_out(r, charge) for r in charge.refunds.all()] if charge.refunded else [],
+    )
+
+
+# -- wallet ------------------------------------------------------------------------------------
+
+CLIENT_PATH = "/workspaces/{workspace}/clients/{service_client_id}"
+
+
+@router.get(CLIENT_PATH + "/wallet", response={200: WalletOut, **ERRORS}, summary="The client's wallet")
+def get_wallet(request, workspace: str, service_client_id: str):
+    _, client = _client(request, workspace, service_client_id)
+    return Status(200, wallet_out(ledger_queries.get_wallet(client=client)))
+
+
+@router.get(
+    CLIENT_PATH + "/wallet/transactions", response={200: WalletTransactionPage, **ERRORS}, summary="Wallet history"
+)
+def get_wallet_transactions(
+    request, workspace: str, service_client_id: str, limit: int = 50, cursor: str | None = None
+):
+    _, client = _client(request, workspace, service_client_id)
+    items, next_cursor = ledger_queries.list_wallet_transactions(client=client, limit=limit, cursor=cursor)
+    return Status(
+        200,
+        WalletTransactionPage(
+            transactions=[
+                WalletTransactionOut(
+                    id=t.id,
+                    kind=t.kind,
+                    amount=format_amount(t.amount),
+                    currency=t.currency,
+                    description=t.description,
+                    created_at=t.created_at,
+                )
+                for t in items
+            ],
+            next_cursor=next_cursor,
+        ),
+    )
+
+
+@router.post(
+    CLIENT_PATH + "/wallet/adjustments",
+    response={200: AdjustmentOut, 201: AdjustmentOut, **ERRORS},
+    summary="Correct a wallet (operator keys only)",
+)
+def post_adjustment(request, workspace: str, service_client_id: str, payload: AdjustmentIn):
+    principal: Principal = request.auth
+    if principal.role != ApiKey.Role.OPERATOR:
+        raise Forbidden("Adjustments need an operator API key.")
+    _, client = _client(request, workspace, service_client_id)
+    text = payload.amount
+    negative = text.startswith("-")
+    amount = _amount("amount", text[1:] if negative else text)
+    adjustment, created = ledger_operations.adjust_wallet(
+        client=client,
+        adjustment_id=payload.adjustment_id,
+        amount=-amount if negative else amount,
+        reason=payload.reason,
+        actor=f"api key {principal.name}",
+        now=clock.now(),
+    )
+    return Status(
+        201 if created else 200,
+        AdjustmentOut(
+            adjustment_id=adjustment.adjustment_id,
+            client=client.service_client_id,
+            amount=format_amount(adjustment.amount),
+            currency=adjustment.currency,
+            reason=adjustment.reason,
+            created_by=adjustment.created_by,
+            created_at=adjustment.created_at,
+            wallet=wallet_out(ledger_queries.get_wallet(client=client)),
+        ),
+    )
+
+
+# -- charges -----------------------------------------------------------------------------------
+
+
+@router.post(
+    CLIENT_PATH + "/charges",
+    response={200: ChargeOut, 201: ChargeOut, **ERRORS},
+    summary="Charge the client (or hold the money)",
+)
+def post_charge(request, workspace: str, service_client_id: str, payload: ChargeIn):
+    """201 with the new charge (`COMPLETED`, or `HELD` for a hold); 200 with the charge as it is now
+    when the same `charge_id` comes again with the same body; 409 `idempotency_conflict` with another."""
+    _, client = _client(request, workspace, service_client_id)
+    charge, created = charge_operations.post_charge(
+        client=client,
+        request=charge_operations.ChargeRequest(
+            charge_id=payload.charge_id,
+            product=payload.product,
+            amount=_amount("amount", payload.amount),
+            currency=payload.currency,
+            hold=payload.hold,
+            hold_ttl_seconds=payload.hold_ttl_seconds,
+            description=payload.description,
+        ),
+        now=clock.now(),
+    )
+    if not created:
+        charge = charge_queries.get_charge(workspace=charge.client.workspace, charge_id=charge.charge_id)
+    return Status(201 if created else 200, charge_out(charge))
+
+
+class ChargeFilters(Schema):
+    product: str | None = None
+    status: Charge.Status | None = None
+    created_from: dt.datetime | None = Field(None, alias="from", description="Created at or after.")
+    created_to: dt.datetime | None = Field(None, alias="to", description="Created before.")
+    limit: int = 50
+    cursor: str | None = None
+
+
+@router.get(CLIENT_PATH + "/charges", response={200: ChargePage, **ERRORS}, summary="The client's charges")
+def list_charges(request, workspace: str, service_client_id: str, filters: Query[ChargeFilters]):
+    _, client = _client(request, workspace, service_client_id)
+    charges, next_cursor = charge_queries.list_charges(
+        client=client,
+        limit=filters.limit,
+        cursor=filters.cursor,
+        product=filters.product,
+        status=filters.status,
+        created_from=filters.created_from,
+        created_to=filters.created_to,
+    )
+    return Status(200, ChargePage(charges=[charge_out(c) for c in charges], next_cursor=next_cursor))
+
+
+CHARGE_PATH = "/workspaces/{workspace}/charges/{charge_id}"
+
+
+@router.get(CHARGE_PATH, response={200: ChargeOut, **ERRORS}, summary="A charge")
+def get_charge(request, workspace: str, charge_id: str):
+    ws = get_workspace_for(request.auth, workspace)
+    return Status(200, charge_out(charge_queries.get_charge(workspace=ws, charge_id=charge_id)))
+
+
+@router.post(CHARGE_PATH + "/confirm", response={200: ChargeOut, **ERRORS}, summary="Confirm a hold")
+def confirm_charge(request, workspace: str, charge_id: str, payload: ConfirmIn):
+    ws = get_workspace_for(request.auth, workspace)
+    charge = charge_operations.confirm_charge(
+        workspace=ws, charge_id=charge_id, amount=_amount("amount", payload.amount), now=clock.now()
+    )
+    return Status(200, charge_out(charge))
+
+
+@router.post(CHARGE_PATH + "/cancel", response={200: ChargeOut, **ERRORS}, summary="Cancel a hold")
+def cancel_charge(request, workspace: str, charge_id: str):
+    ws = get_workspace_for(request.auth, workspace)
+    return Status(200, charge_out(charge_operations.cancel_charge(workspace=ws, charge_id=charge_id, now=clock.now())))
+
+
+@router.post(CHARGE_PATH + "/refunds", response={200: RefundOut, 201: RefundOut, **ERRORS}, summary="Refund a charge")
+def post_refund(request, workspace: str, charge_id: str, payload: RefundIn):
+    ws = get_workspace_for(request.auth, workspace)
+    refund, created = charge_operations.refund_charge(
+        workspace=ws,
+        charge_id=charge_id,
+        refund_id=payload.refund_id,
+        amount=_amount("amount", payload.amount),
+        reason=payload.reason,
+        now=clock.now(),
+    )
+    return Status(201 if created else 200, refund_out(refund, refund.charge))
+
+
+# -- events ------------------------------------------------------------------------------------
+
+
+@router.get("/workspaces/{workspace}/events", response={200: EventPage, **ERRORS}, summary="The event feed")
+def get_events(request, workspace: str, after: str | None = None, limit: int = 100):
+    """Events in commit order after the cursor; `next_cursor` never skips an event."""
+    ws = get_workspace_for(request.auth, workspace)
+    page = event_queries.read_feed(workspace_id=ws.pk, after=after, limit=limit)
+    return Status(
+        200,
+        EventPage(
+            events=[{"id": e.id, "type": e.type, "created_at": e.created_at, **e.data} for e in page.events],
+            next_cursor=page.next_cursor,
+        ),
+    )

@@ -1,0 +1,56 @@
+"""Reads of charges."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from billy.clients.models import Client
+from billy.core.pagination import check_limit, decode_cursor, encode_cursor
+from billy.core.validation import is_printable_text
+from billy.workspaces.models import Workspace
+
+from .models import Charge
+from .operations import ChargeNotFound
+
+
+def get_charge(*, workspace: Workspace, charge_id: str) -> Charge:
+    """The charge with its client and refunds; raises ChargeNotFound."""
+    charge = None
+    if charge_id and len(charge_id) <= 128 and is_printable_text(charge_id):
+        charge = (
+            Charge.objects.select_related("client")
+            .prefetch_related("refunds")
+            .filter(workspace=workspace, charge_id=charge_id)
+            .first()
+        )
+    if charge is None:
+        raise ChargeNotFound(f"No charge {charge_id!r} in workspace {workspace.name!r}.")
+    return charge
+
+
+def list_charges(
+    *,
+    client: Client,
+    limit: int,
+    cursor: str | None = None,
+    product: str | None = None,
+    status: str | None = None,
+    created_from: dt.datetime | None = None,
+    created_to: dt.datetime | None = None,
+) -> tuple[list[Charge], str | None]:
+    """The client's charges, newest first, filtered; created in [created_from, created_to)."""
+    check_limit(limit)
+    charges = Charge.objects.filter(client=client).select_related("client").order_by("-id")
+    if product:
+        charges = charges.filter(product=product)
+    if status:
+        charges = charges.filter(status=status)
+    if created_from:
+        charges = charges.filter(created_at__gte=created_from)
+    if created_to:
+        charges = charges.filter(created_at__lt=created_to)
+    after = decode_cursor(cursor)
+    if after is not None:
+        charges = charges.filter(id__lt=after)
+    page = list(charges[: limit + 1])
+    return page[:limit], (encode_cursor(page[limit - 1].id) if len(page) > limit else None)

@@ -1,0 +1,66 @@
+"""Money: integer minor units (kopecks) with an ISO currency; decimal strings at the edges.
+
+The API takes and shows amounts as decimal strings with at most two decimals (`"1234.50"`);
+JSON numbers are refused because parsers round them silently. Rounding happens once, with a
+named mode, where a rule divides money (e.g. a prorated refund).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, Decimal
+
+MINOR_UNITS = 2  # every currency billy holds today (RUB, USD, EUR) has two decimals
+_AMOUNT = re.compile(r"^(0|[1-9][0-9]{0,15})(\.[0-9]{1,2})?$")
+AMOUNT_PATTERN = _AMOUNT.pattern
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
+# Banker's rounding, the one mode billy uses when a rule divides money.
+ROUNDING = ROUND_HALF_EVEN
+
+
+class CurrencyMismatch(ValueError):
+    """Money of two currencies was mixed."""
+
+
+def parse_amount(text: str) -> int:
+    """Minor units of a non-negative decimal string; ValueError for anything else."""
+    if not isinstance(text, str) or not _AMOUNT.match(text):
+        raise ValueError('an amount is a decimal string with at most 2 decimals, e.g. "1234.50"')
+    units, _, fraction = text.partition(".")
+    return int(units) * 100 + int((fraction + "00")[:2])
+
+
+def format_amount(minor: int) -> str:
+    """`"1234.50"` for 123450; negative amounts keep their sign."""
+    sign = "-" if minor < 0 else ""
+    units, cents = divmod(abs(minor), 100)
+    return f"{sign}{units}.{cents:02d}"
+
+
+def is_currency(code: str) -> bool:
+    return isinstance(code, str) and bool(_CURRENCY.match(code))
+
+
+def prorate(minor: int, numerator: int, denominator: int) -> int:
+    """`minor * numerator / denominator`, rounded once with ROUNDING."""
+    return int((Decimal(minor) * numerator / denominator).quantize(Decimal(1), rounding=ROUNDING))
+
+
+@dataclass(frozen=True, order=True)
+class Money:
+    minor: int
+    currency: str
+
+    def __add__(self, other: Money) -> Money:
+        if self.currency != other.currency:
+            raise CurrencyMismatch(f"{self.currency} + {other.currency}")
+        return Money(self.minor + other.minor, self.currency)
+
+    def __sub__(self, other: Money) -> Money:
+        if self.currency != other.currency:
+            raise CurrencyMismatch(f"{self.currency} - {other.currency}")
+        return Money(self.minor - other.minor, self.currency)
+
+    def __str__(self) -> str:
+        return f"{format_amount(self.minor)} {self.currency}"

@@ -1,0 +1,109 @@
+from django.db import models
+from django.db.models import F, Q
+
+from billy.clients.models import Client
+from billy.workspaces.models import Workspace
+
+
+class Account(models.Model):
+    class Kind(models.TextChoices):
+        WALLET = "WALLET", "wallet"  # a client's money
+        REVENUE = "REVENUE", "revenue"  # what clients were charged (consumption)
+        CORRECTIONS = "CORRECTIONS", "corrections"  # the other side of operator adjustments
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="accounts")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    client = models.OneToOneField(Client, on_delete=models.PROTECT, null=True, blank=True, related_name="wallet")
+    currency = models.CharField(max_length=3)
+    # Running figures, kept for wallets only.
+    balance = models.BigIntegerField(default=0)
+    held = models.BigIntegerField(default=0)
+    credit_limit = models.BigIntegerField(default=0)
+    net_consumption = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "ledger_account"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind="WALLET", client__isnull=False) | (~Q(kind="WALLET") & Q(client__isnull=True)),
+                name="account_wallet_has_client",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="WALLET") | (Q(held__gte=0) & Q(balance__gte=F("held"))),
+                name="account_available_not_negative",
+            ),
+            models.CheckConstraint(condition=Q(credit_limit__gte=0), name="account_credit_limit_not_negative"),
+            models.UniqueConstraint(
+                fields=["workspace", "kind", "currency"],
+                condition=Q(client__isnull=True),
+                name="account_one_system_account",
+            ),
+            models.UniqueConstraint(fields=["id", "currency"], name="account_id_currency"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind.lower()} {self.client_id or self.workspace_id} {self.currency}"
+
+    @property
+    def available(self) -> int:
+        return self.balance - self.held
+
+
+class LedgerTransaction(models.Model):
+    class Kind(models.TextChoices):
+        ADJUSTMENT = "ADJUSTMENT", "adjustment"
+        CHARGE = "CHARGE", "charge"
+        REFUND = "REFUND", "refund"
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    description = models.CharField(max_length=256, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "ledger_transaction"
+
+    def __str__(self) -> str:
+        return f"{self.kind.lower()} #{self.pk}"
+
+
+class Entry(models.Model):
+    transaction = models.ForeignKey(LedgerTransaction, on_delete=models.PROTECT, related_name="entries")
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="entries")
+    # Positive credits the account (adds to its balance), negative debits it.
+    amount = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "ledger_entry"
+        indexes = [models.Index(fields=["account", "-id"], name="entry_account_idx")]
+        constraints = [models.CheckConstraint(condition=~Q(amount=0), name="entry_amount_not_zero")]
+
+    def __str__(self) -> str:
+        return f"{self.amount:+d} {self.currency} → account {self.account_id}"
+
+
+class Adjustment(models.Model):
+    """An operator's correction of a wallet, named by the operator's `adjustment_id`."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="+")
+    adjustment_id = models.CharField(max_length=128)
+    wallet = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="adjustments")
+    amount = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    reason = models.CharField(max_length=512)
+    transaction = models.OneToOneField(LedgerTransaction, on_delete=models.PROTECT, related_name="adjustment")
+    created_by = models.CharField(max_length=128)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "ledger_adjustment"
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "adjustment_id"], name="adjustment_id_uk"),
+            models.CheckConstraint(condition=~Q(amount=0), name="adjustment_amount_not_zero"),
+        ]
+
+    def __str__(self) -> str:
+        return self.adjustment_id

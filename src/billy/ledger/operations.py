@@ -1,0 +1,197 @@
+"""Writes to the ledger: wallets, postings and operator adjustments.
+
+Every function that moves money runs inside the caller's `transaction.atomic()` (or opens one):
+the ledger transaction, its entries, the wallet's running figures and the event commit together.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db import IntegrityError, connection, transaction
+
+from billy.clients.models import Client
+from billy.core.errors import BillyError, IdempotencyConflict, ValidationFailed
+from billy.core.money import format_amount
+from billy.events.operations import append_event
+
+from .models import Account, Adjustment, Entry, LedgerTransaction
+
+
+class InsufficientFunds(BillyError):
+    code = "insufficient_funds"
+    default_message = "Not enough money available in the wallet."
+
+
+def get_or_create_wallet(*, client: Client, now: dt.datetime) -> Account:
+    """The client's wallet in its workspace's currency (created on first use, race-free)."""
+    wallet = Account.objects.filter(client=client).first()
+    if wallet is not None:
+        return wallet
+    Account.objects.bulk_create(
+        [
+            Account(
+                workspace_id=client.workspace_id,
+                kind=Account.Kind.WALLET,
+                client=client,
+                currency=client.workspace.currency,
+                created_at=now,
+            )
+        ],
+        ignore_conflicts=True,
+    )
+    return Account.objects.get(client=client)
+
+
+def system_account(*, workspace_id: int, kind: str, currency: str, now: dt.datetime) -> Account:
+    """The workspace's account of this kind and currency (created on first use, race-free)."""
+    account = Account.objects.filter(workspace_id=workspace_id, kind=kind, currency=currency, client=None).first()
+    if account is not None:
+        return account
+    Account.objects.bulk_create(
+        [Account(workspace_id=workspace_id, kind=kind, currency=currency, created_at=now)], ignore_conflicts=True
+    )
+    return Account.objects.get(workspace_id=workspace_id, kind=kind, currency=currency, client=None)
+
+
+@dataclass(frozen=True)
+class WalletFigures:
+    balance: int
+    held: int
+    net_consumption: int
+
+
+def move_wallet(*, wallet_id: int, balance: int = 0, held: int = 0, consumption: int = 0) -> WalletFigures | None:
+    """Change a wallet's running figures in one statement, only if available stays >= 0.
+
+    Returns the new figures, or None when the wallet has not enough available money. The row lock
+    it takes serialises every movement of this wallet until the caller's transaction ends.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            UPDATE ledger_account
+               SET balance = balance + %(balance)s,
+                   held = held + %(held)s,
+                   net_consumption = net_consumption + %(consumption)s
+             WHERE id = %(id)s
+               AND balance + %(balance)s - (held + %(held)s) >= 0
+               AND held + %(held)s >= 0
+            RETURNING balance, held, net_consumption
+            """,
+            {"id": wallet_id, "balance": balance, "held": held, "consumption": consumption},
+        )
+        row = cursor.fetchone()
+    return WalletFigures(*row) if row else None
+
+
+def post_transaction(
+    *,
+    workspace_id: int,
+    kind: str,
+    currency: str,
+    legs: list[tuple[int, int]],
+    now: dt.datetime,
+    description: str = "",
+    existing: LedgerTransaction | None = None,
+) -> LedgerTransaction:
+    """A ledger transaction with one entry per (account id, amount); amounts must sum to zero.
+
+    `existing` is a transaction row created earlier in the same database transaction.
+    """
+    if sum(amount for _, amount in legs) != 0:
+        raise ValueError(f"legs do not sum to zero: {legs}")
+    ledger_transaction = existing or LedgerTransaction.objects.create(
+        workspace_id=workspace_id, kind=kind, description=description[:256], created_at=now
+    )
+    Entry.objects.bulk_create(
+        [
+            Entry(
+                transaction=ledger_transaction, account_id=account_id, amount=amount, currency=currency, created_at=now
+            )
+            for account_id, amount in legs
+        ]
+    )
+    return ledger_transaction
+
+
+def adjust_wallet(
+    *,
+    client: Client,
+    adjustment_id: str,
+    amount: int,
+    reason: str,
+    actor: str,
+    now: dt.datetime,
+) -> tuple[Adjustment, bool]:
+    """Post an operator's correction to the client's wallet; returns (adjustment, created).
+
+    A repeat with the same adjustment_id and body returns the first one. Raises
+    ValidationFailed, IdempotencyConflict, InsufficientFunds (a negative amount beyond available).
+    """
+    errors: dict[str, list[str]] = {}
+    if amount == 0:
+        errors["amount"] = ["An adjustment moves money: it cannot be zero."]
+    if not reason.strip():
+        errors["reason"] = ["Say why: the reason is required."]
+    if not adjustment_id.strip() or len(adjustment_id) > 128:
+        errors["adjustment_id"] = ["Required, at most 128 characters."]
+    if len(reason) > 512:
+        errors.setdefault("reason", []).append("At most 512 characters.")
+    if errors:
+        raise ValidationFailed(errors)
+    try:
+        with transaction.atomic():
+            wallet = get_or_create_wallet(client=client, now=now)
+            corrections = system_account(
+                workspace_id=client.workspace_id, kind=Account.Kind.CORRECTIONS, currency=wallet.currency, now=now
+            )
+            if move_wallet(wallet_id=wallet.pk, balance=amount) is None:
+                raise InsufficientFunds(
+                    f"The adjustment of {format_amount(amount)} would take the wallet below zero.",
+                    details={"available": format_amount(wallet.available)},
+                )
+            ledger_transaction = post_transaction(
+                workspace_id=client.workspace_id,
+                kind=LedgerTransaction.Kind.ADJUSTMENT,
+                currency=wallet.currency,
+                legs=[(wallet.pk, amount), (corrections.pk, -amount)],
+                description=reason,
+                now=now,
+            )
+            adjustment = Adjustment.objects.create(
+                workspace_id=client.workspace_id,
+                adjustment_id=adjustment_id,
+                wallet=wallet,
+                amount=amount,
+                currency=wallet.currency,
+                reason=reason,
+                transaction=ledger_transaction,
+                created_by=actor,
+                created_at=now,
+            )
+            append_event(
+                workspace_id=client.workspace_id,
+                type="wallet.adjusted",
+                data={
+                    "adjustment_id": adjustment_id,
+                    "client": client.service_client_id,
+                    "amount": format_amount(amount),
+                    "currency": wallet.currency,
+                    "at": now.isoformat(),
+                },
+                now=now,
+            )
+            return adjustment, True
+    except IntegrityError:
+        existing = (
+            Adjustment.objects.select_related("wallet")
+            .filter(workspace_id=client.workspace_id, adjustment_id=adjustment_id)
+            .first()
+        )
+        if existing is None:
+            raise
+    if (existing.wallet.client_id, existing.amount, existing.reason) != (client.pk, amount, reason):
+        raise IdempotencyConflict(f"adjustment_id {adjustment_id!r} was already used with another body.")
+    return existing, False
