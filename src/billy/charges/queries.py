@@ -54,3 +54,12 @@ def list_charges(
         charges = charges.filter(id__lt=after)
     page = list(charges[: limit + 1])
     return page[:limit], (encode_cursor(page[limit - 1].id) if len(page) > limit else None)
+
+
+def get_charges(*, workspace: Workspace, charge_ids: list[str]) -> list[Charge]:
+    """Charges by id, with clients and refunds, in two queries."""
+    return list(
+        Charge.objects.select_related("client")
+        .prefetch_related("refunds")
+        .filter(workspace=workspace, charge_id__in=charge_ids)
+    )

@@ -11,6 +11,7 @@ from typing import Any
 
 from ninja import Field, Query, Router, Schema, Status
 
+from billy.charges import batch
 from billy.charges import operations as charge_operations
 from billy.charges import queries as charge_queries
 from billy.charges.models import Charge, Refund
@@ -25,7 +26,9 @@ from billy.ledger import queries as ledger_queries
 from billy.workspaces.models import ApiKey, Workspace
 from billy.workspaces.queries import Principal, get_workspace_for
 
-from .errors import ErrorOut
+from .errors import ErrorBody, ErrorOut
+
+MAX_BATCH_ITEMS = batch.MAX_ITEMS
 
 router = Router(tags=["money"])
 
@@ -322,6 +325,85 @@ def list_charges(request, workspace: str, service_client_id: str, filters: Query
         created_to=filters.created_to,
     )
     return Status(200, ChargePage(charges=[charge_out(c) for c in charges], next_cursor=next_cursor))
+
+
+class BatchChargeIn(ChargeIn):
+    service_client_id: str = Field(json_schema_extra=_ID)
+
+
+class BatchIn(Schema):
+    charges: list[BatchChargeIn] = Field(json_schema_extra={"maxItems": MAX_BATCH_ITEMS, "minItems": 1})
+
+
+class BatchResultOut(Schema):
+    status: int = Field(description="What the single call would answer: 201, 200, or an error status.")
+    charge_id: str
+    charge: ChargeOut | None = None
+    error: ErrorBody | None = None
+
+
+class BatchOut(Schema):
+    results: list[BatchResultOut]
+
+
+@router.post(
+    "/workspaces/{workspace}/charges:batch",
+    response={200: BatchOut, **ERRORS},
+    summary="Up to 1,000 charges of any clients in one call",
+)
+def post_charges_batch(request, workspace: str, payload: BatchIn):
+    """Each item behaves exactly like the single call; `results` are in the items' order."""
+    ws = get_workspace_for(request.auth, workspace)
+    if not 1 <= len(payload.charges) <= MAX_BATCH_ITEMS:
+        raise ValidationFailed({"charges": [f"Between 1 and {MAX_BATCH_ITEMS} items."]})
+    items, parse_errors = [], {}
+    for index, item in enumerate(payload.charges):
+        try:
+            amount = _amount("amount", item.amount)
+        except ValidationFailed as e:
+            parse_errors[index] = e
+            amount = 1  # placeholder; the item is answered with its parse error below
+        items.append(
+            batch.BatchItem(
+                service_client_id=item.service_client_id,
+                request=charge_operations.ChargeRequest(
+                    charge_id=item.charge_id,
+                    product=item.product,
+                    amount=amount,
+                    currency=item.currency,
+                    hold=item.hold,
+                    hold_ttl_seconds=item.hold_ttl_seconds,
+                    description=item.description,
+                ),
+            )
+        )
+    valid = [i for i in range(len(items)) if i not in parse_errors]
+    outcomes = dict(
+        zip(valid, batch.post_charges(workspace=ws, items=[items[i] for i in valid], now=clock.now()), strict=True)
+    )
+    ok_ids = [r.charge_id for r in outcomes.values() if r.error is None]
+    charges = {c.charge_id: c for c in charge_queries.get_charges(workspace=ws, charge_ids=ok_ids)}
+    results = []
+    for index, item in enumerate(items):
+        if index in parse_errors:
+            error = parse_errors[index]
+            results.append(
+                BatchResultOut(
+                    status=422, charge_id=item.request.charge_id, error=ErrorBody(**error.as_dict()["error"])
+                )
+            )
+            continue
+        outcome = outcomes[index]
+        if outcome.error is not None:
+            body = ErrorBody(**outcome.error.as_dict()["error"])
+            results.append(BatchResultOut(status=outcome.status, charge_id=outcome.charge_id, error=body))
+        else:
+            results.append(
+                BatchResultOut(
+                    status=outcome.status, charge_id=outcome.charge_id, charge=charge_out(charges[outcome.charge_id])
+                )
+            )
+    return Status(200, BatchOut(results=results))
 
 
 CHARGE_PATH = "/workspaces/{workspace}/charges/{charge_id}"
