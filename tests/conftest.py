@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+import grpc
 import httpx
 import pytest
 from django.db import connection
@@ -154,5 +155,25 @@ def live_billy(django_db_setup, balance_emulator, tmp_path_factory):
         wait_http(base + "/health", process)
         yield LiveServer(url=base, log=log)
     finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def grpc_channel(django_db_setup, balance_emulator):
+    """A channel to `billy grpc` on the test database."""
+    port = free_port()
+    process = billy_process(
+        "grpc",
+        "--port",
+        str(port),
+        env={"BALANCE_URL": balance_emulator.url, "BALANCE_TIMEOUT": str(TEST_BALANCE_TIMEOUT)},
+    )
+    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+    try:
+        grpc.channel_ready_future(channel).result(timeout=30)
+        yield channel
+    finally:
+        channel.close()
         process.terminate()
         process.wait(timeout=30)

@@ -8,28 +8,9 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from billy.v1 import clients_pb2, clients_pb2_grpc
-from tests.conftest import TEST_BALANCE_TIMEOUT, billy_process, free_port, make_api_key, make_workspace
+from tests.conftest import make_api_key, make_workspace
 
 REQUEST = {"workspace": "c2b", "service_client_id": "client-1", "name": "ООО Ромашка", "email": "info@romashka.ru"}
-
-
-@pytest.fixture(scope="session")
-def grpc_channel(django_db_setup, balance_emulator):
-    port = free_port()
-    process = billy_process(
-        "grpc",
-        "--port",
-        str(port),
-        env={"BALANCE_URL": balance_emulator.url, "BALANCE_TIMEOUT": str(TEST_BALANCE_TIMEOUT)},
-    )
-    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
-    try:
-        grpc.channel_ready_future(channel).result(timeout=30)
-        yield channel
-    finally:
-        channel.close()
-        process.terminate()
-        process.wait(timeout=30)
 
 
 @pytest.fixture

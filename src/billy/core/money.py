@@ -64,3 +64,17 @@ class Money:
 
     def __str__(self) -> str:
         return f"{format_amount(self.minor)} {self.currency}"
+
+
+def parse_amount_field(field: str, text: str | None, *, signed: bool = False) -> int | None:
+    """Minor units of an API field (None stays None); ValidationFailed naming the field otherwise."""
+    from billy.core.errors import ValidationFailed
+
+    if text is None:
+        return None
+    negative = signed and isinstance(text, str) and text.startswith("-")
+    try:
+        minor = parse_amount(text[1:] if negative else text)
+    except ValueError as e:
+        raise ValidationFailed({field: [str(e)]}) from e
+    return -minor if negative else minor

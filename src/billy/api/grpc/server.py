@@ -8,18 +8,25 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from billy.v1 import clients_pb2, clients_pb2_grpc
+from billy.v1 import clients_pb2, clients_pb2_grpc, money_pb2, money_pb2_grpc
 
 from .clients import ClientServicer
 from .interceptor import BillyInterceptor
+from .money import ChargeServicer, WalletServicer
 
-SERVICE_NAMES = [clients_pb2.DESCRIPTOR.services_by_name["ClientService"].full_name]
+SERVICE_NAMES = [
+    clients_pb2.DESCRIPTOR.services_by_name["ClientService"].full_name,
+    money_pb2.DESCRIPTOR.services_by_name["WalletService"].full_name,
+    money_pb2.DESCRIPTOR.services_by_name["ChargeService"].full_name,
+]
 
 
 def build_server(*, host: str, port: int, max_workers: int = 16) -> tuple[grpc.Server, int]:
     """A started server and the port it listens on (0 picks a free one)."""
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers), interceptors=[BillyInterceptor()])
     clients_pb2_grpc.add_ClientServiceServicer_to_server(ClientServicer(), server)
+    money_pb2_grpc.add_WalletServiceServicer_to_server(WalletServicer(), server)
+    money_pb2_grpc.add_ChargeServiceServicer_to_server(ChargeServicer(), server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     for name in ["", *SERVICE_NAMES]:

@@ -19,7 +19,7 @@ from billy.clients.models import Client
 from billy.clients.queries import get_client
 from billy.core import clock
 from billy.core.errors import Forbidden, ValidationFailed
-from billy.core.money import AMOUNT_PATTERN, format_amount, parse_amount
+from billy.core.money import AMOUNT_PATTERN, format_amount, parse_amount_field
 from billy.events import queries as event_queries
 from billy.ledger import operations as ledger_operations
 from billy.ledger import queries as ledger_queries
@@ -38,12 +38,7 @@ _ID = {"minLength": 1, "maxLength": 128}
 
 
 def _amount(field: str, text: str | None) -> int | None:
-    if text is None:
-        return None
-    try:
-        return parse_amount(text)
-    except ValueError as e:
-        raise ValidationFailed({field: [str(e)]}) from e
+    return parse_amount_field(field, text)
 
 
 def _client(request, workspace: str, service_client_id: str) -> tuple[Workspace, Client]:
@@ -247,13 +242,10 @@ def post_adjustment(request, workspace: str, service_client_id: str, payload: Ad
     if principal.role != ApiKey.Role.OPERATOR:
         raise Forbidden("Adjustments need an operator API key.")
     _, client = _client(request, workspace, service_client_id)
-    text = payload.amount
-    negative = text.startswith("-")
-    amount = _amount("amount", text[1:] if negative else text)
     adjustment, created = ledger_operations.adjust_wallet(
         client=client,
         adjustment_id=payload.adjustment_id,
-        amount=-amount if negative else amount,
+        amount=parse_amount_field("amount", payload.amount, signed=True),
         reason=payload.reason,
         actor=f"api key {principal.name}",
         now=clock.now(),

@@ -1,0 +1,279 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class GetWalletRequest(_message.Message):
+    __slots__ = ("workspace", "service_client_id")
+    WORKSPACE_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    workspace: str
+    service_client_id: str
+    def __init__(self, workspace: _Optional[str] = ..., service_client_id: _Optional[str] = ...) -> None: ...
+
+class Wallet(_message.Message):
+    __slots__ = ("currency", "balance", "held", "available", "credit_limit")
+    CURRENCY_FIELD_NUMBER: _ClassVar[int]
+    BALANCE_FIELD_NUMBER: _ClassVar[int]
+    HELD_FIELD_NUMBER: _ClassVar[int]
+    AVAILABLE_FIELD_NUMBER: _ClassVar[int]
+    CREDIT_LIMIT_FIELD_NUMBER: _ClassVar[int]
+    currency: str
+    balance: str
+    held: str
+    available: str
+    credit_limit: str
+    def __init__(self, currency: _Optional[str] = ..., balance: _Optional[str] = ..., held: _Optional[str] = ..., available: _Optional[str] = ..., credit_limit: _Optional[str] = ...) -> None: ...
+
+class ListWalletTransactionsRequest(_message.Message):
+    __slots__ = ("workspace", "service_client_id", "limit", "cursor")
+    WORKSPACE_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    CURSOR_FIELD_NUMBER: _ClassVar[int]
+    workspace: str
+    service_client_id: str
+    limit: int
+    cursor: str
+    def __init__(self, workspace: _Optional[str] = ..., service_client_id: _Optional[str] = ..., limit: _Optional[int] = ..., cursor: _Optional[str] = ...) -> None: ...
+
+class WalletTransaction(_message.Message):
+    __slots__ = ("id", "kind", "amount", "currency", "description", "created_at")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    CURRENCY_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    kind: str
+    amount: str
+    currency: str
+    description: str
+    created_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[int] = ..., kind: _Optional[str] = ..., amount: _Optional[str] = ..., currency: _Optional[str] = ..., description: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ListWalletTransactionsResponse(_message.Message):
+    __slots__ = ("transactions", "next_cursor")
+    TRANSACTIONS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_CURSOR_FIELD_NUMBER: _ClassVar[int]
+    transactions: _containers.RepeatedCompositeFieldContainer[WalletTransaction]
+    next_cursor: str
+    def __init__(self, transactions: _Optional[_Iterable[_Union[WalletTransaction, _Mapping]]] = ..., next_cursor: _Optional[str] = ...) -> None: ...
+
+class AdjustWalletRequest(_message.Message):
+    __slots__ = ("workspace", "service_client_id", "adjustment_id", "amount", "reason")
+    WORKSPACE_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    ADJUSTMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    workspace: str
+    service_client_id: str
+    adjustment_id: str
+    amount: str
+    reason: str
+    def __init__(self, workspace: _Optional[str] = ..., service_client_id: _Optional[str] = ..., adjustment_id: _Optional[str] = ..., amount: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class AdjustWalletResponse(_message.Message):
+    __slots__ = ("adjustment_id", "amount", "currency", "created", "wallet")
+    ADJUSTMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    CURRENCY_FIELD_NUMBER: _ClassVar[int]
+    CREATED_FIELD_NUMBER: _ClassVar[int]
+    WALLET_FIELD_NUMBER: _ClassVar[int]
+    adjustment_id: str
+    amount: str
+    currency: str
+    created: bool
+    wallet: Wallet
+    def __init__(self, adjustment_id: _Optional[str] = ..., amount: _Optional[str] = ..., currency: _Optional[str] = ..., created: _Optional[bool] = ..., wallet: _Optional[_Union[Wallet, _Mapping]] = ...) -> None: ...
+
+class CreateChargeRequest(_message.Message):
+    __slots__ = ("workspace", "service_client_id", "charge_id", "product", "amount", "currency", "hold", "hold_ttl_seconds", "description")
+    WORKSPACE_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    CHARGE_ID_FIELD_NUMBER: _ClassVar[int]
+    PRODUCT_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    CURRENCY_FIELD_NUMBER: _ClassVar[int]
+    HOLD_FIELD_NUMBER: _ClassVar[int]
+    HOLD_TTL_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    workspace: str
+    service_client_id: str
+    charge_id: str
+    product: str
+    amount: str
+    currency: str
+    hold: bool
+    hold_ttl_seconds: int
+    description: str
+    def __init__(self, workspace: _Optional[str] = ..., service_client_id: _Optional[str] = ..., charge_id: _Optional[str] = ..., product: _Optional[str] = ..., amount: _Optional[str] = ..., currency: _Optional[str] = ..., hold: _Optional[bool] = ..., hold_ttl_seconds: _Optional[int] = ..., description: _Optional[str] = ...) -> None: ...
+
+class CreateChargeResponse(_message.Message):
+    __slots__ = ("charge", "created")
+    CHARGE_FIELD_NUMBER: _ClassVar[int]
+    CREATED_FIELD_NUMBER: _ClassVar[int]
+    charge: Charge
+    created: bool
+    def __init__(self, charge: _Optional[_Union[Charge, _Mapping]] = ..., created: _Optional[bool] = ...) -> None: ...
+
+class CreateChargesRequest(_message.Message):
+    __slots__ = ("workspace", "charges")
+    WORKSPACE_FIELD_NUMBER: _ClassVar[int]
+    CHARGES_FIELD_NUMBER: _ClassVar[int]
+    workspace: str
+    charges: _containers.RepeatedCompositeFieldContainer[CreateChargeRequest]
+    def __init__(self, workspace: _Optional[str] = ..., charges: _Optional[_Iterable[_Union[CreateChargeRequest, _Mapping]]] = ...) -> None: ...
+
+class ChargeResult(_message.Message):
+    __slots__ = ("status", "charge_id", "charge", "error_code", "error_message")
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    CHARGE_ID_FIELD_NUMBER: _ClassVar[int]
+    CHARGE_FIELD_NUMBER: _ClassVar[int]
+    ERROR_CODE_FIELD_NUMBER: _ClassVar[int]
+    ERROR_MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    status: int
+    charge_id: str
+    charge: Charge
+    error_code: str
+    error_message: str
+    def __init__(self, status: _Optional[int] = ..., charge_id: _Optional[str] = ..., charge: _Optional[_Union[Charge, _Mapping]] = ..., error_code: _Optional[str] = ..., error_message: _Optional[str] = ...) -> None: ...
+
+class CreateChargesResponse(_message.Message):
+    __slots__ = ("results",)
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[ChargeResult]
+    def __init__(self, results: _Optional[_Iterable[_Union[ChargeResult, _Mapping]]] = ...) -> None: ...
+
+class GetChargeRequest(_message.Message):
+    __slots__ = ("workspace", "charge_id")
+    WORKSPACE_FIELD_NUMBER: _ClassVar[int]
+    CHARGE_ID_FIELD_NUMBER: _ClassVar[int]
+    workspace: str
+    charge_id: str
+    def __init__(self, workspace: _Optional[str] = ..., charge_id: _Optional[str] = ...) -> None: ...
+
+class ListChargesRequest(_message.Message):
+    __slots__ = ("workspace", "service_client_id", "product", "status", "to", "limit", "cursor")
+    WORKSPACE_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    PRODUCT_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    FROM_FIELD_NUMBER: _ClassVar[int]
+    TO_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    CURSOR_FIELD_NUMBER: _ClassVar[int]
+    workspace: str
+    service_client_id: str
+    product: str
+    status: str
+    to: _timestamp_pb2.Timestamp
+    limit: int
+    cursor: str
+    def __init__(self, workspace: _Optional[str] = ..., service_client_id: _Optional[str] = ..., product: _Optional[str] = ..., status: _Optional[str] = ..., to: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., limit: _Optional[int] = ..., cursor: _Optional[str] = ..., **kwargs) -> None: ...
+
+class ListChargesResponse(_message.Message):
+    __slots__ = ("charges", "next_cursor")
+    CHARGES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_CURSOR_FIELD_NUMBER: _ClassVar[int]
+    charges: _containers.RepeatedCompositeFieldContainer[Charge]
+    next_cursor: str
+    def __init__(self, charges: _Optional[_Iterable[_Union[Charge, _Mapping]]] = ..., next_cursor: _Optional[str] = ...) -> None: ...
+
+class ConfirmChargeRequest(_message.Message):
+    __slots__ = ("workspace", "charge_id", "amount")
+    WORKSPACE_FIELD_NUMBER: _ClassVar[int]
+    CHARGE_ID_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    workspace: str
+    charge_id: str
+    amount: str
+    def __init__(self, workspace: _Optional[str] = ..., charge_id: _Optional[str] = ..., amount: _Optional[str] = ...) -> None: ...
+
+class CancelChargeRequest(_message.Message):
+    __slots__ = ("workspace", "charge_id")
+    WORKSPACE_FIELD_NUMBER: _ClassVar[int]
+    CHARGE_ID_FIELD_NUMBER: _ClassVar[int]
+    workspace: str
+    charge_id: str
+    def __init__(self, workspace: _Optional[str] = ..., charge_id: _Optional[str] = ...) -> None: ...
+
+class RefundChargeRequest(_message.Message):
+    __slots__ = ("workspace", "charge_id", "refund_id", "amount", "reason")
+    WORKSPACE_FIELD_NUMBER: _ClassVar[int]
+    CHARGE_ID_FIELD_NUMBER: _ClassVar[int]
+    REFUND_ID_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    workspace: str
+    charge_id: str
+    refund_id: str
+    amount: str
+    reason: str
+    def __init__(self, workspace: _Optional[str] = ..., charge_id: _Optional[str] = ..., refund_id: _Optional[str] = ..., amount: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class RefundChargeResponse(_message.Message):
+    __slots__ = ("refund", "created")
+    REFUND_FIELD_NUMBER: _ClassVar[int]
+    CREATED_FIELD_NUMBER: _ClassVar[int]
+    refund: Refund
+    created: bool
+    def __init__(self, refund: _Optional[_Union[Refund, _Mapping]] = ..., created: _Optional[bool] = ...) -> None: ...
+
+class Refund(_message.Message):
+    __slots__ = ("refund_id", "charge_id", "amount", "currency", "reason", "created_at")
+    REFUND_ID_FIELD_NUMBER: _ClassVar[int]
+    CHARGE_ID_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    CURRENCY_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    refund_id: str
+    charge_id: str
+    amount: str
+    currency: str
+    reason: str
+    created_at: _timestamp_pb2.Timestamp
+    def __init__(self, refund_id: _Optional[str] = ..., charge_id: _Optional[str] = ..., amount: _Optional[str] = ..., currency: _Optional[str] = ..., reason: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class Charge(_message.Message):
+    __slots__ = ("charge_id", "service_client_id", "product", "amount", "currency", "status", "hold", "captured_amount", "refunded_amount", "hold_expires_at", "cancel_reason", "description", "created_at", "updated_at", "refunds")
+    CHARGE_ID_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    PRODUCT_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    CURRENCY_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    HOLD_FIELD_NUMBER: _ClassVar[int]
+    CAPTURED_AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    REFUNDED_AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    HOLD_EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    CANCEL_REASON_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    REFUNDS_FIELD_NUMBER: _ClassVar[int]
+    charge_id: str
+    service_client_id: str
+    product: str
+    amount: str
+    currency: str
+    status: str
+    hold: bool
+    captured_amount: str
+    refunded_amount: str
+    hold_expires_at: _timestamp_pb2.Timestamp
+    cancel_reason: str
+    description: str
+    created_at: _timestamp_pb2.Timestamp
+    updated_at: _timestamp_pb2.Timestamp
+    refunds: _containers.RepeatedCompositeFieldContainer[Refund]
+    def __init__(self, charge_id: _Optional[str] = ..., service_client_id: _Optional[str] = ..., product: _Optional[str] = ..., amount: _Optional[str] = ..., currency: _Optional[str] = ..., status: _Optional[str] = ..., hold: _Optional[bool] = ..., captured_amount: _Optional[str] = ..., refunded_amount: _Optional[str] = ..., hold_expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cancel_reason: _Optional[str] = ..., description: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., refunds: _Optional[_Iterable[_Union[Refund, _Mapping]]] = ...) -> None: ...
