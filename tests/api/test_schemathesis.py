@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from django.db import connection
+
 from tests.conftest import make_api_key
 
 
@@ -44,3 +46,14 @@ def test_no_generated_request_gets_a_server_error(live_billy, workspace, balance
     cases = re.search(r"(\d+) generated, (\d+) passed", result.stdout)
     assert cases and int(cases.group(2)) >= 100, result.stdout[-3000:]
     assert balance_control.calls("CreateClient"), "no generated request reached Balance"
+    # Whatever got through, the ledger still balances and no wallet went below zero.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM (SELECT 1 FROM ledger_entry GROUP BY transaction_id, currency "
+            "HAVING sum(amount) <> 0) t"
+        )
+        assert cursor.fetchone()[0] == 0
+        cursor.execute("SELECT count(*) FROM ledger_account WHERE balance - held < 0 OR held < 0")
+        assert cursor.fetchone()[0] == 0
+        cursor.execute("SELECT count(*) FROM ledger_adjustment")
+        assert cursor.fetchone()[0] == 0, "a service key must not be able to adjust wallets"

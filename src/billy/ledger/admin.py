@@ -1,0 +1,136 @@
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import Sum
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+
+from billy.core import clock
+from billy.core.errors import BillyError
+from billy.core.money import format_amount, parse_amount_field
+
+from . import operations
+from .models import Account, Adjustment, Entry, LedgerTransaction
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """History is append-only: shown, never edited here."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class AdjustmentForm(forms.Form):
+    adjustment_id = forms.CharField(max_length=128)
+    amount = forms.CharField(help_text='A decimal string, e.g. "100.00" or "-25.50".')
+    reason = forms.CharField(max_length=512, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+@admin.register(Account)
+class AccountAdmin(ReadOnlyAdmin):
+    list_display = [
+        "__str__",
+        "kind",
+        "workspace",
+        "client",
+        "currency",
+        "shown_balance",
+        "shown_held",
+        "shown_available",
+    ]
+    list_filter = ["kind", "workspace", "currency"]
+    list_select_related = ["workspace", "client"]
+    search_fields = ["client__service_client_id", "client__name"]
+    actions = ["adjust"]
+
+    @admin.display(description="balance")
+    def shown_balance(self, obj: Account) -> str:
+        if obj.kind == Account.Kind.WALLET:
+            return format_amount(obj.balance)
+        # System accounts keep no running balance: it is the sum of their entries.
+        return format_amount(obj.entries.aggregate(total=Sum("amount"))["total"] or 0)
+
+    @admin.display(description="held")
+    def shown_held(self, obj: Account) -> str:
+        return format_amount(obj.held)
+
+    @admin.display(description="available")
+    def shown_available(self, obj: Account) -> str:
+        return format_amount(obj.available) if obj.kind == Account.Kind.WALLET else "—"
+
+    @admin.action(description="Adjust the selected wallet (a correction with a reason)")
+    def adjust(self, request, queryset):
+        wallets = list(queryset.filter(kind=Account.Kind.WALLET).select_related("client__workspace"))
+        if len(wallets) != 1:
+            self.message_user(request, "Select exactly one wallet to adjust.", messages.WARNING)
+            return None
+        wallet = wallets[0]
+        form = AdjustmentForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            try:
+                adjustment, created = operations.adjust_wallet(
+                    client=wallet.client,
+                    adjustment_id=form.cleaned_data["adjustment_id"],
+                    amount=parse_amount_field("amount", form.cleaned_data["amount"], signed=True),
+                    reason=form.cleaned_data["reason"],
+                    actor=f"admin {request.user.get_username()}",
+                    now=clock.now(),
+                )
+            except BillyError as e:
+                self.message_user(request, f"Not adjusted: {e.message} {e.details or ''}", messages.ERROR)
+            else:
+                verb = "Adjusted" if created else "Already adjusted"
+                self.message_user(request, f"{verb}: {format_amount(adjustment.amount)} {adjustment.currency}.")
+                return redirect(request.get_full_path())
+        return TemplateResponse(
+            request,
+            "admin/ledger/adjust.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "Adjust wallet",
+                "wallet": wallet,
+                "form": form,
+                "opts": self.model._meta,
+            },
+        )
+
+
+class EntryInline(admin.TabularInline):
+    model = Entry
+    fields = ["account", "amount", "currency", "created_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(LedgerTransaction)
+class LedgerTransactionAdmin(ReadOnlyAdmin):
+    list_display = ["id", "kind", "workspace", "description", "created_at"]
+    list_filter = ["kind", "workspace"]
+    list_select_related = ["workspace"]
+    date_hierarchy = "created_at"
+    inlines = [EntryInline]
+
+
+@admin.register(Entry)
+class EntryAdmin(ReadOnlyAdmin):
+    list_display = ["id", "transaction", "account", "amount", "currency", "created_at"]
+    list_filter = ["currency", "account__kind"]
+    list_select_related = ["transaction", "account"]
+    search_fields = ["=transaction__id", "account__client__service_client_id"]
+
+
+@admin.register(Adjustment)
+class AdjustmentAdmin(ReadOnlyAdmin):
+    list_display = ["adjustment_id", "workspace", "wallet", "amount", "currency", "reason", "created_by", "created_at"]
+    list_filter = ["workspace"]
+    list_select_related = ["workspace", "wallet"]
+    search_fields = ["adjustment_id", "reason"]
