@@ -59,7 +59,7 @@ def test_adjust_action_refuses_going_below_zero(admin, client_a):
         follow=True,
     )
 
-    assert "Not adjusted" in response.content.decode()
+    assert "Nothing done" in response.content.decode()
     assert Account.objects.get(pk=wallet.pk).balance == 1_00
 
 

@@ -52,7 +52,7 @@ def test_job_of_a_killed_worker_is_retried(workspace, balance, balance_control, 
     with connection.cursor() as cursor:  # as if its heartbeat stopped long ago
         cursor.execute("UPDATE procrastinate_workers SET last_heartbeat = NOW() - INTERVAL '1 hour'")
 
-    assert run_janitor() == 1
+    assert run_janitor() >= 1  # the link job, and any periodic job the worker had started
 
     assert link_jobs().get().status == "todo"
     balance_control.clear_faults()

@@ -1,10 +1,8 @@
 from django import forms
 from django.contrib import admin, messages
-from django.shortcuts import redirect
-from django.template.response import TemplateResponse
 
 from billy.core import clock
-from billy.core.errors import BillyError
+from billy.core.admin import form_action
 from billy.core.money import format_amount, parse_amount_field
 
 from . import operations
@@ -69,34 +67,28 @@ class ChargeAdmin(admin.ModelAdmin):
             self.message_user(request, "Select exactly one charge to refund.", messages.WARNING)
             return None
         charge = charges[0]
-        form = RefundForm(request.POST if "apply" in request.POST else None)
-        if form.is_valid():
-            try:
-                refund, created = operations.refund_charge(
-                    workspace=charge.workspace,
-                    charge_id=charge.charge_id,
-                    refund_id=form.cleaned_data["refund_id"],
-                    amount=parse_amount_field("amount", form.cleaned_data["amount"] or None),
-                    reason=form.cleaned_data["reason"],
-                    now=clock.now(),
-                )
-            except BillyError as e:
-                self.message_user(request, f"Not refunded: {e.message}", messages.ERROR)
-            else:
-                verb = "Refunded" if created else "Already refunded"
-                self.message_user(request, f"{verb}: {format_amount(refund.amount)} {charge.currency}.")
-                return redirect(request.get_full_path())
-        return TemplateResponse(
+
+        def apply(data: dict) -> str:
+            refund, created = operations.refund_charge(
+                workspace=charge.workspace,
+                charge_id=charge.charge_id,
+                refund_id=data["refund_id"],
+                amount=parse_amount_field("amount", data["amount"] or None),
+                reason=data["reason"],
+                now=clock.now(),
+            )
+            verb = "Refunded" if created else "Already refunded"
+            return f"{verb}: {format_amount(refund.amount)} {charge.currency}."
+
+        return form_action(
+            self,
             request,
-            "admin/charges/refund.html",
-            {
-                **self.admin_site.each_context(request),
-                "title": "Refund charge",
-                "charge": charge,
-                "form": form,
-                "refundable": format_amount(charge.refundable),
-                "opts": self.model._meta,
-            },
+            obj=charge,
+            form_class=RefundForm,
+            title="Refund charge",
+            intro=f"Charge {charge.charge_id} ({charge.product}, {charge.status}): "
+            f"{format_amount(charge.refundable)} {charge.currency} left to refund.",
+            apply=apply,
         )
 
 

@@ -1,11 +1,9 @@
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import Sum
-from django.shortcuts import redirect
-from django.template.response import TemplateResponse
 
 from billy.core import clock
-from billy.core.errors import BillyError
+from billy.core.admin import form_action
 from billy.core.money import format_amount, parse_amount_field
 
 from . import operations
@@ -70,33 +68,29 @@ class AccountAdmin(ReadOnlyAdmin):
             self.message_user(request, "Select exactly one wallet to adjust.", messages.WARNING)
             return None
         wallet = wallets[0]
-        form = AdjustmentForm(request.POST if "apply" in request.POST else None)
-        if form.is_valid():
-            try:
-                adjustment, created = operations.adjust_wallet(
-                    client=wallet.client,
-                    adjustment_id=form.cleaned_data["adjustment_id"],
-                    amount=parse_amount_field("amount", form.cleaned_data["amount"], signed=True),
-                    reason=form.cleaned_data["reason"],
-                    actor=f"admin {request.user.get_username()}",
-                    now=clock.now(),
-                )
-            except BillyError as e:
-                self.message_user(request, f"Not adjusted: {e.message} {e.details or ''}", messages.ERROR)
-            else:
-                verb = "Adjusted" if created else "Already adjusted"
-                self.message_user(request, f"{verb}: {format_amount(adjustment.amount)} {adjustment.currency}.")
-                return redirect(request.get_full_path())
-        return TemplateResponse(
+
+        def apply(data: dict) -> str:
+            adjustment, created = operations.adjust_wallet(
+                client=wallet.client,
+                adjustment_id=data["adjustment_id"],
+                amount=parse_amount_field("amount", data["amount"], signed=True),
+                reason=data["reason"],
+                actor=f"admin {request.user.get_username()}",
+                now=clock.now(),
+            )
+            verb = "Adjusted" if created else "Already adjusted"
+            return f"{verb}: {format_amount(adjustment.amount)} {adjustment.currency}."
+
+        return form_action(
+            self,
             request,
-            "admin/ledger/adjust.html",
-            {
-                **self.admin_site.each_context(request),
-                "title": "Adjust wallet",
-                "wallet": wallet,
-                "form": form,
-                "opts": self.model._meta,
-            },
+            obj=wallet,
+            form_class=AdjustmentForm,
+            title="Adjust wallet",
+            intro=f"Wallet of {wallet.client.service_client_id} ({wallet.client.workspace.name}): "
+            f"{format_amount(wallet.available)} {wallet.currency} available. The correction is posted "
+            "against the workspace's corrections account.",
+            apply=apply,
         )
 
 

@@ -1,0 +1,53 @@
+"""Shared admin pieces: an action that asks for input, then calls one operation."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+
+from billy.core.errors import BillyError
+
+
+def form_action(
+    modeladmin: admin.ModelAdmin,
+    request,
+    *,
+    obj: Any,
+    form_class: type[forms.Form],
+    title: str,
+    intro: str,
+    apply: Callable[[dict], str],
+):
+    """Show `form_class` for one selected object; on a valid submit run `apply(cleaned_data)`.
+
+    `apply` calls the operation and returns the message for the operator; a BillyError it raises
+    is shown and the form stays, with nothing changed.
+    """
+    form = form_class(request.POST if "apply" in request.POST else None)
+    if form.is_valid():
+        try:
+            done = apply(form.cleaned_data)
+        except BillyError as e:
+            detail = f" {e.details}" if e.details else ""
+            modeladmin.message_user(request, f"Nothing done: {e.message}{detail}", messages.ERROR)
+        else:
+            modeladmin.message_user(request, done, messages.SUCCESS)
+            return redirect(request.get_full_path())
+    return TemplateResponse(
+        request,
+        "admin/billy_form_action.html",
+        {
+            **modeladmin.admin_site.each_context(request),
+            "title": title,
+            "intro": intro,
+            "form": form,
+            "action": request.POST.get("action", ""),
+            "object_id": obj.pk,
+            "opts": modeladmin.model._meta,
+        },
+    )
