@@ -3,8 +3,8 @@
 --
 --   wrk -t1 -c2 -d10s -s bench/batch.lua http://127.0.0.1:8765 -- KEY CLIENTS ITEMS RUNID [WORKSPACE]
 --
--- Charges/s = successful items/s: a 2xx answer counts the items whose result says
--- "status": "COMPLETED" (a charge like the single call's); other statuses count as failed requests.
+-- Charges/s = created items/s: in a 2xx answer, the results whose "status" is 201 (what the single
+-- call would answer: 201 created, 200 repeat, 4xx error); other HTTP statuses count as failed requests.
 
 local threads = {}
 
@@ -41,7 +41,7 @@ end
 function response(status, hdrs, body)
    if status >= 200 and status < 300 then
       ok = ok + 1
-      local _, n = string.gsub(body or "", '"status"%s*:%s*"COMPLETED"', "")
+      local _, n = string.gsub(body or "", '"status"%s*:%s*201[^%d]', "")
       items_ok = items_ok + n
    else
       other = other + 1

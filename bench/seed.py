@@ -116,10 +116,11 @@ else:
             UPDATE ledger_account a SET balance = a.balance + %(fund)s FROM bench_fund f WHERE a.id = f.wallet_id;
             INSERT INTO ledger_entry (transaction_id, account_id, amount, currency, created_at)
             SELECT tx_id, acc, amt, %(cur)s, %(now)s
-              FROM bench_fund, LATERAL (VALUES (wallet_id, %(fund)s::bigint), (%(corr)s::bigint, -%(fund)s::bigint)) v(acc, amt)
+              FROM bench_fund,
+                   LATERAL (VALUES (wallet_id, %(fund)s::bigint), (%(corr)s::bigint, -%(fund)s::bigint)) v(acc, amt)
              ORDER BY tx_id;
-            INSERT INTO ledger_adjustment
-                   (workspace_id, adjustment_id, wallet_id, amount, currency, reason, transaction_id, created_by, created_at)
+            INSERT INTO ledger_adjustment (workspace_id, adjustment_id, wallet_id, amount, currency, reason,
+                                           transaction_id, created_by, created_at)
             SELECT %(ws)s, 'fund-' || client_id, wallet_id, %(fund)s, %(cur)s, %(reason)s, tx_id, %(actor)s, %(now)s
               FROM bench_fund ORDER BY tx_id;
             INSERT INTO event (workspace_id, type, data, created_at)
@@ -152,7 +153,8 @@ with connection.cursor() as cur:
     cur.execute(
         """
         SELECT count(*) FROM ledger_account a
-         WHERE a.kind = 'WALLET' AND a.balance <> (SELECT coalesce(sum(amount), 0) FROM ledger_entry e WHERE e.account_id = a.id)
+         WHERE a.kind = 'WALLET'
+           AND a.balance <> (SELECT coalesce(sum(amount), 0) FROM ledger_entry e WHERE e.account_id = a.id)
         """
     )
     assert cur.fetchone()[0] == 0, "a wallet's balance is not the sum of its entries"

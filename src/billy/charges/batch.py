@@ -19,6 +19,7 @@ from billy.clients.models import Client
 from billy.clients.queries import ClientNotFound
 from billy.core.errors import BillyError, IdempotencyConflict
 from billy.core.money import format_amount
+from billy.core.validation import is_printable_text
 from billy.events.models import Event
 from billy.ledger.models import Account, Entry, LedgerTransaction
 from billy.ledger.operations import InsufficientFunds, system_account
@@ -61,11 +62,13 @@ class _Pending:
 def post_charges(*, workspace: Workspace, items: list[BatchItem], now: dt.datetime) -> list[BatchResult]:
     """Results in the items' order. Raises nothing per item: each result carries its error."""
     results: list[BatchResult | None] = [None] * len(items)
+    # Only ids a client could have reach the query (PostgreSQL refuses NUL in text).
+    wanted = {
+        i.service_client_id for i in items if len(i.service_client_id) <= 128 and is_printable_text(i.service_client_id)
+    }
     clients = {
         c.service_client_id: c
-        for c in Client.objects.filter(
-            workspace=workspace, service_client_id__in={i.service_client_id for i in items}
-        ).select_related("workspace")
+        for c in Client.objects.filter(workspace=workspace, service_client_id__in=wanted).select_related("workspace")
     }
     wallets = _wallets(workspace, list(clients.values()), now)
     candidates: list[_Pending] = []

@@ -41,6 +41,16 @@ def _amount(field: str, text: str | None) -> int | None:
     return parse_amount_field(field, text)
 
 
+def _utc(field: str, value: dt.datetime | None) -> dt.datetime | None:
+    """A filter time in UTC (naive means UTC); ValidationFailed when it cannot be one."""
+    if value is None:
+        return None
+    try:
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+    except (OverflowError, ValueError) as e:
+        raise ValidationFailed({field: ["Not a time billy can place in UTC."]}) from e
+
+
 def _client(request, workspace: str, service_client_id: str) -> tuple[Workspace, Client]:
     ws = get_workspace_for(request.auth, workspace)
     return ws, get_client(workspace=ws, service_client_id=service_client_id)
@@ -313,8 +323,8 @@ def list_charges(request, workspace: str, service_client_id: str, filters: Query
         cursor=filters.cursor,
         product=filters.product,
         status=filters.status,
-        created_from=filters.created_from,
-        created_to=filters.created_to,
+        created_from=_utc("from", filters.created_from),
+        created_to=_utc("to", filters.created_to),
     )
     return Status(200, ChargePage(charges=[charge_out(c) for c in charges], next_cursor=next_cursor))
 
