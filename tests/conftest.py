@@ -22,6 +22,7 @@ from django.db import connection
 from billy.core import clock
 from billy.integrations.balance.client import XmlRpcBalance
 from billy.integrations.balance.emulator import BalanceEmulator, BalanceEmulatorControl
+from billy.ledger.operations import forget_system_accounts
 from billy.workspaces import operations as workspace_operations
 from billy.workspaces.models import Workspace
 
@@ -83,6 +84,7 @@ def jobs_cleanup(transactional_db):
     def truncate():
         with connection.cursor() as cursor:
             cursor.execute("TRUNCATE procrastinate_jobs, procrastinate_periodic_defers RESTART IDENTITY CASCADE")
+        forget_system_accounts()  # the test flush empties the ledger too
 
     truncate()
     yield

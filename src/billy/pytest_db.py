@@ -7,6 +7,9 @@ database, created and dropped by pytest-django: dev data is never touched.
 
 import os
 
+# Tests revoke keys and change grants and expect the next request to see it.
+os.environ.setdefault("BILLY_AUTH_CACHE_SECONDS", "0")
+
 if not os.environ.get("DATABASE_URL"):
     from billy.core.embedded_pg import ensure_database_url
 

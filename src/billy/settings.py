@@ -74,8 +74,9 @@ TEMPLATES = [
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/billy"),
-        conn_max_age=int(os.environ.get("BILLY_DB_CONN_MAX_AGE", "0")),
-        conn_health_checks=True,
+        # Persistent connections: a new PostgreSQL connection per request costs more than a charge.
+        conn_max_age=int(os.environ.get("BILLY_DB_CONN_MAX_AGE", "60")),
+        conn_health_checks=_env_bool("BILLY_DB_HEALTH_CHECKS", False),
     )
 }
 DATABASES["default"].setdefault("OPTIONS", {})
@@ -115,6 +116,10 @@ BALANCE_TIMEOUT = float(os.environ.get("BALANCE_TIMEOUT", "10"))
 
 # A PENDING client untouched this long is finished by the janitor (its caller gave up).
 BILLY_STALLED_REGISTRATION_SECONDS = int(os.environ.get("BILLY_STALLED_REGISTRATION_SECONDS", "600"))
+
+# How long a process trusts an API key it has checked, and its workspace grants: a revoked key
+# or a changed grant takes effect within this many seconds. 0 checks on every request.
+BILLY_AUTH_CACHE_SECONDS = float(os.environ.get("BILLY_AUTH_CACHE_SECONDS", "5"))
 
 # Seconds a client is told to wait (Retry-After) when an upstream system is unavailable.
 BILLY_RETRY_AFTER_SECONDS = int(os.environ.get("BILLY_RETRY_AFTER_SECONDS", "5"))

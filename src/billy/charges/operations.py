@@ -9,9 +9,10 @@ money moves, so concurrent repeats wait for the first and then see it.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import asdict, dataclass
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from billy.clients.models import Client
 from billy.core.errors import BillyError, IdempotencyConflict, InvalidState, ValidationFailed
@@ -113,32 +114,68 @@ def post_charge(*, client: Client, request: ChargeRequest, now: dt.datetime) -> 
     ttl = (request.hold_ttl_seconds or DEFAULT_HOLD_TTL_SECONDS) if request.hold else None
     fingerprint = {**asdict(request), "client_id": client.pk, "currency": currency, "hold_ttl_seconds": ttl}
     try:
-        with transaction.atomic():
-            charge = _create_charge(
-                client=client, wallet=wallet, request=request, ttl=ttl, fingerprint=fingerprint, now=now
-            )
-        return charge, True
+        charge = _insert_charge(
+            client=client, wallet=wallet, request=request, ttl=ttl, fingerprint=fingerprint, now=now
+        )
     except IntegrityError:
-        existing = Charge.objects.filter(workspace_id=client.workspace_id, charge_id=request.charge_id).first()
-        if existing is None:
-            raise
+        charge = None  # the charge_id is taken: a repeat, or a conflict
+    if charge is not None:
+        return charge, True
+    existing = Charge.objects.filter(workspace_id=client.workspace_id, charge_id=request.charge_id).first()
+    if existing is None:
+        raise InsufficientFunds(
+            f"The wallet has less than {format_amount(request.amount)} {wallet.currency} available.",
+            details={"amount": format_amount(request.amount), "currency": wallet.currency},
+        )
     if existing.request != fingerprint:
         raise IdempotencyConflict(f"charge_id {request.charge_id!r} was already used with another body.")
     return existing, False
 
 
-def _create_charge(
+# One statement, so one round trip and the shortest possible hold on the wallet's row: the
+# conditional UPDATE takes the wallet (and checks the money); every insert reads from it, so
+# nothing is written when the money is not there; a taken charge_id aborts the whole statement.
+_CHARGE_SQL = """
+WITH wallet AS (
+    UPDATE ledger_account
+       SET balance = balance - %(debit)s, held = held + %(hold_amount)s,
+           net_consumption = net_consumption + %(debit)s
+     WHERE id = %(wallet)s AND balance - held >= %(amount)s
+    RETURNING id
+), tx AS (
+    INSERT INTO ledger_transaction (workspace_id, kind, description, created_at)
+    SELECT %(workspace)s, 'CHARGE', %(product)s, %(now)s FROM wallet WHERE NOT %(hold)s
+    RETURNING id
+), inserted AS (
+    INSERT INTO charge (workspace_id, charge_id, client_id, wallet_id, product, amount, currency, hold, status,
+                        captured, refunded, description, hold_expires_at, cancel_reason, transaction_id, request,
+                        created_at, updated_at)
+    SELECT %(workspace)s, %(charge_id)s, %(client)s, wallet.id, %(product)s, %(amount)s, %(currency)s, %(hold)s,
+           %(status)s, %(debit)s, 0, %(description)s, %(expires_at)s, '', (SELECT id FROM tx), %(request)s::jsonb,
+           %(now)s, %(now)s
+      FROM wallet
+    RETURNING id, transaction_id
+), entries AS (
+    INSERT INTO ledger_entry (transaction_id, account_id, amount, currency, created_at)
+    SELECT tx.id, leg.account, leg.amount, %(currency)s, %(now)s
+      FROM tx, (VALUES (%(wallet)s::bigint, -%(amount)s::bigint), (%(revenue)s::bigint, %(amount)s::bigint))
+           AS leg(account, amount)
+), appended AS (
+    INSERT INTO event (workspace_id, type, data, created_at)
+    SELECT %(workspace)s, %(event_type)s, %(event)s::jsonb, %(now)s FROM wallet
+)
+SELECT id, transaction_id FROM inserted
+"""
+
+
+def _insert_charge(
     *, client: Client, wallet: Account, request: ChargeRequest, ttl: int | None, fingerprint: dict, now: dt.datetime
-) -> Charge:
-    workspace_id = client.workspace_id
-    ledger_transaction = None
-    if not request.hold:
-        ledger_transaction = LedgerTransaction.objects.create(
-            workspace_id=workspace_id, kind=LedgerTransaction.Kind.CHARGE, description=request.product, created_at=now
-        )
-    # Claims the charge_id first: a concurrent repeat waits here for this transaction.
-    charge = Charge.objects.create(
-        workspace_id=workspace_id,
+) -> Charge | None:
+    """The new charge, or None when the wallet lacks the money. IntegrityError: charge_id taken."""
+    expires_at = now + dt.timedelta(seconds=ttl) if ttl else None
+    status = Charge.Status.HELD if request.hold else Charge.Status.COMPLETED
+    charge = Charge(
+        workspace_id=client.workspace_id,
         charge_id=request.charge_id,
         client=client,
         wallet=wallet,
@@ -146,41 +183,44 @@ def _create_charge(
         amount=request.amount,
         currency=wallet.currency,
         hold=request.hold,
-        status=Charge.Status.HELD if request.hold else Charge.Status.COMPLETED,
+        status=status,
         captured=0 if request.hold else request.amount,
         description=request.description,
-        hold_expires_at=now + dt.timedelta(seconds=ttl) if ttl else None,
-        transaction=ledger_transaction,
+        hold_expires_at=expires_at,
         request=fingerprint,
         created_at=now,
         updated_at=now,
     )
-    if request.hold:
-        moved = move_wallet(wallet_id=wallet.pk, held=request.amount)
-    else:
-        moved = move_wallet(wallet_id=wallet.pk, balance=-request.amount, consumption=request.amount)
-    if moved is None:
-        raise InsufficientFunds(
-            f"The wallet has less than {format_amount(request.amount)} {wallet.currency} available.",
-            details={"amount": format_amount(request.amount), "currency": wallet.currency},
+    extra = {"expires_at": expires_at.isoformat()} if expires_at else {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _CHARGE_SQL,
+            {
+                "workspace": client.workspace_id,
+                "wallet": wallet.pk,
+                "revenue": _revenue(client.workspace_id, wallet.currency, now).pk,
+                "client": client.pk,
+                "charge_id": request.charge_id,
+                "product": request.product,
+                "amount": request.amount,
+                "debit": 0 if request.hold else request.amount,
+                "hold_amount": request.amount if request.hold else 0,
+                "hold": request.hold,
+                "status": status,
+                "currency": wallet.currency,
+                "description": request.description,
+                "expires_at": expires_at,
+                "request": json.dumps(fingerprint),
+                "now": now,
+                "event_type": "charge.held" if request.hold else "charge.completed",
+                "event": json.dumps(_facts(charge, client, now, **extra)),
+            },
         )
-    if request.hold:
-        append_event(
-            workspace_id=workspace_id,
-            type="charge.held",
-            data=_facts(charge, client, now, expires_at=charge.hold_expires_at.isoformat()),
-            now=now,
-        )
-    else:
-        post_transaction(
-            workspace_id=workspace_id,
-            kind=LedgerTransaction.Kind.CHARGE,
-            currency=wallet.currency,
-            legs=[(wallet.pk, -request.amount), (_revenue(workspace_id, wallet.currency, now).pk, request.amount)],
-            now=now,
-            existing=ledger_transaction,
-        )
-        append_event(workspace_id=workspace_id, type="charge.completed", data=_facts(charge, client, now), now=now)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    charge.pk, charge.transaction_id = row
+    charge._state.adding, charge._state.db = False, "default"
     return charge
 
 

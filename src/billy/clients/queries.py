@@ -17,11 +17,15 @@ class ClientNotFound(BillyError):
     default_message = "No such client."
 
 
-def get_client(*, workspace: Workspace, service_client_id: str) -> Client:
-    """The client; raises ClientNotFound (also for an id no client could have)."""
+def get_client(*, workspace: Workspace, service_client_id: str, related: tuple[str, ...] = ()) -> Client:
+    """The client (with `related` joined); raises ClientNotFound (also for an id no client could have)."""
     client = None
     if service_client_id and len(service_client_id) <= MAX_LENGTH and is_printable_text(service_client_id):
-        client = Client.objects.filter(workspace=workspace, service_client_id=service_client_id).first()
+        client = (
+            Client.objects.select_related("workspace", *related)
+            .filter(workspace=workspace, service_client_id=service_client_id)
+            .first()
+        )
     if client is None:
         raise ClientNotFound(f"No client {service_client_id!r} in workspace {workspace.name!r}.")
     return client

@@ -26,7 +26,9 @@ class InsufficientFunds(BillyError):
 
 def get_or_create_wallet(*, client: Client, now: dt.datetime) -> Account:
     """The client's wallet in its workspace's currency (created on first use, race-free)."""
-    wallet = Account.objects.filter(client=client).first()
+    wallet = _joined_wallet(client)
+    if wallet is None:
+        wallet = Account.objects.filter(client=client).first()
     if wallet is not None:
         return wallet
     Account.objects.bulk_create(
@@ -34,7 +36,7 @@ def get_or_create_wallet(*, client: Client, now: dt.datetime) -> Account:
             Account(
                 workspace_id=client.workspace_id,
                 kind=Account.Kind.WALLET,
-                client=client,
+                client_id=client.pk,
                 currency=client.workspace.currency,
                 created_at=now,
             )
@@ -44,15 +46,39 @@ def get_or_create_wallet(*, client: Client, now: dt.datetime) -> Account:
     return Account.objects.get(client=client)
 
 
+# System accounts are created once and never change or go away: each process remembers them.
+_system_accounts: dict[tuple[int, str, str], Account] = {}
+
+
+def forget_system_accounts() -> None:
+    """Drop the remembered system accounts (for tests that empty the ledger tables)."""
+    _system_accounts.clear()
+
+
 def system_account(*, workspace_id: int, kind: str, currency: str, now: dt.datetime) -> Account:
     """The workspace's account of this kind and currency (created on first use, race-free)."""
-    account = Account.objects.filter(workspace_id=workspace_id, kind=kind, currency=currency, client=None).first()
-    if account is not None:
-        return account
-    Account.objects.bulk_create(
-        [Account(workspace_id=workspace_id, kind=kind, currency=currency, created_at=now)], ignore_conflicts=True
-    )
-    return Account.objects.get(workspace_id=workspace_id, kind=kind, currency=currency, client=None)
+    key = (workspace_id, kind, currency)
+    account = _system_accounts.get(key)
+    if account is None:
+        account = Account.objects.filter(workspace_id=workspace_id, kind=kind, currency=currency, client=None).first()
+        if account is None:
+            Account.objects.bulk_create(
+                [Account(workspace_id=workspace_id, kind=kind, currency=currency, created_at=now)],
+                ignore_conflicts=True,
+            )
+            account = Account.objects.get(workspace_id=workspace_id, kind=kind, currency=currency, client=None)
+        # Remember only what is committed: a creation rolled back must not be remembered.
+        transaction.on_commit(lambda: _system_accounts.setdefault(key, account))
+    return account
+
+
+def _joined_wallet(client: Client) -> Account | None:
+    """The wallet loaded with the client (`select_related("wallet")`), if it was."""
+    try:
+        wallet = client.wallet if "wallet" in client._state.fields_cache else None
+    except Account.DoesNotExist:
+        return None
+    return wallet if wallet is not None and wallet.pk is not None else None
 
 
 @dataclass(frozen=True)
@@ -94,15 +120,11 @@ def post_transaction(
     legs: list[tuple[int, int]],
     now: dt.datetime,
     description: str = "",
-    existing: LedgerTransaction | None = None,
 ) -> LedgerTransaction:
-    """A ledger transaction with one entry per (account id, amount); amounts must sum to zero.
-
-    `existing` is a transaction row created earlier in the same database transaction.
-    """
+    """A ledger transaction with one entry per (account id, amount); amounts must sum to zero."""
     if sum(amount for _, amount in legs) != 0:
         raise ValueError(f"legs do not sum to zero: {legs}")
-    ledger_transaction = existing or LedgerTransaction.objects.create(
+    ledger_transaction = LedgerTransaction.objects.create(
         workspace_id=workspace_id, kind=kind, description=description[:256], created_at=now
     )
     Entry.objects.bulk_create(
@@ -141,57 +163,73 @@ def adjust_wallet(
         errors.setdefault("reason", []).append("At most 512 characters.")
     if errors:
         raise ValidationFailed(errors)
-    try:
-        with transaction.atomic():
-            wallet = get_or_create_wallet(client=client, now=now)
-            corrections = system_account(
-                workspace_id=client.workspace_id, kind=Account.Kind.CORRECTIONS, currency=wallet.currency, now=now
+    # A repeat is answered before any money moves: the wallet may hold less by now.
+    existing = (
+        Adjustment.objects.select_related("wallet")
+        .filter(workspace_id=client.workspace_id, adjustment_id=adjustment_id)
+        .first()
+    )
+    if existing is None:
+        try:
+            return _post_adjustment(
+                client=client, adjustment_id=adjustment_id, amount=amount, reason=reason, actor=actor, now=now
+            ), True
+        except IntegrityError:
+            # A concurrent call with the same adjustment_id committed first.
+            existing = (
+                Adjustment.objects.select_related("wallet")
+                .filter(workspace_id=client.workspace_id, adjustment_id=adjustment_id)
+                .first()
             )
-            if move_wallet(wallet_id=wallet.pk, balance=amount) is None:
-                raise InsufficientFunds(
-                    f"The adjustment of {format_amount(amount)} would take the wallet below zero.",
-                    details={"available": format_amount(wallet.available)},
-                )
-            ledger_transaction = post_transaction(
-                workspace_id=client.workspace_id,
-                kind=LedgerTransaction.Kind.ADJUSTMENT,
-                currency=wallet.currency,
-                legs=[(wallet.pk, amount), (corrections.pk, -amount)],
-                description=reason,
-                now=now,
-            )
-            adjustment = Adjustment.objects.create(
-                workspace_id=client.workspace_id,
-                adjustment_id=adjustment_id,
-                wallet=wallet,
-                amount=amount,
-                currency=wallet.currency,
-                reason=reason,
-                transaction=ledger_transaction,
-                created_by=actor,
-                created_at=now,
-            )
-            append_event(
-                workspace_id=client.workspace_id,
-                type="wallet.adjusted",
-                data={
-                    "adjustment_id": adjustment_id,
-                    "client": client.service_client_id,
-                    "amount": format_amount(amount),
-                    "currency": wallet.currency,
-                    "at": now.isoformat(),
-                },
-                now=now,
-            )
-            return adjustment, True
-    except IntegrityError:
-        existing = (
-            Adjustment.objects.select_related("wallet")
-            .filter(workspace_id=client.workspace_id, adjustment_id=adjustment_id)
-            .first()
-        )
-        if existing is None:
-            raise
+            if existing is None:
+                raise
     if (existing.wallet.client_id, existing.amount, existing.reason) != (client.pk, amount, reason):
         raise IdempotencyConflict(f"adjustment_id {adjustment_id!r} was already used with another body.")
     return existing, False
+
+
+def _post_adjustment(
+    *, client: Client, adjustment_id: str, amount: int, reason: str, actor: str, now: dt.datetime
+) -> Adjustment:
+    with transaction.atomic():
+        wallet = get_or_create_wallet(client=client, now=now)
+        corrections = system_account(
+            workspace_id=client.workspace_id, kind=Account.Kind.CORRECTIONS, currency=wallet.currency, now=now
+        )
+        if move_wallet(wallet_id=wallet.pk, balance=amount) is None:
+            raise InsufficientFunds(
+                f"The adjustment of {format_amount(amount)} would take the wallet below zero.",
+                details={"available": format_amount(wallet.available)},
+            )
+        ledger_transaction = post_transaction(
+            workspace_id=client.workspace_id,
+            kind=LedgerTransaction.Kind.ADJUSTMENT,
+            currency=wallet.currency,
+            legs=[(wallet.pk, amount), (corrections.pk, -amount)],
+            description=reason,
+            now=now,
+        )
+        adjustment = Adjustment.objects.create(
+            workspace_id=client.workspace_id,
+            adjustment_id=adjustment_id,
+            wallet=wallet,
+            amount=amount,
+            currency=wallet.currency,
+            reason=reason,
+            transaction=ledger_transaction,
+            created_by=actor,
+            created_at=now,
+        )
+        append_event(
+            workspace_id=client.workspace_id,
+            type="wallet.adjusted",
+            data={
+                "adjustment_id": adjustment_id,
+                "client": client.service_client_id,
+                "amount": format_amount(amount),
+                "currency": wallet.currency,
+                "at": now.isoformat(),
+            },
+            now=now,
+        )
+        return adjustment

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db.models import Exists, OuterRef
 
 from billy.core.errors import BillyError, Forbidden
@@ -28,15 +31,45 @@ class Principal:
     role: str
 
 
+class _TtlCache:
+    """Answers remembered for BILLY_AUTH_CACHE_SECONDS; only successes are kept, at most `size`."""
+
+    def __init__(self, size: int = 10_000) -> None:
+        self.size = size
+        self.entries: dict = {}
+        self.lock = threading.Lock()
+
+    def get_or_compute(self, key, compute):
+        ttl = settings.BILLY_AUTH_CACHE_SECONDS
+        if ttl <= 0:
+            return compute()
+        now = time.monotonic()
+        hit = self.entries.get(key)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        value = compute()
+        if value is not None:
+            with self.lock:
+                if len(self.entries) >= self.size:
+                    self.entries.clear()
+                self.entries[key] = (now + ttl, value)
+        return value
+
+
+_principals = _TtlCache()
+_grants = _TtlCache()
+
+
 def authenticate_api_key(secret: str) -> Principal | None:
     """The principal of an unrevoked key with this secret, or None."""
     if not secret:
         return None
-    row = (
-        ApiKey.objects.filter(key_hash=hash_api_key(secret), revoked_at__isnull=True)
-        .values("id", "name", "role")
-        .first()
-    )
+    key_hash = hash_api_key(secret)
+    return _principals.get_or_compute(key_hash, lambda: _load_principal(key_hash))
+
+
+def _load_principal(key_hash: str) -> Principal | None:
+    row = ApiKey.objects.filter(key_hash=key_hash, revoked_at__isnull=True).values("id", "name", "role").first()
     if row is None:
         return None
     return Principal(api_key_id=row["id"], name=row["name"], role=row["role"])
@@ -49,10 +82,22 @@ def get_workspace_for(principal: Principal, workspace_name: str) -> Workspace:
     """
     if not WORKSPACE_NAME.fullmatch(workspace_name):
         raise WorkspaceNotFound(f"No workspace named {workspace_name!r}.")
+    workspace = _grants.get_or_compute(
+        (principal.api_key_id, workspace_name), lambda: _load_granted_workspace(principal, workspace_name)
+    )
+    if workspace is None:
+        _load_granted_workspace(principal, workspace_name, strict=True)
+    return workspace
+
+
+def _load_granted_workspace(principal: Principal, workspace_name: str, *, strict: bool = False) -> Workspace | None:
+    """The workspace when granted; None (or, when `strict`, the error saying why) otherwise."""
     granted = ApiKey.workspaces.through.objects.filter(apikey_id=principal.api_key_id, workspace_id=OuterRef("pk"))
     workspace = Workspace.objects.filter(name=workspace_name).annotate(granted=Exists(granted)).first()
+    if workspace is not None and workspace.granted:
+        return workspace
+    if not strict:
+        return None
     if workspace is None:
         raise WorkspaceNotFound(f"No workspace named {workspace_name!r}.")
-    if not workspace.granted:
-        raise Forbidden(f"This API key is not granted workspace {workspace_name!r}.")
-    return workspace
+    raise Forbidden(f"This API key is not granted workspace {workspace_name!r}.")

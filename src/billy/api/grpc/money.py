@@ -31,7 +31,7 @@ def _timestamp(value) -> Timestamp | None:
 
 def _client(request):
     workspace = get_workspace_for(current_principal(), request.workspace)
-    return workspace, get_client(workspace=workspace, service_client_id=request.service_client_id)
+    return workspace, get_client(workspace=workspace, service_client_id=request.service_client_id, related=("wallet",))
 
 
 def _optional(message, field: str):

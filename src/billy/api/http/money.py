@@ -53,7 +53,7 @@ def _utc(field: str, value: dt.datetime | None) -> dt.datetime | None:
 
 def _client(request, workspace: str, service_client_id: str) -> tuple[Workspace, Client]:
     ws = get_workspace_for(request.auth, workspace)
-    return ws, get_client(workspace=ws, service_client_id=service_client_id)
+    return ws, get_client(workspace=ws, service_client_id=service_client_id, related=("wallet",))
 
 
 # -- schemas -----------------------------------------------------------------------------------
