@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections import defaultdict
 from dataclasses import asdict, dataclass
 
 from django.db import connection, transaction
@@ -20,8 +19,7 @@ from billy.clients.queries import ClientNotFound
 from billy.core.errors import BillyError, IdempotencyConflict
 from billy.core.money import format_amount
 from billy.core.validation import is_printable_text
-from billy.events.models import Event
-from billy.ledger.models import Account, Entry, LedgerTransaction
+from billy.ledger.models import Account
 from billy.ledger.operations import InsufficientFunds, system_account
 from billy.workspaces.models import Workspace
 
@@ -47,6 +45,7 @@ class BatchResult:
     status: int  # 201 created, 200 repeat, else the error's HTTP status
     charge_id: str
     error: BillyError | None = None
+    charge: Charge | None = None  # the charge as created (201); repeats are read by the caller
 
 
 @dataclass
@@ -94,8 +93,11 @@ def post_charges(*, workspace: Workspace, items: list[BatchItem], now: dt.dateti
         accepted = _decide(fresh, results)
         inserted = _insert(workspace, accepted, now)
         for pending in accepted:
-            if pending.request.charge_id in inserted:
-                results[pending.index] = BatchResult(status=201, charge_id=pending.request.charge_id)
+            charge_pk = inserted.get(pending.request.charge_id)
+            if charge_pk is not None:
+                results[pending.index] = BatchResult(
+                    status=201, charge_id=pending.request.charge_id, charge=_as_created(pending, charge_pk, now)
+                )
         late = [p for p in accepted if p.request.charge_id not in inserted]
     # A concurrent call took some charge_ids after we looked: those are repeats now.
     if late:
@@ -177,110 +179,124 @@ def _decide(pending: list[_Pending], results: list) -> list[_Pending]:
     return accepted
 
 
-def _insert(workspace: Workspace, accepted: list[_Pending], now: dt.datetime) -> set[str]:
-    """Write the accepted charges with their ledger transactions, entries, wallet figures and events."""
+def _as_created(p: _Pending, charge_pk: int, now: dt.datetime) -> Charge:
+    """The charge row as the statement wrote it, without reading it back."""
+    request = p.request
+    charge = Charge(
+        pk=charge_pk,
+        workspace_id=p.client.workspace_id,
+        charge_id=request.charge_id,
+        client=p.client,
+        wallet_id=p.wallet_id,
+        product=request.product,
+        amount=request.amount,
+        currency=p.client.workspace.currency,
+        hold=request.hold,
+        status=Charge.Status.HELD if request.hold else Charge.Status.COMPLETED,
+        captured=0 if request.hold else request.amount,
+        description=request.description,
+        hold_expires_at=now + dt.timedelta(seconds=p.ttl) if p.ttl else None,
+        request=p.fingerprint,
+        created_at=now,
+        updated_at=now,
+    )
+    charge._state.adding, charge._state.db = False, "default"
+    return charge
+
+
+_INSERT_SQL = """
+WITH input AS (
+    SELECT * FROM unnest(%(charge_id)s::text[], %(client_id)s::bigint[], %(wallet_id)s::bigint[],
+                         %(product)s::text[], %(amount)s::bigint[], %(hold)s::boolean[], %(description)s::text[],
+                         %(hold_expires_at)s::timestamptz[], %(transaction_id)s::bigint[], %(request)s::text[],
+                         %(event)s::text[])
+        AS c(charge_id, client_id, wallet_id, product, amount, hold, description, hold_expires_at, transaction_id,
+             request, event)
+), inserted AS (
+    INSERT INTO charge (workspace_id, charge_id, client_id, wallet_id, product, amount, currency, hold, status,
+                        captured, refunded, description, hold_expires_at, cancel_reason, transaction_id, request,
+                        created_at, updated_at)
+    SELECT %(workspace)s, charge_id, client_id, wallet_id, product, amount, %(currency)s, hold,
+           CASE WHEN hold THEN 'HELD' ELSE 'COMPLETED' END, CASE WHEN hold THEN 0 ELSE amount END, 0,
+           description, hold_expires_at, '', transaction_id, request::jsonb, %(now)s, %(now)s
+      FROM input
+    ON CONFLICT (workspace_id, charge_id) DO NOTHING
+    RETURNING id, charge_id, wallet_id, product, amount, hold, transaction_id
+), transactions AS (
+    INSERT INTO ledger_transaction (id, workspace_id, kind, description, created_at)
+    SELECT transaction_id, %(workspace)s, 'CHARGE', product, %(now)s FROM inserted WHERE NOT hold
+), entries AS (
+    INSERT INTO ledger_entry (transaction_id, account_id, amount, currency, created_at)
+    SELECT i.transaction_id, leg.account, leg.amount, %(currency)s, %(now)s
+      FROM inserted i
+      CROSS JOIN LATERAL (VALUES (i.wallet_id, -i.amount), (%(revenue)s::bigint, i.amount)) AS leg(account, amount)
+     WHERE NOT i.hold
+), wallets AS (
+    UPDATE ledger_account a
+       SET balance = a.balance - d.debit, held = a.held + d.held, net_consumption = a.net_consumption + d.debit
+      FROM (SELECT wallet_id,
+                   sum(CASE WHEN hold THEN 0 ELSE amount END) AS debit,
+                   sum(CASE WHEN hold THEN amount ELSE 0 END) AS held
+              FROM inserted GROUP BY wallet_id) AS d
+     WHERE a.id = d.wallet_id
+), events AS (
+    INSERT INTO event (workspace_id, type, data, created_at)
+    SELECT %(workspace)s, CASE WHEN i.hold THEN 'charge.held' ELSE 'charge.completed' END, input.event::jsonb,
+           %(now)s
+      FROM inserted i JOIN input USING (charge_id)
+)
+SELECT id, charge_id FROM inserted
+"""
+
+
+def _insert(workspace: Workspace, accepted: list[_Pending], now: dt.datetime) -> dict[str, int]:
+    """Write the accepted charges with their ledger transactions, entries, wallet figures and events
+    in one statement; returns the id of each charge inserted (a charge_id taken meanwhile is not)."""
     if not accepted:
-        return set()
+        return {}
     currency = workspace.currency
     completed = [p for p in accepted if not p.request.hold]
-    transactions = LedgerTransaction.objects.bulk_create(
-        [
-            LedgerTransaction(
-                workspace=workspace, kind=LedgerTransaction.Kind.CHARGE, description=p.request.product, created_at=now
-            )
-            for p in completed
-        ]
-    )
-    transaction_of = {p.request.charge_id: t.pk for p, t in zip(completed, transactions, strict=True)}
-    columns = {
-        "charge_id": [p.request.charge_id for p in accepted],
-        "client_id": [p.client.pk for p in accepted],
-        "wallet_id": [p.wallet_id for p in accepted],
-        "product": [p.request.product for p in accepted],
-        "amount": [p.request.amount for p in accepted],
-        "hold": [p.request.hold for p in accepted],
-        "description": [p.request.description for p in accepted],
-        "hold_expires_at": [now + dt.timedelta(seconds=p.ttl) if p.ttl else None for p in accepted],
-        "transaction_id": [transaction_of.get(p.request.charge_id) for p in accepted],
-        "request": [json.dumps(p.fingerprint) for p in accepted],
-    }
     with connection.cursor() as cursor:
+        # Transaction ids are drawn first so each charge row can name its own.
         cursor.execute(
-            """
-            INSERT INTO charge (workspace_id, charge_id, client_id, wallet_id, product, amount, currency, hold,
-                                status, captured, refunded, description, hold_expires_at, cancel_reason,
-                                transaction_id, request, created_at, updated_at)
-            SELECT %(workspace)s, c.charge_id, c.client_id, c.wallet_id, c.product, c.amount, %(currency)s, c.hold,
-                   CASE WHEN c.hold THEN 'HELD' ELSE 'COMPLETED' END,
-                   CASE WHEN c.hold THEN 0 ELSE c.amount END, 0, c.description, c.hold_expires_at, '',
-                   c.transaction_id, c.request::jsonb, %(now)s, %(now)s
-              FROM unnest(%(charge_id)s::text[], %(client_id)s::bigint[], %(wallet_id)s::bigint[],
-                          %(product)s::text[], %(amount)s::bigint[], %(hold)s::boolean[], %(description)s::text[],
-                          %(hold_expires_at)s::timestamptz[], %(transaction_id)s::bigint[], %(request)s::text[])
-                   AS c(charge_id, client_id, wallet_id, product, amount, hold, description, hold_expires_at,
-                        transaction_id, request)
-            ON CONFLICT (workspace_id, charge_id) DO NOTHING
-            RETURNING charge_id
-            """,
-            {"workspace": workspace.pk, "currency": currency, "now": now, **columns},
+            "SELECT nextval(pg_get_serial_sequence('ledger_transaction', 'id')) FROM generate_series(1, %s)",
+            [len(completed)],
         )
-        inserted = {row[0] for row in cursor.fetchall()}
-    done = [p for p in accepted if p.request.charge_id in inserted]
-    orphans = [transaction_of[p.request.charge_id] for p in completed if p.request.charge_id not in inserted]
-    if orphans:  # charge_ids taken concurrently: their transactions never got entries
-        LedgerTransaction.objects.filter(pk__in=orphans).delete()
-    revenue = system_account(workspace_id=workspace.pk, kind=Account.Kind.REVENUE, currency=currency, now=now)
-    Entry.objects.bulk_create(
-        [
-            Entry(
-                transaction_id=transaction_of[p.request.charge_id],
-                account_id=account,
-                amount=amount,
-                currency=currency,
-                created_at=now,
-            )
-            for p in done
-            if not p.request.hold
-            for account, amount in ((p.wallet_id, -p.request.amount), (revenue.pk, p.request.amount))
-        ]
-    )
-    deltas: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])  # balance, held, consumption
-    for p in done:
-        delta = deltas[p.wallet_id]
-        if p.request.hold:
-            delta[1] += p.request.amount
-        else:
-            delta[0] -= p.request.amount
-            delta[2] += p.request.amount
-    ids = sorted(deltas)
-    with connection.cursor() as cursor:
+        transaction_of = {p.request.charge_id: row[0] for p, row in zip(completed, cursor.fetchall(), strict=True)}
+        expires = {p.request.charge_id: now + dt.timedelta(seconds=p.ttl) for p in accepted if p.ttl}
         cursor.execute(
-            """
-            UPDATE ledger_account a
-               SET balance = a.balance + d.balance, held = a.held + d.held,
-                   net_consumption = a.net_consumption + d.consumption
-              FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[]) AS d(id, balance, held, consumption)
-             WHERE a.id = d.id
-            """,
-            [ids, [deltas[i][0] for i in ids], [deltas[i][1] for i in ids], [deltas[i][2] for i in ids]],
+            _INSERT_SQL,
+            {
+                "workspace": workspace.pk,
+                "currency": currency,
+                "now": now,
+                "revenue": system_account(
+                    workspace_id=workspace.pk, kind=Account.Kind.REVENUE, currency=currency, now=now
+                ).pk,
+                "charge_id": [p.request.charge_id for p in accepted],
+                "client_id": [p.client.pk for p in accepted],
+                "wallet_id": [p.wallet_id for p in accepted],
+                "product": [p.request.product for p in accepted],
+                "amount": [p.request.amount for p in accepted],
+                "hold": [p.request.hold for p in accepted],
+                "description": [p.request.description for p in accepted],
+                "hold_expires_at": [expires.get(p.request.charge_id) for p in accepted],
+                "transaction_id": [transaction_of.get(p.request.charge_id) for p in accepted],
+                "request": [json.dumps(p.fingerprint) for p in accepted],
+                "event": [
+                    json.dumps(
+                        {
+                            "charge_id": p.request.charge_id,
+                            "client": p.client.service_client_id,
+                            "product": p.request.product,
+                            "amount": format_amount(p.request.amount),
+                            "currency": currency,
+                            "at": now.isoformat(),
+                            **({"expires_at": expires[p.request.charge_id].isoformat()} if p.ttl else {}),
+                        }
+                    )
+                    for p in accepted
+                ],
+            },
         )
-    Event.objects.bulk_create(
-        [
-            Event(
-                workspace=workspace,
-                type="charge.held" if p.request.hold else "charge.completed",
-                data={
-                    "charge_id": p.request.charge_id,
-                    "client": p.client.service_client_id,
-                    "product": p.request.product,
-                    "amount": format_amount(p.request.amount),
-                    "currency": currency,
-                    "at": now.isoformat(),
-                    **({"expires_at": (now + dt.timedelta(seconds=p.ttl)).isoformat()} if p.ttl else {}),
-                },
-                created_at=now,
-            )
-            for p in done
-        ]
-    )
-    return inserted
+        return {charge_id: charge_pk for charge_pk, charge_id in cursor.fetchall()}
