@@ -106,3 +106,12 @@ def test_operator_adjusts_and_batch_charges(charges, wallets, client_a, operator
 
     assert (adjusted.created, adjusted.wallet.balance) == (True, "50.00")
     assert [(r.status, r.error_code) for r in batch.results] == [(201, ""), (422, "insufficient_funds")]
+
+
+def test_batch_answers_a_bad_amount_per_item(charges, client_a, service_key):
+    fund(client_a, 100_00)
+    batch = charges.CreateCharges(
+        money_pb2.CreateChargesRequest(workspace="c2b", charges=[create("p-1", "1.234"), create("p-2", "5.00")]),
+        metadata=auth(service_key),
+    )
+    assert [(r.status, r.error_code) for r in batch.results] == [(422, "validation_failed"), (201, "")]

@@ -227,3 +227,35 @@ def test_event_feed_lists_money_movements(api, client_a):
         "currency": "RUB",
     }
     assert (empty["events"], empty["next_cursor"]) == ([], rest["next_cursor"])
+
+
+@pytest.mark.parametrize("action", ["/confirm", "/cancel", "/refunds"])
+def test_impossible_charge_ids_in_the_path_are_404(api, client_a, action):
+    body = {"refund_id": "r"} if action == "/refunds" else {}
+    response = api.post(f"/charges/a%00b{action}", body)
+    assert (response.status_code, error_code(response)) == (404, "charge_not_found")
+
+
+def test_confirming_an_expired_hold_is_refused_and_releases_it(api, client_a):
+    fund(client_a, 100_00)
+    from billy.charges import operations
+    from billy.workspaces.models import Workspace
+    from tests.conftest import NOW
+
+    api.post(CHARGES, charge_body(hold=True, hold_ttl_seconds=60))
+    workspace = Workspace.objects.get(name="c2b")
+    charge = Charge.objects.get()
+    late = charge.hold_expires_at + __import__("datetime").timedelta(seconds=1)
+
+    with pytest.raises(operations.InvalidState):
+        operations.confirm_charge(workspace=workspace, charge_id="ch-1", amount=None, now=late)
+
+    charge.refresh_from_db()
+    assert (charge.status, charge.cancel_reason) == ("CANCELLED", "EXPIRED")
+    assert api.get("/clients/client-1/wallet").json()["available"] == "100.00"
+    assert NOW < late
+
+
+def test_amounts_beyond_a_trillion_are_refused(api, client_a):
+    response = api.post(CHARGES, charge_body(amount="1000000000000.00"))
+    assert (response.status_code, error_code(response)) == (422, "validation_failed")

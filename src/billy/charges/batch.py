@@ -16,11 +16,11 @@ from django.db import connection, transaction
 
 from billy.clients.models import Client
 from billy.clients.queries import ClientNotFound
-from billy.core.errors import BillyError, IdempotencyConflict
+from billy.core.errors import BillyError, IdempotencyConflict, ValidationFailed
 from billy.core.money import format_amount
 from billy.core.validation import is_printable_text
 from billy.ledger.models import Account
-from billy.ledger.operations import InsufficientFunds, system_account
+from billy.ledger.operations import InsufficientFunds, lock_wallets, system_account
 from billy.workspaces.models import Workspace
 
 from .models import Charge
@@ -28,6 +28,7 @@ from .operations import (
     DEFAULT_HOLD_TTL_SECONDS,
     ChargeRequest,
     CurrencyMismatch,
+    post_charge,
     validate_charge_request,
 )
 
@@ -59,7 +60,10 @@ class _Pending:
 
 
 def post_charges(*, workspace: Workspace, items: list[BatchItem], now: dt.datetime) -> list[BatchResult]:
-    """Results in the items' order. Raises nothing per item: each result carries its error."""
+    """Results in the items' order; each result carries its own error. Raises ValidationFailed
+    only for a batch that is empty or larger than MAX_ITEMS."""
+    if not 1 <= len(items) <= MAX_ITEMS:
+        raise ValidationFailed({"charges": [f"Between 1 and {MAX_ITEMS} items."]})
     results: list[BatchResult | None] = [None] * len(items)
     # Only ids a client could have reach the query (PostgreSQL refuses NUL in text).
     wanted = {
@@ -71,6 +75,8 @@ def post_charges(*, workspace: Workspace, items: list[BatchItem], now: dt.dateti
     }
     wallets = _wallets(workspace, list(clients.values()), now)
     candidates: list[_Pending] = []
+    # A wallet opened before its workspace changed currency goes through the single call.
+    singles: list[tuple[int, Client, ChargeRequest]] = []
     for index, item in enumerate(items):
         request = item.request
         try:
@@ -78,15 +84,19 @@ def post_charges(*, workspace: Workspace, items: list[BatchItem], now: dt.dateti
             client = clients.get(item.service_client_id)
             if client is None:
                 raise ClientNotFound(f"No client {item.service_client_id!r} in workspace {workspace.name!r}.")
-            currency = request.currency or workspace.currency
-            if currency != workspace.currency:
-                raise CurrencyMismatch(f"The wallet holds {workspace.currency}, not {currency}.")
+            wallet_id, wallet_currency = wallets[client.pk]
+            if wallet_currency != workspace.currency:
+                singles.append((index, client, request))
+                continue
+            currency = request.currency or wallet_currency
+            if currency != wallet_currency:
+                raise CurrencyMismatch(f"The wallet holds {wallet_currency}, not {currency}.")
         except BillyError as e:
             results[index] = BatchResult(status=e.spec.http_status, charge_id=request.charge_id, error=e)
             continue
         ttl = (request.hold_ttl_seconds or DEFAULT_HOLD_TTL_SECONDS) if request.hold else None
         fingerprint = {**asdict(request), "client_id": client.pk, "currency": currency, "hold_ttl_seconds": ttl}
-        candidates.append(_Pending(index, client, wallets[client.pk], request, ttl, fingerprint))
+        candidates.append(_Pending(index, client, wallet_id, request, ttl, fingerprint))
 
     with transaction.atomic():
         fresh, duplicates = _settle_repeats(workspace, candidates, results)
@@ -102,6 +112,15 @@ def post_charges(*, workspace: Workspace, items: list[BatchItem], now: dt.dateti
     # A concurrent call took some charge_ids after we looked: those are repeats now.
     if late:
         _settle_repeats(workspace, late, results)
+    for index, client, request in singles:
+        try:
+            charge, created = post_charge(client=client, request=request, now=now)
+        except BillyError as e:
+            results[index] = BatchResult(status=e.spec.http_status, charge_id=request.charge_id, error=e)
+        else:
+            results[index] = BatchResult(
+                status=201 if created else 200, charge_id=request.charge_id, charge=charge if created else None
+            )
     # A repeat inside the batch answers like a repeat of the item it repeats.
     first_index = {p.request.charge_id: p.index for p in fresh}
     for p in duplicates:
@@ -110,9 +129,16 @@ def post_charges(*, workspace: Workspace, items: list[BatchItem], now: dt.dateti
     return results  # type: ignore[return-value]
 
 
-def _wallets(workspace: Workspace, clients: list[Client], now: dt.datetime) -> dict[int, int]:
-    """Wallet id per client id, creating missing wallets in one statement."""
-    existing = dict(Account.objects.filter(client__in=clients).values_list("client_id", "id"))
+def _wallets(workspace: Workspace, clients: list[Client], now: dt.datetime) -> dict[int, tuple[int, str]]:
+    """(wallet id, currency) per client id, creating missing wallets in one statement."""
+
+    def load():
+        return {
+            c: (w, cur)
+            for c, w, cur in Account.objects.filter(client__in=clients).values_list("client_id", "id", "currency")
+        }
+
+    existing = load()
     missing = [c for c in clients if c.pk not in existing]
     if missing:
         Account.objects.bulk_create(
@@ -124,7 +150,7 @@ def _wallets(workspace: Workspace, clients: list[Client], now: dt.datetime) -> d
             ],
             ignore_conflicts=True,
         )
-        existing = dict(Account.objects.filter(client__in=clients).values_list("client_id", "id"))
+        existing = load()
     return existing
 
 
@@ -156,14 +182,7 @@ def _settle_repeats(
 
 def _decide(pending: list[_Pending], results: list) -> list[_Pending]:
     """Lock the wallets (id order) and accept items in order while each wallet has the money."""
-    wallet_ids = sorted({p.wallet_id for p in pending})
-    if not wallet_ids:
-        return []
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT id, balance - held FROM ledger_account WHERE id = ANY(%s) ORDER BY id FOR UPDATE", [wallet_ids]
-        )
-        available = dict(cursor.fetchall())
+    available = {wallet_id: figures[0] for wallet_id, figures in lock_wallets([p.wallet_id for p in pending]).items()}
     accepted = []
     for p in pending:
         amount = p.request.amount
@@ -220,6 +239,7 @@ WITH input AS (
            CASE WHEN hold THEN 'HELD' ELSE 'COMPLETED' END, CASE WHEN hold THEN 0 ELSE amount END, 0,
            description, hold_expires_at, '', transaction_id, request::jsonb, %(now)s, %(now)s
       FROM input
+     ORDER BY charge_id  -- one order for every batch: concurrent batches cannot deadlock on the key
     ON CONFLICT (workspace_id, charge_id) DO NOTHING
     RETURNING id, charge_id, wallet_id, product, amount, hold, transaction_id
 ), transactions AS (

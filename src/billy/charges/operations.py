@@ -17,12 +17,13 @@ from django.db import IntegrityError, connection, transaction
 from billy.clients.models import Client
 from billy.core.errors import BillyError, IdempotencyConflict, InvalidState, ValidationFailed
 from billy.core.money import format_amount
-from billy.core.validation import check_text
+from billy.core.validation import check_text, is_printable_text
 from billy.events.operations import append_event
 from billy.ledger.models import Account, LedgerTransaction
 from billy.ledger.operations import (
     InsufficientFunds,
     get_or_create_wallet,
+    lock_wallets,
     move_wallet,
     post_transaction,
     system_account,
@@ -225,12 +226,14 @@ def _insert_charge(
 
 
 def _locked_charge(workspace: Workspace, charge_id: str) -> Charge:
-    charge = (
-        Charge.objects.select_for_update(of=("self",))
-        .select_related("client")
-        .filter(workspace=workspace, charge_id=charge_id)
-        .first()
-    )
+    charge = None
+    if charge_id and len(charge_id) <= 128 and is_printable_text(charge_id):
+        charge = (
+            Charge.objects.select_for_update(of=("self",))
+            .select_related("client")
+            .filter(workspace=workspace, charge_id=charge_id)
+            .first()
+        )
     if charge is None:
         raise ChargeNotFound(f"No charge {charge_id!r} in workspace {workspace.name!r}.")
     return charge
@@ -239,42 +242,54 @@ def _locked_charge(workspace: Workspace, charge_id: str) -> Charge:
 def confirm_charge(*, workspace: Workspace, charge_id: str, amount: int | None, now: dt.datetime) -> Charge:
     """Charge a held amount, or less (the rest is released). A repeat returns the charge.
 
-    Raises ChargeNotFound, ValidationFailed (amount not in 1..held), InvalidState.
+    Raises ChargeNotFound, ValidationFailed (amount not in 1..held), InvalidState (also for a hold
+    past its TTL: it is released as EXPIRED, whether or not the expiry job has run yet).
     """
+    if amount is not None and amount <= 0:
+        raise ValidationFailed({"amount": ["Must be greater than zero."]})
     with transaction.atomic():
         charge = _locked_charge(workspace, charge_id)
         target = charge.amount if amount is None else amount
         if charge.status == Charge.Status.COMPLETED and charge.hold and charge.captured == target:
             return charge
-        if charge.status != Charge.Status.HELD:
+        expired = charge.status == Charge.Status.HELD and charge.hold_expires_at <= now
+        if expired:
+            _release(charge, reason=Charge.CancelReason.EXPIRED, now=now)
+        elif charge.status != Charge.Status.HELD:
             raise InvalidState(f"Charge {charge_id!r} is {charge.status}; only a HELD charge can be confirmed.")
-        if not 0 < target <= charge.amount:
-            raise ValidationFailed({"amount": [f"Between 0.01 and the held {format_amount(charge.amount)}."]})
-        if move_wallet(wallet_id=charge.wallet_id, balance=-target, held=-charge.amount, consumption=target) is None:
-            raise InsufficientFunds("The wallet no longer covers the hold.")  # the CHECK makes this unreachable
-        charge.transaction = post_transaction(
-            workspace_id=workspace.pk,
-            kind=LedgerTransaction.Kind.CHARGE,
-            currency=charge.currency,
-            legs=[(charge.wallet_id, -target), (_revenue(workspace.pk, charge.currency, now).pk, target)],
-            description=charge.product,
-            now=now,
-        )
-        charge.status, charge.captured, charge.updated_at = Charge.Status.COMPLETED, target, now
-        charge.save(update_fields=["transaction", "status", "captured", "updated_at"])
-        append_event(
-            workspace_id=workspace.pk,
-            type="charge.confirmed",
-            data=_facts(
-                charge,
-                charge.client,
-                now,
-                amount=format_amount(target),
-                released=format_amount(charge.amount - target),
-            ),
-            now=now,
-        )
-        return charge
+        elif target > charge.amount:
+            raise ValidationFailed({"amount": [f"At most the held {format_amount(charge.amount)}."]})
+        else:
+            if (
+                move_wallet(wallet_id=charge.wallet_id, balance=-target, held=-charge.amount, consumption=target)
+                is None
+            ):
+                raise InsufficientFunds("The wallet no longer covers the hold.")  # the CHECK makes this unreachable
+            charge.transaction = post_transaction(
+                workspace_id=workspace.pk,
+                kind=LedgerTransaction.Kind.CHARGE,
+                currency=charge.currency,
+                legs=[(charge.wallet_id, -target), (_revenue(workspace.pk, charge.currency, now).pk, target)],
+                description=charge.product,
+                now=now,
+            )
+            charge.status, charge.captured, charge.updated_at = Charge.Status.COMPLETED, target, now
+            charge.save(update_fields=["transaction", "status", "captured", "updated_at"])
+            append_event(
+                workspace_id=workspace.pk,
+                type="charge.confirmed",
+                data=_facts(
+                    charge,
+                    charge.client,
+                    now,
+                    amount=format_amount(target),
+                    released=format_amount(charge.amount - target),
+                ),
+                now=now,
+            )
+            return charge
+    # The release above is committed; the confirmation is refused.
+    raise InvalidState(f"Charge {charge_id!r} expired at {charge.hold_expires_at.isoformat()}; it was released.")
 
 
 def cancel_charge(
@@ -313,6 +328,8 @@ def expire_holds(*, now: dt.datetime, limit: int = 500) -> int:
             .filter(status=Charge.Status.HELD, hold_expires_at__lte=now)
             .order_by("hold_expires_at")[:limit]
         )
+        # Wallets in id order, as every other multi-wallet writer takes them: no deadlock.
+        lock_wallets(sorted({c.wallet_id for c in charges}))
         for charge in charges:
             _release(charge, reason=Charge.CancelReason.EXPIRED, now=now)
             expired += 1

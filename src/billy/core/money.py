@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 
 MINOR_UNITS = 2  # every currency billy holds today (RUB, USD, EUR) has two decimals
-_AMOUNT = re.compile(r"^(0|[1-9][0-9]{0,15})(\.[0-9]{1,2})?$")
+# At most 999,999,999,999.99: sums of many such amounts stay far inside PostgreSQL's bigint.
+_AMOUNT = re.compile(r"^(0|[1-9][0-9]{0,11})(\.[0-9]{1,2})?$")
 AMOUNT_PATTERN = _AMOUNT.pattern
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 # Banker's rounding, the one mode billy uses when a rule divides money.

@@ -81,6 +81,18 @@ def _joined_wallet(client: Client) -> Account | None:
     return wallet if wallet is not None and wallet.pk is not None else None
 
 
+def lock_wallets(wallet_ids: list[int]) -> dict[int, tuple[int, str]]:
+    """Lock wallets in id order (the one order every multi-wallet writer uses); (available, currency) each."""
+    if not wallet_ids:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id, balance - held, currency FROM ledger_account WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
+            [sorted(wallet_ids)],
+        )
+        return {row[0]: (row[1], row[2]) for row in cursor.fetchall()}
+
+
 @dataclass(frozen=True)
 class WalletFigures:
     balance: int

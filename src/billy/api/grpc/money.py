@@ -10,7 +10,7 @@ from billy.charges import queries as charge_queries
 from billy.charges.models import Charge, Refund
 from billy.clients.queries import get_client
 from billy.core import clock
-from billy.core.errors import Forbidden
+from billy.core.errors import Forbidden, ValidationFailed
 from billy.core.money import format_amount, parse_amount_field
 from billy.ledger import operations as ledger_operations
 from billy.ledger import queries as ledger_queries
@@ -150,29 +150,41 @@ class ChargeServicer(money_pb2_grpc.ChargeServiceServicer):
 
     def CreateCharges(self, request, context):  # noqa: N802
         workspace = get_workspace_for(current_principal(), request.workspace)
-        items = [
-            batch.BatchItem(service_client_id=item.service_client_id, request=_charge_request(item))
-            for item in request.charges
-        ]
-        outcomes = batch.post_charges(workspace=workspace, items=items, now=clock.now())
-        charges = {
-            c.charge_id: c
-            for c in charge_queries.get_charges(
-                workspace=workspace, charge_ids=[o.charge_id for o in outcomes if o.error is None]
-            )
-        }
-        return money_pb2.CreateChargesResponse(
-            results=[
-                money_pb2.ChargeResult(
-                    status=o.status,
-                    charge_id=o.charge_id,
-                    charge=charge_message(charges[o.charge_id]) if o.error is None else None,
-                    error_code=o.error.code if o.error else "",
-                    error_message=o.error.message if o.error else "",
+        if not 1 <= len(request.charges) <= batch.MAX_ITEMS:
+            raise ValidationFailed({"charges": [f"Between 1 and {batch.MAX_ITEMS} items."]})
+        items, parse_errors = [], {}
+        for index, item in enumerate(request.charges):
+            try:
+                items.append(
+                    (index, batch.BatchItem(service_client_id=item.service_client_id, request=_charge_request(item)))
                 )
-                for o in outcomes
-            ]
+            except ValidationFailed as e:  # this item only, as the HTTP batch answers it
+                parse_errors[index] = e
+        outcomes = dict(
+            zip(
+                [i for i, _ in items],
+                batch.post_charges(workspace=workspace, items=[it for _, it in items], now=clock.now())
+                if items
+                else [],
+                strict=True,
+            )
         )
+        repeats = [o.charge_id for o in outcomes.values() if o.error is None and o.charge is None]
+        stored = {c.charge_id: c for c in charge_queries.get_charges(workspace=workspace, charge_ids=repeats)}
+        results = []
+        for index, item in enumerate(request.charges):
+            outcome = outcomes.get(index)
+            error = parse_errors.get(index) if outcome is None else outcome.error
+            results.append(
+                money_pb2.ChargeResult(
+                    status=422 if outcome is None else outcome.status,
+                    charge_id=item.charge_id,
+                    charge=None if error else charge_message(outcome.charge or stored[outcome.charge_id]),
+                    error_code=error.code if error else "",
+                    error_message=error.message if error else "",
+                )
+            )
+        return money_pb2.CreateChargesResponse(results=results)
 
     def GetCharge(self, request, context):  # noqa: N802
         workspace = get_workspace_for(current_principal(), request.workspace)
