@@ -688,9 +688,44 @@ def grpc_available() -> str | None:
     protos = " ".join(p.read_text() for p in (ROOT / "proto").rglob("*.proto"))
     if "service ChargeService" not in protos:
         return "no billy.v1.ChargeService in proto/ yet"
-    if not shutil.which(os.environ.get("BENCH_GHZ", "ghz")):
+    if not shutil.which(os.environ.get("BENCH_GHZ", "ghz")) and not (BENCH / "grpc_load.py").exists():
         return "no gRPC load generator: put ghz (https://ghz.sh, a Go binary) on PATH or in BENCH_GHZ"
     return None
+
+
+def _grpc_python(*, args, key, port, server, postmaster, runid) -> Result:
+    """The gRPC scenario with bench/grpc_load.py (Python, asyncio) when ghz is not installed."""
+    cmd = [
+        sys.executable,
+        str(BENCH / "grpc_load.py"),
+        f"127.0.0.1:{port}",
+        "--key",
+        key,
+        "--clients",
+        str(args.clients),
+        "--concurrency",
+        str(args.connections),
+        "--duration",
+        str(args.duration),
+        "--run-id",
+        runid,
+    ]
+    log(f"\n== grpc: grpc_load.py -c {args.connections} -d {args.duration}s billy.v1.ChargeService/CreateCharge")
+    rc, out, err, gen_cpu, before, after = run_measured(
+        cmd, env=dict(os.environ), server_pid=server.pid, postmaster_pid=postmaster, timeout=args.duration + 60
+    )
+    r = Result("grpc", "python")
+    try:
+        report_ = json.loads(out.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        r.skipped = f"grpc_load.py failed (exit {rc}): {(err or out).strip()[-300:]}"
+        log(r.skipped)
+        return r
+    r.charges, r.other, r.seconds = report_["ok"], report_["other"], report_["seconds"]
+    r.other_by_status = {k: v for k, v in report_["statuses"].items() if k != "OK"}
+    r.p50_ms, r.p99_ms = report_["p50_ms"], report_["p99_ms"]
+    fill_cpu(r, before, after, gen_cpu)
+    return r
 
 
 def grpc_scenario(*, args, key, env, postmaster, runid) -> Result:
@@ -718,6 +753,8 @@ def grpc_scenario(*, args, key, env, postmaster, runid) -> Result:
             "product": "bench",
             "amount": "1.00",
         }
+        if not shutil.which(os.environ.get("BENCH_GHZ", "ghz")):
+            return _grpc_python(args=args, key=key, port=port, server=proc, postmaster=postmaster, runid=runid)
         ghz = [
             shutil.which(os.environ.get("BENCH_GHZ", "ghz")),
             "--insecure",
