@@ -594,7 +594,7 @@ def report(results: dict[str, Result], *, args, settings, captured, notes, scrip
     w(f"billy charge benchmark, {dt.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}")
     w(
         f"machine: {os.cpu_count()} CPUs; billy serve --workers {args.workers} --threads {args.threads} "
-        f"(BILLY_DB_CONN_MAX_AGE={os.environ.get('BILLY_DB_CONN_MAX_AGE', 'unset (billy default 0)')}); "
+        f"(BILLY_DB_CONN_MAX_AGE={os.environ.get('BILLY_DB_CONN_MAX_AGE', 'unset (billy default 60)')}); "
         f"wrk -t{args.wrk_threads} -c{args.connections}; pgbench -c{args.connections} -j{args.pgbench_threads}; "
         f"{args.duration}s per scenario; {args.clients} clients"
     )
