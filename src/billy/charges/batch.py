@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from django.db import connection, transaction
 
@@ -25,9 +25,10 @@ from billy.workspaces.models import Workspace
 
 from .models import Charge
 from .operations import (
-    DEFAULT_HOLD_TTL_SECONDS,
     ChargeRequest,
     CurrencyMismatch,
+    charge_terms,
+    created_facts,
     post_charge,
     validate_charge_request,
 )
@@ -94,8 +95,7 @@ def post_charges(*, workspace: Workspace, items: list[BatchItem], now: dt.dateti
         except BillyError as e:
             results[index] = BatchResult(status=e.spec.http_status, charge_id=request.charge_id, error=e)
             continue
-        ttl = (request.hold_ttl_seconds or DEFAULT_HOLD_TTL_SECONDS) if request.hold else None
-        fingerprint = {**asdict(request), "client_id": client.pk, "currency": currency, "hold_ttl_seconds": ttl}
+        ttl, fingerprint = charge_terms(client=client, request=request, currency=currency)
         candidates.append(_Pending(index, client, wallet_id, request, ttl, fingerprint))
 
     with transaction.atomic():
@@ -198,7 +198,7 @@ def _decide(pending: list[_Pending], results: list) -> list[_Pending]:
     return accepted
 
 
-def _as_created(p: _Pending, charge_pk: int, now: dt.datetime) -> Charge:
+def _as_created(p: _Pending, charge_pk: int | None, now: dt.datetime) -> Charge:
     """The charge row as the statement wrote it, without reading it back."""
     request = p.request
     charge = Charge(
@@ -303,20 +303,7 @@ def _insert(workspace: Workspace, accepted: list[_Pending], now: dt.datetime) ->
                 "hold_expires_at": [expires.get(p.request.charge_id) for p in accepted],
                 "transaction_id": [transaction_of.get(p.request.charge_id) for p in accepted],
                 "request": [json.dumps(p.fingerprint) for p in accepted],
-                "event": [
-                    json.dumps(
-                        {
-                            "charge_id": p.request.charge_id,
-                            "client": p.client.service_client_id,
-                            "product": p.request.product,
-                            "amount": format_amount(p.request.amount),
-                            "currency": currency,
-                            "at": now.isoformat(),
-                            **({"expires_at": expires[p.request.charge_id].isoformat()} if p.ttl else {}),
-                        }
-                    )
-                    for p in accepted
-                ],
+                "event": [json.dumps(created_facts(_as_created(p, None, now), now)) for p in accepted],
             },
         )
         return {charge_id: charge_pk for charge_pk, charge_id in cursor.fetchall()}

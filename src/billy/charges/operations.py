@@ -95,6 +95,18 @@ def _facts(charge: Charge, client: Client, now: dt.datetime, **extra) -> dict:
     }
 
 
+def created_facts(charge: Charge, now: dt.datetime) -> dict:
+    """The event of a new charge (`charge.completed`, or `charge.held` with its expiry)."""
+    extra = {"expires_at": charge.hold_expires_at.isoformat()} if charge.hold_expires_at else {}
+    return _facts(charge, charge.client, now, **extra)
+
+
+def charge_terms(*, client: Client, request: ChargeRequest, currency: str) -> tuple[int | None, dict]:
+    """The hold TTL in effect, and the body as billy understands it: a repeat must match it."""
+    ttl = (request.hold_ttl_seconds or DEFAULT_HOLD_TTL_SECONDS) if request.hold else None
+    return ttl, {**asdict(request), "client_id": client.pk, "currency": currency, "hold_ttl_seconds": ttl}
+
+
 def _revenue(workspace_id: int, currency: str, now: dt.datetime) -> Account:
     return system_account(workspace_id=workspace_id, kind=Account.Kind.REVENUE, currency=currency, now=now)
 
@@ -192,7 +204,6 @@ def _insert_charge(
         created_at=now,
         updated_at=now,
     )
-    extra = {"expires_at": expires_at.isoformat()} if expires_at else {}
     with connection.cursor() as cursor:
         cursor.execute(
             _CHARGE_SQL,
@@ -214,7 +225,7 @@ def _insert_charge(
                 "request": json.dumps(fingerprint),
                 "now": now,
                 "event_type": "charge.held" if request.hold else "charge.completed",
-                "event": json.dumps(_facts(charge, client, now, **extra)),
+                "event": json.dumps(created_facts(charge, now)),
             },
         )
         row = cursor.fetchone()

@@ -14,7 +14,10 @@ from billy.workspaces.queries import get_workspace_for
 from .interceptor import current_principal
 
 
-def _timestamp(value) -> Timestamp:
+def timestamp(value) -> Timestamp | None:
+    """A protobuf Timestamp of a datetime (None stays unset)."""
+    if value is None:
+        return None
     ts = Timestamp()
     ts.FromDatetime(value)
     return ts
@@ -28,8 +31,8 @@ def client_message(client: Client, workspace_name: str) -> clients_pb2.Client:
         email=client.email,
         phone=client.phone,
         status=client.status,
-        created_at=_timestamp(client.created_at),
-        updated_at=_timestamp(client.updated_at),
+        created_at=timestamp(client.created_at),
+        updated_at=timestamp(client.updated_at),
     )
 
 

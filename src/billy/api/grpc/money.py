@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from google.protobuf.timestamp_pb2 import Timestamp
-
 from billy.charges import batch
 from billy.charges import operations as charge_operations
 from billy.charges import queries as charge_queries
@@ -18,15 +16,8 @@ from billy.v1 import money_pb2, money_pb2_grpc
 from billy.workspaces.models import ApiKey
 from billy.workspaces.queries import get_workspace_for
 
+from .clients import timestamp
 from .interceptor import current_principal
-
-
-def _timestamp(value) -> Timestamp | None:
-    if value is None:
-        return None
-    ts = Timestamp()
-    ts.FromDatetime(value)
-    return ts
 
 
 def _client(request):
@@ -55,7 +46,7 @@ def refund_message(refund: Refund, charge: Charge) -> money_pb2.Refund:
         amount=format_amount(refund.amount),
         currency=charge.currency,
         reason=refund.reason,
-        created_at=_timestamp(refund.created_at),
+        created_at=timestamp(refund.created_at),
     )
 
 
@@ -70,11 +61,11 @@ def charge_message(charge: Charge) -> money_pb2.Charge:
         hold=charge.hold,
         captured_amount=format_amount(charge.captured),
         refunded_amount=format_amount(charge.refunded),
-        hold_expires_at=_timestamp(charge.hold_expires_at),
+        hold_expires_at=timestamp(charge.hold_expires_at),
         cancel_reason=charge.cancel_reason,
         description=charge.description,
-        created_at=_timestamp(charge.created_at),
-        updated_at=_timestamp(charge.updated_at),
+        created_at=timestamp(charge.created_at),
+        updated_at=timestamp(charge.updated_at),
         refunds=[refund_message(r, charge) for r in charge.refunds.all()] if charge.refunded else [],
     )
 
@@ -109,7 +100,7 @@ class WalletServicer(money_pb2_grpc.WalletServiceServicer):
                     amount=format_amount(t.amount),
                     currency=t.currency,
                     description=t.description,
-                    created_at=_timestamp(t.created_at),
+                    created_at=timestamp(t.created_at),
                 )
                 for t in items
             ],
