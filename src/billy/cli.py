@@ -129,18 +129,37 @@ def cmd_emulate(args: argparse.Namespace) -> None:
     import logging
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    state_file = Path(args.state_file) if args.state_file else None
     if args.system == "balance":
         from billy.integrations.balance.emulator import BalanceEmulator
 
-        emulator = BalanceEmulator(
-            host=args.host, port=args.port, state_file=Path(args.state_file) if args.state_file else None
+        emulator = BalanceEmulator(host=args.host, port=args.port, state_file=state_file)
+        banner = f"Balance emulator: XML-RPC at {emulator.url}, control API at {emulator.base_url}/_emulator/"
+    elif args.system == "yookassa":
+        from billy.integrations.yookassa.emulator import YooKassaEmulator
+
+        webhooks = dict(spec.split("=", 1) for spec in args.webhook)
+        emulator = YooKassaEmulator(host=args.host, port=args.port, state_file=state_file, webhooks=webhooks)
+        banner = (
+            f"YooKassa emulator: API at {emulator.api_url}, payment pages at {emulator.base_url}/checkout/, "
+            f"control API at {emulator.base_url}/_emulator/"
         )
-        print(f"Balance emulator: XML-RPC at {emulator.url}, control API at {emulator.base_url}/_emulator/", flush=True)
-        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-        try:
-            emulator.serve_forever()
-        except KeyboardInterrupt:
-            pass
+    elif args.system == "auth":
+        from billy.integrations.auth_api.emulator import AuthEmulator
+
+        emulator = AuthEmulator(host=args.host, port=args.port, state_file=state_file)
+        banner = f"Auth API emulator at {emulator.base_url}, control API at {emulator.base_url}/_emulator/"
+    else:
+        from billy.integrations.notifications.emulator import NotificationsEmulator
+
+        emulator = NotificationsEmulator(host=args.host, port=args.port, state_file=state_file)
+        banner = f"Notification service emulator at {emulator.base_url}, control API at {emulator.base_url}/_emulator/"
+    print(banner, flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        emulator.serve_forever()
+    except KeyboardInterrupt:
+        pass
 
 
 def cmd_db(args: argparse.Namespace) -> None:
@@ -210,10 +229,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_dev)
 
     p = sub.add_parser("emulate", help="run an emulator of an external system")
-    p.add_argument("system", choices=["balance"])
+    p.add_argument("system", choices=["balance", "yookassa", "auth", "notifications"])
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=0, help="0 picks a free port (printed)")
     p.add_argument("--state-file", help="keep the emulator's data in this JSON file between runs")
+    p.add_argument(
+        "--webhook",
+        action="append",
+        default=[],
+        metavar="SHOP_ID=URL",
+        help="yookassa: send this shop's notifications to URL (repeatable)",
+    )
     p.set_defaults(func=cmd_emulate)
 
     p = sub.add_parser("migrate", help="apply database migrations")

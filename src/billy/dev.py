@@ -28,6 +28,15 @@ DEMO_WORKSPACES = [
     ("realty_commercial", "Realty commercial", 82, "realty", "realty_commercial_default"),
     ("cm_expert", "CM.Expert", 1001, "cm_expert", "cm_expert_default"),
     ("c2b", "C2B", 1002, "c2b", "c2b_default"),
+    ("cinema", "Online cinema", 1003, "cinema", "cinema_default"),
+]
+# The cinema sells card subscriptions through its shop at the payment provider (the emulator here).
+CINEMA_SHOP_ID = "100500"
+CINEMA_SECRET_KEY = "test_cinema_secret"
+DEMO_PLANS = [
+    # code, title, price, period, refund policy, refund days
+    ("monthly", "Cinema: one month", "299.00", "MONTH", "FULL", 14),
+    ("yearly", "Cinema: one year", "2990.00", "YEAR", "PRORATED", 0),
 ]
 
 
@@ -60,11 +69,13 @@ def _save_dev_state(path: Path, state: dict) -> None:
     path.chmod(0o600)
 
 
-def _seed(data_dir: Path) -> tuple[str, str, str]:
-    """Demo workspaces, the admin user and the dev API key; returns (admin user, password, key)."""
+def _seed(data_dir: Path, *, yookassa_api_url: str) -> tuple[str, str, str]:
+    """Demo workspaces and plans, the admin user and the dev API key; returns (admin user, password, key)."""
     from django.contrib.auth import get_user_model
 
     from billy.core import clock
+    from billy.core.money import parse_amount
+    from billy.subscriptions.operations import ensure_plan
     from billy.workspaces import operations
 
     for name, title, service_id, integration, configuration in DEMO_WORKSPACES:
@@ -74,6 +85,20 @@ def _seed(data_dir: Path) -> tuple[str, str, str]:
             balance_service_id=service_id,
             balance_integration=integration,
             balance_configuration=configuration,
+            now=clock.now(),
+        )
+    cinema = operations.configure_payment_provider(
+        name="cinema", api_url=yookassa_api_url, shop_id=CINEMA_SHOP_ID, secret_key=CINEMA_SECRET_KEY
+    )
+    for code, title, price, period, policy, days in DEMO_PLANS:
+        ensure_plan(
+            workspace=cinema,
+            code=code,
+            title=title,
+            price=parse_amount(price),
+            period=period,
+            refund_policy=policy,
+            refund_days=days,
             now=clock.now(),
         )
     state_file = data_dir / "dev.json"
@@ -123,6 +148,13 @@ def _run(data_dir: Path) -> int:
     grpc_port = int(os.environ.get("BILLY_GRPC_PORT", "50051"))
     balance_port = _free_port()
     os.environ["BALANCE_URL"] = f"http://127.0.0.1:{balance_port}/xmlrpc"
+    yookassa_port = int(os.environ.get("BILLY_YOOKASSA_PORT", "8003"))
+    auth_port = int(os.environ.get("BILLY_AUTH_PORT", "8004"))
+    notifications_port = int(os.environ.get("BILLY_NOTIFICATIONS_PORT", "8005"))
+    os.environ["AUTH_API_URL"] = f"http://127.0.0.1:{auth_port}"
+    os.environ["NOTIFICATIONS_URL"] = f"http://127.0.0.1:{notifications_port}"
+    # Payments nobody paid are re-read from the emulator after a minute, not five.
+    os.environ.setdefault("BILLY_PAYMENT_RECHECK_SECONDS", "60")
 
     import django
     from django.core.management import call_command
@@ -130,7 +162,7 @@ def _run(data_dir: Path) -> int:
     django.setup()
     print("[dev] applying migrations ...", flush=True)
     call_command("migrate", interactive=False, verbosity=0)
-    admin_user, admin_password, api_key = _seed(data_dir)
+    admin_user, admin_password, api_key = _seed(data_dir, yookassa_api_url=f"http://127.0.0.1:{yookassa_port}/v3")
 
     python = [sys.executable, "-m", "billy"]
     children: list[subprocess.Popen] = []
@@ -159,6 +191,32 @@ def _run(data_dir: Path) -> int:
             str(data_dir / "emulators" / "balance.json"),
         )
         _wait_http(f"http://127.0.0.1:{balance_port}/health", emulator)
+        webhook = f"http://127.0.0.1:{http_port}/api/v1/workspaces/cinema/providers/yookassa/webhook"
+        emulators = [
+            spawn(
+                "emulate",
+                "yookassa",
+                "--port",
+                str(yookassa_port),
+                "--state-file",
+                str(data_dir / "emulators" / "yookassa.json"),
+                "--webhook",
+                f"{CINEMA_SHOP_ID}={webhook}",
+            ),
+            spawn(
+                "emulate", "auth", "--port", str(auth_port), "--state-file", str(data_dir / "emulators" / "auth.json")
+            ),
+            spawn(
+                "emulate",
+                "notifications",
+                "--port",
+                str(notifications_port),
+                "--state-file",
+                str(data_dir / "emulators" / "notifications.json"),
+            ),
+        ]
+        for port, child in zip((yookassa_port, auth_port, notifications_port), emulators, strict=True):
+            _wait_http(f"http://127.0.0.1:{port}/health", child)
         server = spawn("serve", "--port", str(http_port))
         spawn("grpc", "--port", str(grpc_port))
         spawn("worker")
@@ -167,6 +225,7 @@ def _run(data_dir: Path) -> int:
             http_port=http_port,
             grpc_port=grpc_port,
             balance_port=balance_port,
+            emulator_ports=(yookassa_port, auth_port, notifications_port),
             admin=(admin_user, admin_password),
             api_key=api_key,
             data_dir=data_dir,
@@ -195,9 +254,17 @@ def _run(data_dir: Path) -> int:
 
 
 def _print_banner(
-    *, http_port: int, grpc_port: int, balance_port: int, admin: tuple[str, str], api_key: str, data_dir: Path
+    *,
+    http_port: int,
+    grpc_port: int,
+    balance_port: int,
+    emulator_ports: tuple[int, int, int],
+    admin: tuple[str, str],
+    api_key: str,
+    data_dir: Path,
 ) -> None:
     base = f"http://127.0.0.1:{http_port}"
+    yookassa, auth, notifications = (f"http://127.0.0.1:{p}" for p in emulator_ports)
     print(
         f"""
 billy is running.
@@ -205,6 +272,9 @@ billy is running.
   admin        {base}/admin/    user {admin[0]}  password {admin[1]}
   gRPC         127.0.0.1:{grpc_port}
   Balance      emulator at http://127.0.0.1:{balance_port}/xmlrpc (clients: http://127.0.0.1:{balance_port}/_emulator/clients)
+  YooKassa     emulator at {yookassa}/v3 (payments: {yookassa}/_emulator/payments)
+  Auth API     emulator at {auth} (roles: {auth}/_emulator/roles)
+  notifications emulator at {notifications} (open it in a browser to read what users were sent)
   database     {os.environ["DATABASE_URL"]}
   API key      {api_key}
                (granted {", ".join(w[0] for w in DEMO_WORKSPACES)})
@@ -213,6 +283,17 @@ Try:
   curl -X PUT {base}/api/v1/workspaces/c2b/clients/client-1 \\
        -H 'Authorization: Bearer {api_key}' -H 'Content-Type: application/json' \\
        -d '{{"name": "ООО Ромашка", "email": "info@romashka.ru", "phone": "8 (495) 123-45-67"}}'
+
+Subscribe a cinema user, then open payment.confirmation_url in a browser and pay with the test
+card 5555 5555 5555 4477 (4000 0000 0000 0002 is declined):
+  curl -X POST {base}/api/v1/workspaces/cinema/users/user-1/subscriptions \\
+       -H 'Authorization: Bearer {api_key}' -H 'Content-Type: application/json' \\
+       -H "Idempotency-Key: $(uuidgen || date +%s%N)" \\
+       -d '{{"plan": "monthly", "return_url": "{base}/admin/subscriptions/subscription/"}}'
+Refund it (use the subscription's id; or the admin's "Refund" action on Subscriptions):
+  curl -X POST {base}/api/v1/workspaces/cinema/subscriptions/SUBSCRIPTION_ID/refund \\
+       -H 'Authorization: Bearer {api_key}' -H 'Content-Type: application/json' \\
+       -H "Idempotency-Key: $(uuidgen || date +%s%N)" -d '{{"reason": "changed my mind"}}'
 
 Ctrl-C stops everything; data stays in {data_dir}.
 """,

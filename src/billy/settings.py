@@ -38,6 +38,8 @@ INSTALLED_APPS = [
     "billy.events",
     "billy.ledger",
     "billy.charges",
+    "billy.idempotency",
+    "billy.subscriptions",
 ]
 
 MIDDLEWARE = [
@@ -113,6 +115,36 @@ BALANCE_URL = os.environ.get("BALANCE_URL", "http://127.0.0.1:8002/xmlrpc")
 BALANCE_OPERATOR_UID = int(os.environ.get("BALANCE_OPERATOR_UID", "0"))
 BALANCE_CONNECT_TIMEOUT = float(os.environ.get("BALANCE_CONNECT_TIMEOUT", "3"))
 BALANCE_TIMEOUT = float(os.environ.get("BALANCE_TIMEOUT", "10"))
+
+# Card payment provider (YooKassa API v3). Each workspace keeps its own shop id, secret key and API
+# URL; these are the adapter's timeouts. `billy dev` points the demo workspace at the emulator.
+YOOKASSA_CONNECT_TIMEOUT = float(os.environ.get("YOOKASSA_CONNECT_TIMEOUT", "3"))
+YOOKASSA_TIMEOUT = float(os.environ.get("YOOKASSA_TIMEOUT", "10"))
+
+# YooKassa keeps an Idempotence-Key 24 h: a payment whose first call is older than this is no longer
+# created again with its key, only looked up among the provider's payments by its metadata.
+BILLY_PAYMENT_KEY_WINDOW_SECONDS = int(os.environ.get("BILLY_PAYMENT_KEY_WINDOW_SECONDS", str(20 * 3600)))
+# The janitor re-reads payments left NEW or PENDING (no webhook) this long from the provider.
+BILLY_PAYMENT_RECHECK_SECONDS = int(os.environ.get("BILLY_PAYMENT_RECHECK_SECONDS", "300"))
+# ...and polls refunds still in progress after this long.
+BILLY_REFUND_POLL_SECONDS = int(os.environ.get("BILLY_REFUND_POLL_SECONDS", "60"))
+# Webhooks are taken only from these networks (comma-separated CIDRs); empty takes them from anywhere
+# (billy trusts nothing in a webhook but the object id: it re-reads the object from the provider).
+YOOKASSA_WEBHOOK_ALLOWED_NETWORKS = [
+    n.strip() for n in os.environ.get("YOOKASSA_WEBHOOK_ALLOWED_NETWORKS", "").split(",") if n.strip()
+]
+# Idempotency-Key answers are kept at least this many days.
+BILLY_IDEMPOTENCY_KEY_DAYS = int(os.environ.get("BILLY_IDEMPOTENCY_KEY_DAYS", "7"))
+
+# Auth API: grants and revokes the subscriber role. `billy dev` points it at its emulator.
+AUTH_API_URL = os.environ.get("AUTH_API_URL", "http://127.0.0.1:8004")
+AUTH_API_TOKEN = os.environ.get("AUTH_API_TOKEN", "dev-auth-token")
+AUTH_API_TIMEOUT = float(os.environ.get("AUTH_API_TIMEOUT", "5"))
+
+# Notification service: messages to users. `billy dev` points it at its emulator.
+NOTIFICATIONS_URL = os.environ.get("NOTIFICATIONS_URL", "http://127.0.0.1:8005")
+NOTIFICATIONS_TOKEN = os.environ.get("NOTIFICATIONS_TOKEN", "dev-notifications-token")
+NOTIFICATIONS_TIMEOUT = float(os.environ.get("NOTIFICATIONS_TIMEOUT", "5"))
 
 # A PENDING client untouched this long is finished by the janitor (its caller gave up).
 BILLY_STALLED_REGISTRATION_SECONDS = int(os.environ.get("BILLY_STALLED_REGISTRATION_SECONDS", "600"))

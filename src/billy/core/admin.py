@@ -10,7 +10,10 @@ from django.contrib import admin, messages
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 
+from billy.core import clock
 from billy.core.errors import BillyError
+from billy.core.models import FailedJob
+from billy.core.tasks import retry_failed_job
 
 
 def form_action(
@@ -51,3 +54,36 @@ def form_action(
             "opts": modeladmin.model._meta,
         },
     )
+
+
+@admin.register(FailedJob)
+class FailedJobAdmin(admin.ModelAdmin):
+    """Jobs that failed for good, with a retry action (the job runs again at once)."""
+
+    list_display = ["id", "task_name", "queue_name", "args", "attempts", "scheduled_at"]
+    list_filter = ["queue_name", "task_name"]
+    search_fields = ["task_name", "args"]
+    actions = ["retry"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(status="failed")
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.get_fields() if f.concrete]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Retry the selected jobs now")
+    def retry(self, request, queryset):
+        now = clock.now()
+        ids = list(queryset.values_list("id", flat=True))
+        for job_id in ids:
+            retry_failed_job(job_id=job_id, now=now)
+        self.message_user(request, f"{len(ids)} job(s) put back in their queues.", messages.SUCCESS)

@@ -45,12 +45,20 @@ class CappedBackoff(RetryStrategy):
         return RetryDecision(retry_in={"seconds": wait})
 
 
-def defer(task: procrastinate_tasks.Task, *, schedule_in: dict[str, Any] | None = None, **kwargs: Any) -> int:
-    """Defer `task` with `kwargs` on Django's connection (inside the caller's transaction)."""
+def defer(
+    task: procrastinate_tasks.Task,
+    *,
+    schedule_in: dict[str, Any] | None = None,
+    lock: str | None = None,
+    **kwargs: Any,
+) -> int:
+    """Defer `task` with `kwargs` on Django's connection (inside the caller's transaction).
+
+    Jobs deferred with the same `lock` run one at a time, in the order they were deferred."""
     deferrer = procrastinate_tasks.configure_task(
         name=task.name,
         job_manager=manager.JobManager(DjangoConnector()),
-        lock=task.lock,
+        lock=lock or task.lock,
         queueing_lock=task.queueing_lock,
         queue=task.queue,
         priority=task.priority,
@@ -58,6 +66,11 @@ def defer(task: procrastinate_tasks.Task, *, schedule_in: dict[str, Any] | None 
         task_kwargs=kwargs,
     )
     return deferrer.defer()
+
+
+def retry_failed_job(*, job_id: int, now) -> None:
+    """Put a failed job back in its queue to run at once (the admin's "retry")."""
+    manager.JobManager(DjangoConnector()).retry_job_by_id(job_id=job_id, retry_at=now)
 
 
 @app.periodic(cron="* * * * *", periodic_id="retry_stalled_jobs")

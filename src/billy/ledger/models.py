@@ -10,6 +10,8 @@ class Account(models.Model):
         WALLET = "WALLET", "wallet"  # a client's money
         REVENUE = "REVENUE", "revenue"  # what clients were charged (consumption)
         CORRECTIONS = "CORRECTIONS", "corrections"  # the other side of operator adjustments
+        # Card money the payment provider collected for the workspace and has yet to pay out.
+        CLEARING = "CLEARING", "provider clearing"
 
     workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="accounts")
     kind = models.CharField(max_length=16, choices=Kind.choices)
@@ -55,6 +57,8 @@ class LedgerTransaction(models.Model):
         ADJUSTMENT = "ADJUSTMENT", "adjustment"
         CHARGE = "CHARGE", "charge"
         REFUND = "REFUND", "refund"
+        CARD_PAYMENT = "CARD_PAYMENT", "card payment"
+        CARD_REFUND = "CARD_REFUND", "card refund"
 
     workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="+")
     kind = models.CharField(max_length=16, choices=Kind.choices)

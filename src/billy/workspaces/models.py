@@ -18,6 +18,10 @@ class Workspace(models.Model):
     )
     time_zone = models.CharField(max_length=64, default="Europe/Moscow")
     currency = models.CharField(max_length=3, default="RUB")
+    # The workspace's own shop at the card payment provider (YooKassa API v3); blank: no card payments.
+    yookassa_api_url = models.URLField(blank=True, help_text="e.g. https://api.yookassa.ru/v3")
+    yookassa_shop_id = models.CharField(max_length=64, blank=True)
+    yookassa_secret_key = models.CharField(max_length=128, blank=True)
     created_at = models.DateTimeField()
 
     class Meta:

@@ -110,3 +110,11 @@ def ensure_api_key(*, name: str, secret: str, workspace_names: Iterable[str], no
         ApiKey.objects.filter(pk=api_key.pk).update(revoked_at=None)
         api_key.workspaces.add(*Workspace.objects.filter(name__in=list(workspace_names)))
     return api_key
+
+
+def configure_payment_provider(*, name: str, api_url: str, shop_id: str, secret_key: str) -> Workspace:
+    """Point the workspace at its shop at the card payment provider (YooKassa API v3)."""
+    Workspace.objects.filter(name=name).update(
+        yookassa_api_url=api_url, yookassa_shop_id=shop_id, yookassa_secret_key=secret_key
+    )
+    return Workspace.objects.get(name=name)

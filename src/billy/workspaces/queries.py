@@ -101,3 +101,15 @@ def _load_granted_workspace(principal: Principal, workspace_name: str, *, strict
     if workspace is None:
         raise WorkspaceNotFound(f"No workspace named {workspace_name!r}.")
     raise Forbidden(f"This API key is not granted workspace {workspace_name!r}.")
+
+
+def get_workspace(workspace_name: str) -> Workspace:
+    """The workspace by name, for callers that are not API keys (provider webhooks).
+
+    Raises WorkspaceNotFound."""
+    workspace = (
+        Workspace.objects.filter(name=workspace_name).first() if WORKSPACE_NAME.fullmatch(workspace_name) else None
+    )
+    if workspace is None:
+        raise WorkspaceNotFound(f"No workspace named {workspace_name!r}.")
+    return workspace

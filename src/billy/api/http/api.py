@@ -2,7 +2,7 @@
 
 from ninja import NinjaAPI
 
-from . import clients, money
+from . import clients, money, subscriptions
 from .auth import ApiKeyAuth
 from .errors import install_handlers
 
@@ -21,3 +21,4 @@ api = NinjaAPI(
 install_handlers(api)
 api.add_router("", clients.router)
 api.add_router("", money.router)
+api.add_router("", subscriptions.router)

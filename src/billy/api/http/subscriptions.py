@@ -1,0 +1,314 @@
+"""Card subscriptions over HTTP: plans, subscribe, read, refund, and the provider's webhook.
+
+Subscribe and refund create something the consumer does not name, so they take an
+`Idempotency-Key` header: the same key and request replay the first answer (status and body);
+the same key with another request is 409 `idempotency_conflict`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+
+from django.conf import settings
+from django.http import JsonResponse
+from ninja import Field, Router, Schema, Status
+
+from billy.core import clock
+from billy.core.errors import BillyError, Forbidden, UpstreamUnavailable
+from billy.core.money import format_amount
+from billy.idempotency.models import IdempotencyKey
+from billy.idempotency.operations import claim_idempotency_key, remember_response
+from billy.subscriptions import operations, queries
+from billy.subscriptions.models import Plan, Subscription, SubscriptionPayment, SubscriptionRefund
+from billy.workspaces.queries import get_workspace, get_workspace_for
+
+from .errors import ErrorOut
+
+router = Router(tags=["subscriptions"])
+
+ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut, 503: ErrorOut}
+IDEMPOTENCY_KEY = "Idempotency-Key"
+
+
+class PlanOut(Schema):
+    code: str
+    title: str
+    price: str
+    currency: str
+    period: str = Field(description="MONTH or YEAR.")
+    refund_policy: str = Field(description="FULL (within refund_days of the period's start) or PRORATED.")
+    refund_days: int
+
+
+class PlanList(Schema):
+    plans: list[PlanOut]
+
+
+class PaymentOut(Schema):
+    payment_id: str
+    status: str = Field(description="NEW (provider call not confirmed yet), PENDING, SUCCEEDED or FAILED.")
+    amount: str
+    currency: str
+    confirmation_url: str | None = Field(description="The provider's payment page: send the payer there.")
+    provider_payment_id: str | None
+    failure_reason: str
+    created_at: dt.datetime
+    succeeded_at: dt.datetime | None
+
+
+class SubscriptionRefundOut(Schema):
+    refund_id: str
+    subscription_id: str
+    status: str = Field(description="PENDING, SUCCEEDED or FAILED (failure_reason says why).")
+    amount: str
+    currency: str
+    reason: str
+    failure_reason: str
+    created_at: dt.datetime
+    succeeded_at: dt.datetime | None
+
+
+class SubscriptionOut(Schema):
+    id: str
+    status: str = Field(description="PENDING, ACTIVE, CANCELED (payment failed), EXPIRED or REFUNDED.")
+    plan: str
+    user_id: str
+    period_start: dt.datetime
+    period_end: dt.datetime = Field(description="Exclusive: the period is [period_start, period_end).")
+    activated_at: dt.datetime | None
+    ended_at: dt.datetime | None
+    created_at: dt.datetime
+    payment: PaymentOut | None = Field(description="The latest payment.")
+    payments: list[PaymentOut]
+    refunds: list[SubscriptionRefundOut]
+
+
+class SubscriptionPage(Schema):
+    subscriptions: list[SubscriptionOut]
+    next_cursor: str | None
+
+
+class SubscribeIn(Schema):
+    plan: str = Field(json_schema_extra={"minLength": 1, "maxLength": 64, "examples": ["monthly"]})
+    return_url: str = Field(
+        description="Where the provider's page sends the payer back to.",
+        json_schema_extra={"maxLength": 2048, "examples": ["https://cinema.example/after-payment"]},
+    )
+
+
+class SubscriptionRefundIn(Schema):
+    reason: str = Field("", json_schema_extra={"maxLength": 256})
+
+
+class WebhookOut(Schema):
+    status: str
+
+
+def plan_data(plan: Plan) -> dict:
+    return {
+        "code": plan.code,
+        "title": plan.title,
+        "price": format_amount(plan.price),
+        "currency": plan.currency,
+        "period": plan.period,
+        "refund_policy": plan.refund_policy,
+        "refund_days": plan.refund_days,
+    }
+
+
+def payment_data(payment: SubscriptionPayment) -> dict:
+    return {
+        "payment_id": str(payment.pk),
+        "status": payment.status,
+        "amount": format_amount(payment.amount),
+        "currency": payment.currency,
+        "confirmation_url": payment.confirmation_url or None,
+        "provider_payment_id": payment.provider_payment_id,
+        "failure_reason": payment.failure_reason,
+        "created_at": payment.created_at,
+        "succeeded_at": payment.succeeded_at,
+    }
+
+
+def refund_data(refund: SubscriptionRefund) -> dict:
+    return {
+        "refund_id": str(refund.pk),
+        "subscription_id": str(refund.subscription_id),
+        "status": refund.status,
+        "amount": format_amount(refund.amount),
+        "currency": refund.currency,
+        "reason": refund.reason,
+        "failure_reason": refund.failure_reason,
+        "created_at": refund.created_at,
+        "succeeded_at": refund.succeeded_at,
+    }
+
+
+def subscription_data(subscription: Subscription) -> dict:
+    """The subscription as the API shows it; payments and refunds newest first (prefetched)."""
+    payments = sorted(subscription.payments.all(), key=lambda p: p.created_at, reverse=True)
+    refunds = sorted(subscription.refunds.all(), key=lambda r: r.created_at, reverse=True)
+    return {
+        "id": str(subscription.pk),
+        "status": subscription.status,
+        "plan": subscription.plan.code,
+        "user_id": subscription.user_id,
+        "period_start": subscription.period_start,
+        "period_end": subscription.period_end,
+        "activated_at": subscription.activated_at,
+        "ended_at": subscription.ended_at,
+        "created_at": subscription.created_at,
+        "payment": payment_data(payments[0]) if payments else None,
+        "payments": [payment_data(p) for p in payments],
+        "refunds": [refund_data(r) for r in refunds],
+    }
+
+
+def _json(schema: type[Schema], data: dict) -> dict:
+    return schema(**data).model_dump(mode="json")
+
+
+def _idempotent(request, record: IdempotencyKey, run) -> JsonResponse:
+    """Replay the key's first answer, or run the call and keep its answer (errors a retry cannot
+    change included; an unavailable upstream is not kept: the retry resumes the work)."""
+    if record.response_status is not None:
+        return JsonResponse(record.response_body, status=record.response_status)
+    try:
+        status, body = run()
+    except UpstreamUnavailable:
+        raise
+    except BillyError as e:
+        if e.spec.http_status < 500:
+            remember_response(record=record, status=e.spec.http_status, body=e.as_dict())
+        raise
+    remember_response(record=record, status=status, body=body)
+    return JsonResponse(body, status=status)
+
+
+@router.get("/workspaces/{workspace}/plans", response={200: PlanList, **ERRORS}, summary="Plans on sale")
+def list_plans(request, workspace: str):
+    ws = get_workspace_for(request.auth, workspace)
+    return Status(200, PlanList(plans=[PlanOut(**plan_data(p)) for p in queries.list_plans(workspace=ws)]))
+
+
+@router.post(
+    "/workspaces/{workspace}/users/{user_id}/subscriptions",
+    response={200: SubscriptionOut, 201: SubscriptionOut, **ERRORS},
+    summary="Subscribe a user to a plan (needs Idempotency-Key)",
+)
+def subscribe(request, workspace: str, user_id: str, payload: SubscribeIn):
+    """201 with a PENDING subscription and its payment: send the payer to `payment.confirmation_url`.
+    While a payment for the same user and plan is pending, 200 with that one. 503 when the provider
+    cannot be reached: billy keeps trying, and a retry with the same key gives the outcome."""
+    ws = get_workspace_for(request.auth, workspace)
+    now = clock.now()
+    record = claim_idempotency_key(
+        workspace_id=ws.pk,
+        operation="subscribe",
+        key=request.headers.get(IDEMPOTENCY_KEY),
+        request={"user_id": user_id, "plan": payload.plan, "return_url": payload.return_url},
+        now=now,
+    )
+
+    def run():
+        subscription, payment, created = operations.subscribe(
+            workspace=ws, user_id=user_id, plan_code=payload.plan, return_url=payload.return_url, now=now
+        )
+        if payment is not None and payment.status == SubscriptionPayment.Status.NEW:
+            operations.submit_payment(payment_id=payment.pk, now=clock.now())
+        current = queries.get_subscription(workspace=ws, subscription_id=str(subscription.pk))
+        return (201 if created else 200), _json(SubscriptionOut, subscription_data(current))
+
+    return _idempotent(request, record, run)
+
+
+@router.get(
+    "/workspaces/{workspace}/users/{user_id}/subscriptions",
+    response={200: SubscriptionPage, **ERRORS},
+    summary="A user's subscriptions, newest first",
+)
+def list_user_subscriptions(request, workspace: str, user_id: str, limit: int = 50, cursor: str | None = None):
+    ws = get_workspace_for(request.auth, workspace)
+    operations.check_user_id(user_id)
+    items, next_cursor = queries.list_user_subscriptions(workspace=ws, user_id=user_id, limit=limit, cursor=cursor)
+    return Status(
+        200,
+        SubscriptionPage(
+            subscriptions=[SubscriptionOut(**subscription_data(s)) for s in items], next_cursor=next_cursor
+        ),
+    )
+
+
+@router.get(
+    "/workspaces/{workspace}/subscriptions/{subscription_id}",
+    response={200: SubscriptionOut, **ERRORS},
+    summary="A subscription with its payments and refunds",
+)
+def get_subscription(request, workspace: str, subscription_id: str):
+    ws = get_workspace_for(request.auth, workspace)
+    subscription = queries.get_subscription(workspace=ws, subscription_id=subscription_id)
+    return Status(200, SubscriptionOut(**subscription_data(subscription)))
+
+
+@router.post(
+    "/workspaces/{workspace}/subscriptions/{subscription_id}/refund",
+    response={200: SubscriptionRefundOut, 202: SubscriptionRefundOut, **ERRORS},
+    summary="Refund a subscription by its plan's policy (needs Idempotency-Key)",
+)
+def refund_subscription(request, workspace: str, subscription_id: str, payload: SubscriptionRefundIn):
+    """202 with a PENDING refund, its amount set by the plan's refund policy; the provider is asked
+    in the background, and on success the role is revoked and the user told. A refund already in
+    flight or done is answered 200 as it is: never twice."""
+    ws = get_workspace_for(request.auth, workspace)
+    now = clock.now()
+    subscription = queries.get_subscription(workspace=ws, subscription_id=subscription_id)
+    record = claim_idempotency_key(
+        workspace_id=ws.pk,
+        operation="refund_subscription",
+        key=request.headers.get(IDEMPOTENCY_KEY),
+        request={"subscription_id": str(subscription.pk), "reason": payload.reason},
+        now=now,
+    )
+
+    def run():
+        refund, created = operations.request_refund(
+            workspace=ws,
+            subscription_id=subscription.pk,
+            reason=payload.reason,
+            requested_by=f"api key {request.auth.name}",
+            now=now,
+        )
+        return (202 if created else 200), _json(SubscriptionRefundOut, refund_data(refund))
+
+    return _idempotent(request, record, run)
+
+
+def _allowed_source(remote_addr: str) -> bool:
+    networks = settings.YOOKASSA_WEBHOOK_ALLOWED_NETWORKS
+    if not networks:
+        return True
+    try:
+        address = ipaddress.ip_address(remote_addr)
+    except ValueError:
+        return False
+    return any(address in ipaddress.ip_network(n, strict=False) for n in networks)
+
+
+@router.post(
+    "/workspaces/{workspace}/providers/yookassa/webhook",
+    auth=None,
+    response={200: WebhookOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+    summary="Notifications from the card payment provider",
+)
+def yookassa_webhook(request, workspace: str):
+    """Stored, deduplicated by (event, object id) and acknowledged with 200; a job then re-reads the
+    object from the provider and trusts only that."""
+    ws = get_workspace(workspace)
+    remote_addr = request.META.get("REMOTE_ADDR", "")
+    if not _allowed_source(remote_addr):
+        raise Forbidden(f"Notifications are not taken from {remote_addr}.")
+    _, first = operations.receive_notification(
+        workspace=ws, body=request.body, remote_addr=remote_addr, now=clock.now()
+    )
+    return Status(200, WebhookOut(status="received" if first else "duplicate"))

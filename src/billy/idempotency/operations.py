@@ -1,0 +1,54 @@
+"""Claim a key, remember an answer, forget old keys."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from typing import Any
+
+from billy.core.errors import IdempotencyConflict, ValidationFailed
+from billy.core.validation import is_printable_text
+
+from .models import IdempotencyKey
+
+MAX_KEY_LENGTH = 255
+
+
+def fingerprint(request: dict[str, Any]) -> str:
+    """A stable digest of the request (its fields as billy parsed them)."""
+    return hashlib.sha256(json.dumps(request, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def claim_idempotency_key(
+    *, workspace_id: int, operation: str, key: str | None, request: dict[str, Any], now: dt.datetime
+) -> IdempotencyKey:
+    """The key's record, created on first use. Raises ValidationFailed (missing or malformed key) and
+    IdempotencyConflict (the key was used with another request)."""
+    if not key or len(key) > MAX_KEY_LENGTH or not is_printable_text(key):
+        raise ValidationFailed(
+            {
+                "Idempotency-Key": [
+                    f"This call needs an Idempotency-Key header: 1–{MAX_KEY_LENGTH} printable characters."
+                ]
+            }
+        )
+    digest = fingerprint(request)
+    record, _ = IdempotencyKey.objects.get_or_create(
+        workspace_id=workspace_id, operation=operation, key=key, defaults={"fingerprint": digest, "created_at": now}
+    )
+    if record.fingerprint != digest:
+        raise IdempotencyConflict(f"Idempotency-Key {key!r} was already used with another request.")
+    return record
+
+
+def remember_response(*, record: IdempotencyKey, status: int, body: Any) -> None:
+    """Keep the first answer given for the key (a concurrent first answer wins)."""
+    IdempotencyKey.objects.filter(pk=record.pk, response_status__isnull=True).update(
+        response_status=status, response_body=body
+    )
+
+
+def forget_idempotency_keys(*, older_than: dt.datetime) -> int:
+    deleted, _ = IdempotencyKey.objects.filter(created_at__lt=older_than).delete()
+    return deleted

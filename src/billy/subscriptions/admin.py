@@ -1,0 +1,235 @@
+"""Operators control subscription payments here: plans, subscriptions, payments, refunds, webhooks.
+
+Money and provider fields are read-only; the actions "refund" and "re-check with provider" call
+the same operations as the API and the janitor.
+"""
+
+from django import forms
+from django.contrib import admin, messages
+
+from billy.core import clock
+from billy.core.admin import form_action
+from billy.core.errors import BillyError
+from billy.core.money import format_amount, parse_amount
+
+from . import operations
+from .models import Plan, ProviderNotification, Subscription, SubscriptionPayment, SubscriptionRefund
+
+
+class PlanForm(forms.ModelForm):
+    price_text = forms.CharField(label="Price", help_text='A decimal string, e.g. "299.00".')
+
+    class Meta:
+        model = Plan
+        fields = [
+            "workspace",
+            "code",
+            "title",
+            "currency",
+            "period",
+            "refund_policy",
+            "refund_days",
+            "role",
+            "is_active",
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["price_text"].initial = format_amount(self.instance.price)
+
+    def clean_price_text(self):
+        try:
+            price = parse_amount(self.cleaned_data["price_text"])
+        except ValueError as e:
+            raise forms.ValidationError(str(e)) from e
+        if price <= 0:
+            raise forms.ValidationError("A price is more than zero.")
+        return price
+
+    def save(self, commit=True):
+        self.instance.price = self.cleaned_data["price_text"]
+        if self.instance.created_at is None:
+            self.instance.created_at = clock.now()
+        return super().save(commit)
+
+
+@admin.register(Plan)
+class PlanAdmin(admin.ModelAdmin):
+    form = PlanForm
+    list_display = ["code", "workspace", "title", "shown_price", "period", "refund_policy", "refund_days", "is_active"]
+    list_filter = ["workspace", "is_active", "period"]
+    list_select_related = ["workspace"]
+    search_fields = ["code", "title"]
+
+    @admin.display(description="price")
+    def shown_price(self, obj: Plan) -> str:
+        return f"{format_amount(obj.price)} {obj.currency}"
+
+    def get_readonly_fields(self, request, obj=None):
+        # Subscriptions keep pointing at a plan: its workspace, code and currency never change.
+        return ["workspace", "code", "currency", "created_at"] if obj else ["created_at"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class PaymentInline(admin.TabularInline):
+    model = SubscriptionPayment
+    fields = ["id", "status", "amount", "currency", "provider_payment_id", "failure_reason", "created_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class RefundInline(admin.TabularInline):
+    model = SubscriptionRefund
+    fields = ["id", "status", "amount", "currency", "reason", "failure_reason", "requested_by", "created_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class RefundReasonForm(forms.Form):
+    reason = forms.CharField(max_length=256, required=False)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+def _recheck(modeladmin, request, payments) -> None:
+    now = clock.now()
+    for payment in payments:
+        try:
+            checked = operations.recheck_payment(payment_id=payment.pk, now=now)
+        except BillyError as e:
+            modeladmin.message_user(request, f"Payment {payment.pk}: {e.message}", messages.ERROR)
+        else:
+            modeladmin.message_user(request, f"Payment {payment.pk}: {checked.status}.", messages.SUCCESS)
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(ReadOnlyAdmin):
+    list_display = ["id", "workspace", "user_id", "plan", "status", "period_start", "period_end", "created_at"]
+    list_filter = ["status", "plan", "workspace", "created_at"]
+    list_select_related = ["workspace", "plan"]
+    search_fields = ["user_id", "=id", "payments__provider_payment_id"]
+    date_hierarchy = "created_at"
+    inlines = [PaymentInline, RefundInline]
+    actions = ["refund", "recheck"]
+
+    @admin.action(description="Refund the selected subscription")
+    def refund(self, request, queryset):
+        subscriptions = list(queryset.select_related("workspace", "plan"))
+        if len(subscriptions) != 1:
+            self.message_user(request, "Select exactly one subscription to refund.", messages.WARNING)
+            return None
+        subscription = subscriptions[0]
+
+        def apply(data: dict) -> str:
+            refund, created = operations.request_refund(
+                workspace=subscription.workspace,
+                subscription_id=subscription.pk,
+                reason=data["reason"],
+                requested_by=f"admin {request.user.get_username()}",
+                now=clock.now(),
+            )
+            verb = "Refund requested" if created else "A refund already exists"
+            return f"{verb}: {format_amount(refund.amount)} {refund.currency}, {refund.status}."
+
+        return form_action(
+            self,
+            request,
+            obj=subscription,
+            form_class=RefundReasonForm,
+            title="Refund subscription",
+            intro=f"Subscription {subscription.pk} of user {subscription.user_id} to {subscription.plan.code} "
+            f"({subscription.status}); the amount follows the plan's refund policy "
+            f"({subscription.plan.refund_policy}).",
+            apply=apply,
+        )
+
+    @admin.action(description="Re-check payments with the provider")
+    def recheck(self, request, queryset):
+        payments = SubscriptionPayment.objects.filter(
+            subscription__in=queryset, status__in=[SubscriptionPayment.Status.NEW, SubscriptionPayment.Status.PENDING]
+        )
+        _recheck(self, request, payments)
+
+
+@admin.register(SubscriptionPayment)
+class SubscriptionPaymentAdmin(ReadOnlyAdmin):
+    list_display = ["id", "workspace", "subscription", "shown_amount", "status", "provider_payment_id", "created_at"]
+    list_filter = ["status", "workspace", "subscription__plan", "created_at"]
+    list_select_related = ["workspace", "subscription"]
+    search_fields = ["=id", "provider_payment_id", "subscription__user_id"]
+    date_hierarchy = "created_at"
+    actions = ["recheck"]
+
+    @admin.display(description="amount")
+    def shown_amount(self, obj) -> str:
+        return f"{format_amount(obj.amount)} {obj.currency}"
+
+    @admin.action(description="Re-check with the provider")
+    def recheck(self, request, queryset):
+        _recheck(self, request, queryset)
+
+
+class ProblemFilter(admin.SimpleListFilter):
+    title = "problems"
+    parameter_name = "problem"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "failed refunds")]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(status=SubscriptionRefund.Status.FAILED) if self.value() == "yes" else queryset
+
+
+@admin.register(SubscriptionRefund)
+class SubscriptionRefundAdmin(ReadOnlyAdmin):
+    list_display = ["id", "workspace", "subscription", "shown_amount", "status", "failure_reason", "created_at"]
+    list_filter = [ProblemFilter, "status", "workspace", "subscription__plan", "created_at"]
+    list_select_related = ["workspace", "subscription"]
+    search_fields = ["=id", "provider_refund_id", "payment__provider_payment_id", "subscription__user_id"]
+    date_hierarchy = "created_at"
+    actions = ["recheck"]
+
+    @admin.display(description="amount")
+    def shown_amount(self, obj) -> str:
+        return f"{format_amount(obj.amount)} {obj.currency}"
+
+    @admin.action(description="Re-check with the provider")
+    def recheck(self, request, queryset):
+        now = clock.now()
+        for refund in queryset:
+            try:
+                checked = operations.submit_refund(refund_id=refund.pk, now=now)
+            except BillyError as e:
+                self.message_user(request, f"Refund {refund.pk}: {e.message}", messages.ERROR)
+            else:
+                self.message_user(request, f"Refund {refund.pk}: {checked.status}.", messages.SUCCESS)
+
+
+@admin.register(ProviderNotification)
+class ProviderNotificationAdmin(ReadOnlyAdmin):
+    list_display = ["id", "workspace", "event", "object_id", "status", "deliveries", "outcome", "received_at"]
+    list_filter = ["status", "event", "workspace"]
+    list_select_related = ["workspace"]
+    search_fields = ["object_id"]

@@ -1,0 +1,218 @@
+from django.db import models
+from django.db.models import F, Q
+
+from billy.ledger.models import LedgerTransaction
+from billy.workspaces.models import Workspace
+
+
+class Plan(models.Model):
+    class Period(models.TextChoices):
+        MONTH = "MONTH", "month"
+        YEAR = "YEAR", "year"
+
+    class RefundPolicy(models.TextChoices):
+        FULL = "FULL", "full within N days"
+        PRORATED = "PRORATED", "prorated by unused days"
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="plans")
+    code = models.CharField(max_length=64)
+    title = models.CharField(max_length=128)
+    price = models.BigIntegerField(help_text="Minor units (kopecks).")
+    currency = models.CharField(max_length=3, default="RUB")
+    period = models.CharField(max_length=8, choices=Period.choices, default=Period.MONTH)
+    refund_policy = models.CharField(max_length=16, choices=RefundPolicy.choices, default=RefundPolicy.FULL)
+    refund_days = models.PositiveIntegerField(
+        default=14, help_text="For the full policy: days from the period's start during which a refund is allowed."
+    )
+    role = models.CharField(
+        max_length=64, default="subscriber", help_text="Role granted in the Auth API while the subscription is active."
+    )
+    is_active = models.BooleanField(default=True, help_text="Only active plans can be subscribed to.")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "plan"
+        ordering = ["workspace_id", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "code"], name="plan_code_uk"),
+            models.CheckConstraint(condition=Q(price__gt=0), name="plan_price_positive"),
+            models.CheckConstraint(condition=Q(code__regex=r"^[a-z0-9][a-z0-9_.-]{0,63}$"), name="plan_code_format"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.workspace_id}/{self.code}"
+
+
+class Subscription(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "PENDING", "pending payment"
+        ACTIVE = "ACTIVE", "active"
+        CANCELED = "CANCELED", "canceled (payment failed)"
+        EXPIRED = "EXPIRED", "expired"
+        REFUNDED = "REFUNDED", "refunded"
+
+    id = models.UUIDField(primary_key=True)
+    workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="+")
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="subscriptions")
+    user_id = models.CharField(max_length=128)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    # Half-open [period_start, period_end): the prospective period while PENDING, the paid one from activation.
+    period_start = models.DateTimeField()
+    period_end = models.DateTimeField()
+    activated_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    # What the Auth API was last told, written by the grant/revoke jobs.
+    role_granted_at = models.DateTimeField(null=True, blank=True)
+    role_revoked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "subscription"
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["workspace", "user_id", "-created_at"], name="subscription_user_idx"),
+            models.Index(fields=["period_end"], condition=Q(status="ACTIVE"), name="subscription_active_end_idx"),
+        ]
+        constraints = [
+            # One payment in flight per user and plan: a second subscribe returns the first.
+            models.UniqueConstraint(
+                fields=["workspace", "user_id", "plan"], condition=Q(status="PENDING"), name="subscription_one_pending"
+            ),
+            models.UniqueConstraint(
+                fields=["workspace", "user_id", "plan"], condition=Q(status="ACTIVE"), name="subscription_one_active"
+            ),
+            models.CheckConstraint(condition=Q(period_end__gt=F("period_start")), name="subscription_period_order"),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.id)
+
+
+class SubscriptionPayment(models.Model):
+    """A card payment at the provider; its id is the provider call's Idempotence-Key."""
+
+    class Status(models.TextChoices):
+        NEW = "NEW", "new (provider call not confirmed)"
+        PENDING = "PENDING", "pending (waiting for the payer)"
+        SUCCEEDED = "SUCCEEDED", "succeeded"
+        FAILED = "FAILED", "failed"
+
+    id = models.UUIDField(primary_key=True)
+    workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="+")
+    subscription = models.ForeignKey(Subscription, on_delete=models.PROTECT, related_name="payments")
+    amount = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    # The provider request is rebuilt from these on every retry: they never change.
+    description = models.CharField(max_length=128)
+    return_url = models.URLField(max_length=2048)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.NEW)
+    provider_payment_id = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    provider_status = models.CharField(max_length=32, blank=True)
+    confirmation_url = models.URLField(max_length=2048, blank=True)
+    failure_reason = models.CharField(max_length=128, blank=True)
+    first_attempt_at = models.DateTimeField(null=True, blank=True, help_text="First call to the provider.")
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=512, blank=True)
+    transaction = models.OneToOneField(
+        LedgerTransaction, on_delete=models.PROTECT, null=True, blank=True, related_name="subscription_payment"
+    )
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    succeeded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "subscription_payment"
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["updated_at"], condition=Q(status__in=["NEW", "PENDING"]), name="payment_open_idx")
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
+            models.CheckConstraint(
+                condition=~Q(status="SUCCEEDED") | Q(transaction__isnull=False), name="payment_succeeded_posted"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.id)
+
+
+class SubscriptionRefund(models.Model):
+    """A refund of a subscription's payment; its id is the provider call's Idempotence-Key."""
+
+    class Status(models.TextChoices):
+        PENDING = "PENDING", "pending"
+        SUCCEEDED = "SUCCEEDED", "succeeded"
+        FAILED = "FAILED", "failed"
+
+    id = models.UUIDField(primary_key=True)
+    workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="+")
+    subscription = models.ForeignKey(Subscription, on_delete=models.PROTECT, related_name="refunds")
+    payment = models.ForeignKey(SubscriptionPayment, on_delete=models.PROTECT, related_name="refunds")
+    amount = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    reason = models.CharField(max_length=256, blank=True)
+    requested_by = models.CharField(max_length=128)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    provider_refund_id = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    provider_status = models.CharField(max_length=32, blank=True)
+    failure_reason = models.CharField(max_length=128, blank=True)
+    first_attempt_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=512, blank=True)
+    transaction = models.OneToOneField(
+        LedgerTransaction, on_delete=models.PROTECT, null=True, blank=True, related_name="subscription_refund"
+    )
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    succeeded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "subscription_refund"
+        ordering = ["-created_at"]
+        constraints = [
+            # Never twice: at most one refund in flight or done per payment.
+            models.UniqueConstraint(
+                fields=["payment"], condition=Q(status__in=["PENDING", "SUCCEEDED"]), name="refund_one_per_payment"
+            ),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="subscription_refund_amount_positive"),
+            models.CheckConstraint(
+                condition=~Q(status="SUCCEEDED") | Q(transaction__isnull=False), name="refund_succeeded_posted"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.id)
+
+
+class ProviderNotification(models.Model):
+    """A webhook as received: stored first, deduplicated by (event, object id), processed by a job."""
+
+    class Status(models.TextChoices):
+        RECEIVED = "RECEIVED", "received"
+        PROCESSED = "PROCESSED", "processed"
+        IGNORED = "IGNORED", "ignored (unknown to billy or the provider)"
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="+")
+    provider = models.CharField(max_length=16, default="yookassa")
+    event = models.CharField(max_length=64)
+    object_id = models.CharField(max_length=64)
+    body = models.TextField(help_text="The raw notification, as delivered the first time.")
+    remote_addr = models.CharField(max_length=64, blank=True)
+    deliveries = models.PositiveIntegerField(default=1)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED)
+    outcome = models.CharField(max_length=256, blank=True)
+    received_at = models.DateTimeField()
+    last_received_at = models.DateTimeField()
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "provider_notification"
+        ordering = ["-received_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "provider", "event", "object_id"], name="notification_uk")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} {self.object_id}"

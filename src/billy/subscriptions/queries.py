@@ -1,0 +1,89 @@
+"""Reads for card subscriptions."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import uuid
+
+from billy.core.errors import ValidationFailed
+from billy.core.pagination import check_limit
+from billy.workspaces.models import Workspace
+
+from .models import Plan, Subscription, SubscriptionPayment, SubscriptionRefund
+from .operations import SubscriptionNotFound
+
+
+def list_plans(*, workspace: Workspace) -> list[Plan]:
+    return list(Plan.objects.filter(workspace=workspace, is_active=True).order_by("code"))
+
+
+def get_subscription(*, workspace: Workspace, subscription_id: str) -> Subscription:
+    """The subscription with its plan, payments and refunds. Raises SubscriptionNotFound."""
+    try:
+        pk = uuid.UUID(subscription_id)
+    except ValueError:
+        pk = None
+    subscription = (
+        Subscription.objects.select_related("plan")
+        .prefetch_related("payments", "refunds")
+        .filter(workspace=workspace, pk=pk)
+        .first()
+        if pk
+        else None
+    )
+    if subscription is None:
+        raise SubscriptionNotFound(f"No subscription {subscription_id!r} in workspace {workspace.name!r}.")
+    return subscription
+
+
+def list_user_subscriptions(
+    *, workspace: Workspace, user_id: str, limit: int, cursor: str | None
+) -> tuple[list[Subscription], str | None]:
+    """Newest first, keyset-paginated by (created_at, id)."""
+    check_limit(limit)
+    rows = Subscription.objects.select_related("plan").prefetch_related("payments", "refunds")
+    rows = rows.filter(workspace=workspace, user_id=user_id).order_by("-created_at", "-id")
+    if cursor:
+        last = _cursor_row(workspace, user_id, cursor)
+        rows = rows.filter(created_at__lte=last.created_at).exclude(created_at=last.created_at, id__gte=last.id)
+    page = list(rows[: limit + 1])
+    next_cursor = _encode_cursor(page[limit - 1].id) if len(page) > limit else None
+    return page[:limit], next_cursor
+
+
+def _encode_cursor(last_id: uuid.UUID) -> str:
+    return base64.urlsafe_b64encode(f"subscription:{last_id}".encode()).decode().rstrip("=")
+
+
+def _cursor_row(workspace: Workspace, user_id: str, cursor: str) -> Subscription:
+    """The last row of the previous page (a cursor names it)."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        kind, _, value = raw.partition(":")
+        last = Subscription.objects.filter(workspace=workspace, user_id=user_id, pk=uuid.UUID(value)).first()
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        kind, last = "", None
+    if kind != "subscription" or last is None:
+        raise ValidationFailed({"cursor": ["Not a cursor this list handed out."]})
+    return last
+
+
+def open_payments(*, untouched_since: dt.datetime, limit: int = 200) -> list[uuid.UUID]:
+    return list(
+        SubscriptionPayment.objects.filter(
+            status__in=[SubscriptionPayment.Status.NEW, SubscriptionPayment.Status.PENDING],
+            updated_at__lt=untouched_since,
+        )
+        .order_by("updated_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def open_refunds(*, untouched_since: dt.datetime, limit: int = 200) -> list[uuid.UUID]:
+    return list(
+        SubscriptionRefund.objects.filter(status=SubscriptionRefund.Status.PENDING, updated_at__lt=untouched_since)
+        .order_by("updated_at")
+        .values_list("pk", flat=True)[:limit]
+    )
