@@ -1,0 +1,168 @@
+"""The whole flow over real sockets: `billy serve`, `billy worker`, the three emulators, PostgreSQL.
+
+subscribe → pay on the hosted page → webhook → active, role granted, user notified → refund →
+role revoked, user notified, the refund at the provider. And a worker killed with SIGKILL between
+the provider's answer and billy's commit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+import signal
+import subprocess
+import time
+import uuid
+from collections.abc import Callable
+
+import httpx
+import psycopg
+import pytest
+from django.conf import settings
+
+from billy.core import clock
+from billy.subscriptions.models import SubscriptionPayment
+from billy.subscriptions.tasks import recheck_open_payments
+from tests.conftest import billy_process, database_url_for_children, free_port, make_api_key, wait_http
+
+from .conftest import SHOP_ID
+
+pytestmark = pytest.mark.slow
+
+
+@dataclasses.dataclass
+class Stack:
+    api: httpx.Client
+    worker: subprocess.Popen
+    start_worker: Callable[[], subprocess.Popen]
+
+
+@pytest.fixture
+def stack(cinema, yookassa, yookassa_emulator, auth_emulator, notifications_emulator, tmp_path):
+    """billy serve + billy worker on the test database; the provider's webhooks go to billy."""
+    env = {
+        "AUTH_API_URL": auth_emulator.base_url,
+        "NOTIFICATIONS_URL": notifications_emulator.base_url,
+        "YOOKASSA_TIMEOUT": "2",
+        "BILLY_LOG_LEVEL": "WARNING",
+    }
+    processes: list[subprocess.Popen] = []
+
+    def start(*args: str) -> subprocess.Popen:
+        log = (tmp_path / f"{args[0]}-{len(processes)}.log").open("w")
+        process = billy_process(*args, env=env, stdout=log, stderr=subprocess.STDOUT)
+        processes.append(process)
+        return process
+
+    port = free_port()
+    server = start("serve", "--port", str(port), "--workers", "1")
+    worker = start("worker")
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(base + "/health", server)
+        yookassa.register_webhook(SHOP_ID, f"{base}/api/v1/workspaces/cinema/providers/yookassa/webhook")
+        api = httpx.Client(
+            base_url=base + "/api/v1/workspaces/cinema",
+            headers={"Authorization": f"Bearer {make_api_key('cinema')}"},
+            timeout=30,
+        )
+        yield Stack(api=api, worker=worker, start_worker=lambda: start("worker"))
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.terminate()
+                process.wait(timeout=30)
+
+
+def _wait_for(read, predicate, timeout: float = 30):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = read()
+        if predicate(value) or time.monotonic() > deadline:
+            return value
+        time.sleep(0.2)
+
+
+def test_subscribe_pay_refund_end_to_end(stack, yookassa, auth, notifications):
+    api = stack.api
+    answer = api.post(
+        "/users/user-1/subscriptions",
+        json={"plan": "monthly", "return_url": "https://cinema.example/back"},
+        headers={"Idempotency-Key": str(uuid.uuid4())},
+    )
+    assert answer.status_code == 201, answer.text
+    subscription = answer.json()
+    assert (subscription["status"], subscription["payment"]["status"]) == ("PENDING", "PENDING")
+    page = httpx.get(subscription["payment"]["confirmation_url"])
+    assert page.status_code == 200 and 'id="pay"' in page.text
+
+    assert yookassa.pay(subscription["payment"]["provider_payment_id"]) == "succeeded"
+    active = _wait_for(
+        lambda: api.get(f"/subscriptions/{subscription['id']}").json(), lambda s: s["status"] == "ACTIVE"
+    )
+    assert active["status"] == "ACTIVE"
+    assert _wait_for(lambda: auth.roles("cinema", "user-1"), bool) == ["subscriber"]
+    sent = _wait_for(lambda: notifications.notifications(user_id="user-1"), bool)
+    assert [n["template"] for n in sent] == ["subscription_activated"]
+
+    refund = api.post(
+        f"/subscriptions/{subscription['id']}/refund",
+        json={"reason": "changed my mind"},
+        headers={"Idempotency-Key": str(uuid.uuid4())},
+    )
+    assert refund.status_code == 202, refund.text
+    assert (refund.json()["status"], refund.json()["amount"]) == ("PENDING", "299.00")
+    refunded = _wait_for(
+        lambda: api.get(f"/subscriptions/{subscription['id']}").json(), lambda s: s["status"] == "REFUNDED"
+    )
+    assert refunded["refunds"][0]["status"] == "SUCCEEDED"
+    assert _wait_for(lambda: auth.roles("cinema", "user-1"), lambda r: r == []) == []
+    sent = _wait_for(lambda: notifications.notifications(user_id="user-1"), lambda n: len(n) == 2)
+    assert [n["template"] for n in sent] == ["subscription_activated", "subscription_refunded"]
+    assert [(r["status"], r["amount"]["value"]) for r in yookassa.refunds()] == [("succeeded", "299.00")]
+
+
+def test_worker_killed_between_the_provider_answer_and_the_commit(stack, yookassa, auth, notifications):
+    yookassa.inject("error", operation="create_payment")  # the API's own attempt fails: the job makes the call
+    answer = stack.api.post(
+        "/users/user-2/subscriptions",
+        json={"plan": "monthly", "return_url": "https://cinema.example/back"},
+        headers={"Idempotency-Key": str(uuid.uuid4())},
+    )
+    assert answer.status_code == 503, answer.text
+    payment_id = answer.json()["error"]["details"]["payment_id"]
+
+    # Hold the subscription row (recording the answer locks the payment with its subscription): the
+    # worker gets the provider's answer, then waits before its commit.
+    with psycopg.connect(database_url_for_children()) as blocker:
+        blocker.execute("UPDATE procrastinate_jobs SET scheduled_at = now() WHERE task_name LIKE '%%submit_payment'")
+        blocker.commit()
+        blocker.execute(
+            "SELECT 1 FROM subscription WHERE id = (SELECT subscription_id FROM subscription_payment WHERE id = %s) "
+            "FOR UPDATE",
+            [payment_id],
+        )
+        answered = _wait_for(lambda: yookassa.requests(operation="create_payment"), lambda r: len(r) == 2)
+        assert [r["status"] for r in answered] == [500, 200]
+        time.sleep(0.5)  # the worker is now waiting for the row
+        os.kill(stack.worker.pid, signal.SIGKILL)
+        stack.worker.wait(timeout=10)
+        blocker.rollback()
+    assert SubscriptionPayment.objects.get(pk=payment_id).status == SubscriptionPayment.Status.NEW
+
+    # The janitor re-reads the payment (same key, same body: the provider gives the same payment);
+    # a new worker does the rest.
+    stack.start_worker()
+    later = clock.now() + dt.timedelta(seconds=settings.BILLY_PAYMENT_RECHECK_SECONDS + 1)
+    assert recheck_open_payments(now=later) == 1
+    payment = SubscriptionPayment.objects.get(pk=payment_id)
+    assert payment.status == SubscriptionPayment.Status.PENDING
+    assert yookassa.pay(payment.provider_payment_id) == "succeeded"
+    assert _wait_for(lambda: auth.roles("cinema", "user-2"), bool) == ["subscriber"]
+    _wait_for(lambda: notifications.notifications(user_id="user-2"), bool)
+
+    assert [p["status"] for p in yookassa.payments()] == ["succeeded"]
+    assert [e["op"] for e in auth.effects()] == ["grant"]
+    assert [n["template"] for n in notifications.notifications(user_id="user-2")] == ["subscription_activated"]
+    assert SubscriptionPayment.objects.get(pk=payment_id).status == SubscriptionPayment.Status.SUCCEEDED
