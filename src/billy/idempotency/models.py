@@ -8,6 +8,9 @@ class IdempotencyKey(models.Model):
     operation = models.CharField(max_length=64)
     key = models.CharField(max_length=255)
     fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the request as billy understood it.")
+    # What the key's first call created, known before its answer is (a retry that resumes the call
+    # then still answers as the creator).
+    resource_id = models.CharField(max_length=64, blank=True)
     response_status = models.PositiveSmallIntegerField(null=True, blank=True)
     response_body = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField()

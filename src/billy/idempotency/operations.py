@@ -42,6 +42,12 @@ def claim_idempotency_key(
     return record
 
 
+def remember_resource(*, record: IdempotencyKey, resource_id: str) -> None:
+    """Note what the key's call created (before the call has its answer)."""
+    IdempotencyKey.objects.filter(pk=record.pk, resource_id="").update(resource_id=resource_id)
+    record.resource_id = record.resource_id or resource_id
+
+
 def remember_response(*, record: IdempotencyKey, status: int, body: Any) -> None:
     """Keep the first answer given for the key (a concurrent first answer wins)."""
     IdempotencyKey.objects.filter(pk=record.pk, response_status__isnull=True).update(

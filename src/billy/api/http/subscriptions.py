@@ -18,7 +18,7 @@ from billy.core import clock
 from billy.core.errors import BillyError, Forbidden, UpstreamUnavailable
 from billy.core.money import format_amount
 from billy.idempotency.models import IdempotencyKey
-from billy.idempotency.operations import claim_idempotency_key, remember_response
+from billy.idempotency.operations import claim_idempotency_key, remember_resource, remember_response
 from billy.subscriptions import operations, queries
 from billy.subscriptions.models import Plan, Subscription, SubscriptionPayment, SubscriptionRefund
 from billy.workspaces.queries import get_workspace, get_workspace_for
@@ -215,6 +215,9 @@ def subscribe(request, workspace: str, user_id: str, payload: SubscribeIn):
         subscription, payment, created = operations.subscribe(
             workspace=ws, user_id=user_id, plan_code=payload.plan, return_url=payload.return_url, now=now
         )
+        if created:
+            remember_resource(record=record, resource_id=str(subscription.pk))
+        created = created or record.resource_id == str(subscription.pk)
         if payment is not None and payment.status == SubscriptionPayment.Status.NEW:
             operations.submit_payment(payment_id=payment.pk, now=clock.now())
         current = queries.get_subscription(workspace=ws, subscription_id=str(subscription.pk))
