@@ -1,0 +1,104 @@
+"""Fixtures for the payment provider: a YooKassa emulator on loopback and a webhook receiver."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from billy.integrations.yookassa.client import YooKassaClient
+from billy.integrations.yookassa.emulator import YooKassaEmulator, YooKassaEmulatorControl
+from billy.integrations.yookassa.port import ShopCredentials
+
+SHOP_ID = "100500"
+SECRET_KEY = "test_secret_key"
+# The adapter's read timeout in tests: short, so commit-then-timeout faults resolve quickly.
+TEST_YOOKASSA_TIMEOUT = 1.0
+# Webhook redelivery starts this fast in tests, so "until 200" takes milliseconds.
+TEST_WEBHOOK_RETRY_SECONDS = 0.05
+
+
+def wait_for(condition: Callable[[], Any], timeout: float = 5.0) -> Any:
+    """Poll until `condition()` is truthy and return it; fail the test after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        time.sleep(0.02)
+    raise AssertionError(f"condition not met within {timeout} s")
+
+
+@pytest.fixture(scope="session")
+def yookassa_emulator():
+    emulator = YooKassaEmulator(webhook_retry_seconds=TEST_WEBHOOK_RETRY_SECONDS).start()
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture
+def yookassa_control(yookassa_emulator) -> YooKassaEmulatorControl:
+    """The emulator's control API, reset (webhook targets too) for each test."""
+    control = YooKassaEmulatorControl(yookassa_emulator.base_url)
+    control.reset(webhooks=True)
+    return control
+
+
+@pytest.fixture
+def shop(yookassa_emulator) -> ShopCredentials:
+    return ShopCredentials(api_url=yookassa_emulator.api_url, shop_id=SHOP_ID, secret_key=SECRET_KEY)
+
+
+@pytest.fixture
+def yookassa(shop, yookassa_control) -> YooKassaClient:
+    return YooKassaClient(shop, connect_timeout=1.0, timeout=TEST_YOOKASSA_TIMEOUT)
+
+
+class WebhookReceiver:
+    """A tiny HTTP server that records every POSTed notification and answers from a script."""
+
+    def __init__(self) -> None:
+        self.notifications: list[dict[str, Any]] = []
+        self.answers: list[int] = []  # statuses to answer first, in order; 200 after them
+        self._lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format, *args):  # noqa: A002
+                pass
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                with receiver._lock:
+                    receiver.notifications.append(json.loads(body))
+                    status = receiver.answers.pop(0) if receiver.answers else 200
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/webhooks/yookassa"
+        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+
+    def received(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return list(self.notifications)
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@pytest.fixture
+def webhook_receiver(yookassa_control):
+    """A receiver registered as the test shop's webhook target."""
+    receiver = WebhookReceiver()
+    yookassa_control.register_webhook(SHOP_ID, receiver.url)
+    yield receiver
+    receiver.stop()
