@@ -1,11 +1,16 @@
 """Fixtures for card subscriptions: the three emulators on loopback, the cinema workspace and its
-plans, and a runner that performs queued jobs in this process (the e2e tests use the real worker)."""
+plans, a runner that performs queued jobs in this process, and `stack` (the real `billy serve` and
+`billy worker`, for the e2e and browser tests)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
+import subprocess
+from collections.abc import Callable
 
+import httpx
 import pytest
 from django.db import connection
 from procrastinate.contrib.django import app
@@ -16,7 +21,7 @@ from billy.integrations.notifications.emulator import NotificationsEmulator, Not
 from billy.integrations.yookassa.emulator import YooKassaEmulator, YooKassaEmulatorControl
 from billy.subscriptions.operations import ensure_plan
 from billy.workspaces import operations as workspace_operations
-from tests.conftest import NOW, make_api_key, make_workspace
+from tests.conftest import NOW, billy_process, free_port, make_api_key, make_workspace, wait_http
 
 SHOP_ID = "100500"
 SECRET_KEY = "test_cinema_secret"
@@ -150,3 +155,47 @@ def retry_failed_jobs(task_name: str) -> None:
 
 def at(days: float) -> dt.datetime:
     return NOW + dt.timedelta(days=days)
+
+
+@dataclasses.dataclass
+class Stack:
+    api: httpx.Client
+    worker: subprocess.Popen
+    start_worker: Callable[[], subprocess.Popen]
+
+
+@pytest.fixture
+def stack(cinema, yookassa, yookassa_emulator, auth_emulator, notifications_emulator, tmp_path):
+    """billy serve + billy worker on the test database; the provider's webhooks go to billy."""
+    env = {
+        "AUTH_API_URL": auth_emulator.base_url,
+        "NOTIFICATIONS_URL": notifications_emulator.base_url,
+        "YOOKASSA_TIMEOUT": "2",
+        "BILLY_LOG_LEVEL": "WARNING",
+    }
+    processes: list[subprocess.Popen] = []
+
+    def start(*args: str) -> subprocess.Popen:
+        log = (tmp_path / f"{args[0]}-{len(processes)}.log").open("w")
+        process = billy_process(*args, env=env, stdout=log, stderr=subprocess.STDOUT)
+        processes.append(process)
+        return process
+
+    port = free_port()
+    server = start("serve", "--port", str(port), "--workers", "1")
+    worker = start("worker")
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(base + "/health", server)
+        yookassa.register_webhook(SHOP_ID, f"{base}/api/v1/workspaces/cinema/providers/yookassa/webhook")
+        api = httpx.Client(
+            base_url=base + "/api/v1/workspaces/cinema",
+            headers={"Authorization": f"Bearer {make_api_key('cinema')}"},
+            timeout=30,
+        )
+        yield Stack(api=api, worker=worker, start_worker=lambda: start("worker"))
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.terminate()
+                process.wait(timeout=30)

@@ -7,14 +7,11 @@ the provider's answer and billy's commit.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import os
 import signal
-import subprocess
 import time
 import uuid
-from collections.abc import Callable
 
 import httpx
 import psycopg
@@ -24,55 +21,9 @@ from django.conf import settings
 from billy.core import clock
 from billy.subscriptions.models import SubscriptionPayment
 from billy.subscriptions.tasks import recheck_open_payments
-from tests.conftest import billy_process, database_url_for_children, free_port, make_api_key, wait_http
-
-from .conftest import SHOP_ID
+from tests.conftest import database_url_for_children
 
 pytestmark = pytest.mark.slow
-
-
-@dataclasses.dataclass
-class Stack:
-    api: httpx.Client
-    worker: subprocess.Popen
-    start_worker: Callable[[], subprocess.Popen]
-
-
-@pytest.fixture
-def stack(cinema, yookassa, yookassa_emulator, auth_emulator, notifications_emulator, tmp_path):
-    """billy serve + billy worker on the test database; the provider's webhooks go to billy."""
-    env = {
-        "AUTH_API_URL": auth_emulator.base_url,
-        "NOTIFICATIONS_URL": notifications_emulator.base_url,
-        "YOOKASSA_TIMEOUT": "2",
-        "BILLY_LOG_LEVEL": "WARNING",
-    }
-    processes: list[subprocess.Popen] = []
-
-    def start(*args: str) -> subprocess.Popen:
-        log = (tmp_path / f"{args[0]}-{len(processes)}.log").open("w")
-        process = billy_process(*args, env=env, stdout=log, stderr=subprocess.STDOUT)
-        processes.append(process)
-        return process
-
-    port = free_port()
-    server = start("serve", "--port", str(port), "--workers", "1")
-    worker = start("worker")
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_http(base + "/health", server)
-        yookassa.register_webhook(SHOP_ID, f"{base}/api/v1/workspaces/cinema/providers/yookassa/webhook")
-        api = httpx.Client(
-            base_url=base + "/api/v1/workspaces/cinema",
-            headers={"Authorization": f"Bearer {make_api_key('cinema')}"},
-            timeout=30,
-        )
-        yield Stack(api=api, worker=worker, start_worker=lambda: start("worker"))
-    finally:
-        for process in processes:
-            if process.poll() is None:
-                process.terminate()
-                process.wait(timeout=30)
 
 
 def _wait_for(read, predicate, timeout: float = 30):

@@ -76,7 +76,7 @@ class PlanAdmin(admin.ModelAdmin):
 
 class PaymentInline(admin.TabularInline):
     model = SubscriptionPayment
-    fields = ["id", "status", "amount", "currency", "provider_payment_id", "failure_reason", "created_at"]
+    fields = ["id", "status", "shown_amount", "provider_payment_id", "failure_reason", "created_at"]
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -84,11 +84,15 @@ class PaymentInline(admin.TabularInline):
 
     def has_add_permission(self, request, obj=None):
         return False
+
+    @admin.display(description="amount")
+    def shown_amount(self, obj) -> str:
+        return f"{format_amount(obj.amount)} {obj.currency}"
 
 
 class RefundInline(admin.TabularInline):
     model = SubscriptionRefund
-    fields = ["id", "status", "amount", "currency", "reason", "failure_reason", "requested_by", "created_at"]
+    fields = ["id", "status", "shown_amount", "reason", "failure_reason", "requested_by", "created_at"]
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -96,6 +100,10 @@ class RefundInline(admin.TabularInline):
 
     def has_add_permission(self, request, obj=None):
         return False
+
+    @admin.display(description="amount")
+    def shown_amount(self, obj) -> str:
+        return f"{format_amount(obj.amount)} {obj.currency}"
 
 
 class RefundReasonForm(forms.Form):
