@@ -74,7 +74,15 @@ class PlanAdmin(admin.ModelAdmin):
         return False
 
 
-class PaymentInline(admin.TabularInline):
+class ShownAmount:
+    """Money as an operator reads it ("299.00 RUB"), never in minor units."""
+
+    @admin.display(description="amount")
+    def shown_amount(self, obj) -> str:
+        return f"{format_amount(obj.amount)} {obj.currency}"
+
+
+class PaymentInline(ShownAmount, admin.TabularInline):
     model = SubscriptionPayment
     fields = ["id", "status", "shown_amount", "provider_payment_id", "failure_reason", "created_at"]
     readonly_fields = fields
@@ -85,12 +93,8 @@ class PaymentInline(admin.TabularInline):
     def has_add_permission(self, request, obj=None):
         return False
 
-    @admin.display(description="amount")
-    def shown_amount(self, obj) -> str:
-        return f"{format_amount(obj.amount)} {obj.currency}"
 
-
-class RefundInline(admin.TabularInline):
+class RefundInline(ShownAmount, admin.TabularInline):
     model = SubscriptionRefund
     fields = ["id", "status", "shown_amount", "reason", "failure_reason", "requested_by", "created_at"]
     readonly_fields = fields
@@ -101,18 +105,21 @@ class RefundInline(admin.TabularInline):
     def has_add_permission(self, request, obj=None):
         return False
 
-    @admin.display(description="amount")
-    def shown_amount(self, obj) -> str:
-        return f"{format_amount(obj.amount)} {obj.currency}"
-
 
 class RefundReasonForm(forms.Form):
     reason = forms.CharField(max_length=256, required=False)
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(ShownAmount, admin.ModelAdmin):
+    def get_fields(self, request, obj=None):
+        names = [f.name for f in self.model._meta.fields]
+        if "amount" in names:
+            names[names.index("amount")] = "shown_amount"
+            names.remove("currency")
+        return names
+
     def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in self.model._meta.fields]
+        return self.get_fields(request, obj)
 
     def has_add_permission(self, request):
         return False
@@ -190,10 +197,6 @@ class SubscriptionPaymentAdmin(ReadOnlyAdmin):
     date_hierarchy = "created_at"
     actions = ["recheck"]
 
-    @admin.display(description="amount")
-    def shown_amount(self, obj) -> str:
-        return f"{format_amount(obj.amount)} {obj.currency}"
-
     @admin.action(description="Re-check with the provider")
     def recheck(self, request, queryset):
         _recheck(self, request, queryset)
@@ -218,10 +221,6 @@ class SubscriptionRefundAdmin(ReadOnlyAdmin):
     search_fields = ["=id", "provider_refund_id", "payment__provider_payment_id", "subscription__user_id"]
     date_hierarchy = "created_at"
     actions = ["recheck"]
-
-    @admin.display(description="amount")
-    def shown_amount(self, obj) -> str:
-        return f"{format_amount(obj.amount)} {obj.currency}"
 
     @admin.action(description="Re-check with the provider")
     def recheck(self, request, queryset):

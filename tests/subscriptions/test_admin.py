@@ -1,0 +1,172 @@
+"""The subscription admin: lists, detail pages, the plan form, the refund and re-check actions."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from billy.core import clock
+from billy.subscriptions import operations
+from billy.subscriptions.models import Plan, Subscription, SubscriptionPayment, SubscriptionRefund
+
+from .conftest import run_jobs
+
+RETURN_URL = "https://cinema.example/back"
+
+
+@pytest.fixture
+def operator(client, cinema):
+    user = get_user_model().objects.create_superuser("operator", "op@example.com", "pw-operator")
+    client.force_login(user)
+    return client
+
+
+def _subscription(cinema, yookassa, user_id, *, paid=True):
+    subscription, payment, _ = operations.subscribe(
+        workspace=cinema, user_id=user_id, plan_code="monthly", return_url=RETURN_URL, now=clock.now()
+    )
+    payment = operations.submit_payment(payment_id=payment.pk, now=clock.now())
+    if paid:
+        yookassa.pay(payment.provider_payment_id)
+    return subscription, payment
+
+
+def test_lists_show_money_as_decimals_with_a_fixed_number_of_queries(operator, cinema, yookassa):
+    for n in range(3):
+        _subscription(cinema, yookassa, f"user-{n}")
+    counts = {}
+    for url in (
+        "/admin/subscriptions/subscription/",
+        "/admin/subscriptions/subscriptionpayment/",
+        "/admin/subscriptions/plan/",
+    ):
+        with CaptureQueriesContext(connection) as queries:
+            page = operator.get(url)
+        assert page.status_code == 200
+        counts[url] = len(queries)
+    _subscription(cinema, yookassa, "user-9")
+    with CaptureQueriesContext(connection) as queries:
+        operator.get("/admin/subscriptions/subscriptionpayment/")
+
+    assert len(queries) == counts["/admin/subscriptions/subscriptionpayment/"]
+    assert "299.00 RUB" in operator.get("/admin/subscriptions/subscriptionpayment/").content.decode()
+
+
+def test_detail_pages_show_the_amount_read_only(operator, cinema, yookassa):
+    subscription, payment = _subscription(cinema, yookassa, "user-1")
+
+    page = operator.get(f"/admin/subscriptions/subscriptionpayment/{payment.pk}/change/").content.decode()
+    sub_page = operator.get(f"/admin/subscriptions/subscription/{subscription.pk}/change/").content.decode()
+
+    assert "299.00 RUB" in page and 'name="amount"' not in page
+    assert payment.provider_payment_id in sub_page
+
+
+def test_search_by_provider_payment_id(operator, cinema, yookassa):
+    _, payment = _subscription(cinema, yookassa, "user-1")
+    _subscription(cinema, yookassa, "user-2")
+
+    page = operator.get("/admin/subscriptions/subscription/", {"q": payment.provider_payment_id}).content.decode()
+
+    assert "user-1" in page and "user-2" not in page
+
+
+def test_recheck_action_activates_a_paid_payment(operator, cinema, yookassa, auth, notifications):
+    subscription, payment = _subscription(cinema, yookassa, "user-1")
+
+    answer = operator.post(
+        "/admin/subscriptions/subscriptionpayment/",
+        {"action": "recheck", "_selected_action": [str(payment.pk)]},
+        follow=True,
+    )
+    run_jobs()
+
+    assert "SUCCEEDED" in answer.content.decode()
+    assert Subscription.objects.get(pk=subscription.pk).status == Subscription.Status.ACTIVE
+    assert auth.roles("cinema", "user-1") == ["subscriber"]
+
+
+def test_refund_action_asks_for_a_reason_then_refunds(operator, cinema, yookassa, auth, notifications):
+    subscription, payment = _subscription(cinema, yookassa, "user-1")
+    operations.recheck_payment(payment_id=payment.pk, now=clock.now())
+    url = "/admin/subscriptions/subscription/"
+    selected = {"action": "refund", "_selected_action": [str(subscription.pk)]}
+
+    form = operator.post(url, selected)
+    done = operator.post(url, {**selected, "apply": "1", "reason": "asked by phone"}, follow=True)
+    run_jobs()
+
+    assert 'name="reason"' in form.content.decode()
+    assert "Refund requested: 299.00 RUB" in done.content.decode()
+    refund = SubscriptionRefund.objects.get()
+    assert (refund.status, refund.reason, refund.requested_by) == ("SUCCEEDED", "asked by phone", "admin operator")
+
+
+def test_refund_action_outside_the_policy_changes_nothing(operator, cinema, yookassa):
+    subscription, _ = _subscription(cinema, yookassa, "user-1", paid=False)
+
+    answer = operator.post(
+        "/admin/subscriptions/subscription/",
+        {"action": "refund", "_selected_action": [str(subscription.pk)], "apply": "1", "reason": ""},
+    )
+
+    assert "Nothing done" in answer.content.decode()
+    assert SubscriptionRefund.objects.count() == 0
+
+
+def test_failed_refunds_filter_is_the_problem_list(operator, cinema, yookassa):
+    subscription, payment = _subscription(cinema, yookassa, "user-1")
+    operations.recheck_payment(payment_id=payment.pk, now=clock.now())
+    yookassa.inject("refund_cancel", reason="rejected_by_payee")
+    operations.request_refund(
+        workspace=cinema, subscription_id=subscription.pk, reason="", requested_by="t", now=clock.now()
+    )
+    run_jobs()
+
+    page = operator.get("/admin/subscriptions/subscriptionrefund/", {"problem": "yes"}).content.decode()
+
+    assert "rejected_by_payee" in page
+
+
+def test_plan_is_created_with_a_decimal_price(operator, cinema):
+    answer = operator.post(
+        "/admin/subscriptions/plan/add/",
+        {
+            "workspace": cinema.pk,
+            "code": "weekly",
+            "title": "Cinema: one week",
+            "price_text": "99.90",
+            "currency": "RUB",
+            "period": "MONTH",
+            "refund_policy": "FULL",
+            "refund_days": "3",
+            "role": "subscriber",
+            "is_active": "on",
+        },
+    )
+
+    assert answer.status_code == 302, answer.content.decode()[:2000]
+    assert Plan.objects.get(code="weekly").price == 9990
+
+
+def test_plan_with_a_bad_price_is_refused(operator, cinema):
+    answer = operator.post(
+        "/admin/subscriptions/plan/add/",
+        {
+            "workspace": cinema.pk,
+            "code": "bad",
+            "title": "x",
+            "price_text": "1,5",
+            "currency": "RUB",
+            "period": "MONTH",
+            "refund_policy": "FULL",
+            "refund_days": "3",
+            "role": "subscriber",
+        },
+    )
+
+    assert answer.status_code == 200
+    assert not Plan.objects.filter(code="bad").exists()
+    assert SubscriptionPayment.objects.count() == 0
