@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import signal
+import threading
 import time
 import uuid
 
@@ -19,7 +20,7 @@ import pytest
 from django.conf import settings
 
 from billy.core import clock
-from billy.subscriptions.models import SubscriptionPayment
+from billy.subscriptions.models import ProviderNotification, Subscription, SubscriptionPayment
 from billy.subscriptions.tasks import recheck_open_payments
 from tests.conftest import database_url_for_children
 
@@ -117,3 +118,87 @@ def test_worker_killed_between_the_provider_answer_and_the_commit(stack, yookass
     assert [e["op"] for e in auth.effects()] == ["grant"]
     assert [n["template"] for n in notifications.notifications(user_id="user-2")] == ["subscription_activated"]
     assert SubscriptionPayment.objects.get(pk=payment_id).status == SubscriptionPayment.Status.SUCCEEDED
+
+
+def _subscribe(stack, user_id: str, key: str | None = None) -> httpx.Response:
+    return stack.api.post(
+        f"/users/{user_id}/subscriptions",
+        json={"plan": "monthly", "return_url": "https://cinema.example/back"},
+        headers={"Idempotency-Key": key or str(uuid.uuid4())},
+    )
+
+
+def _assert_exactly_once(yookassa, auth, notifications, user_id: str) -> None:
+    """One charge at the provider, one activation, one grant, one notification."""
+    assert [p["status"] for p in yookassa.payments()] == ["succeeded"]
+    assert SubscriptionPayment.objects.filter(status="SUCCEEDED").count() == 1
+    assert Subscription.objects.filter(user_id=user_id, status="ACTIVE").count() == 1
+    assert [(e["op"], e["user_id"]) for e in auth.effects()] == [("grant", user_id)]
+    assert [n["template"] for n in notifications.notifications()] == ["subscription_activated"]
+
+
+def test_lost_webhook_is_completed_by_the_janitor(stack, yookassa, auth, notifications):
+    created = _subscribe(stack, "user-3").json()
+    yookassa.inject("lose_webhook")
+
+    assert yookassa.pay(created["payment"]["provider_payment_id"]) == "succeeded"
+    time.sleep(1)
+    assert stack.api.get(f"/subscriptions/{created['id']}").json()["status"] == "PENDING"
+    later = clock.now() + dt.timedelta(seconds=settings.BILLY_PAYMENT_RECHECK_SECONDS + 1)
+    assert recheck_open_payments(now=later) == 1
+
+    _wait_for(notifications.notifications, bool)
+    _wait_for(auth.effects, bool)
+    _assert_exactly_once(yookassa, auth, notifications, "user-3")
+
+
+def test_webhook_delivered_five_times_activates_once(stack, yookassa, auth, notifications):
+    created = _subscribe(stack, "user-4").json()
+    yookassa.inject("repeat_webhook", times=5)
+
+    assert yookassa.pay(created["payment"]["provider_payment_id"]) == "succeeded"
+    deliveries = _wait_for(
+        lambda: [d for d in yookassa.deliveries() if d["status"] == 200],
+        lambda d: len(d) >= 5,
+    )
+    _wait_for(notifications.notifications, bool)
+    time.sleep(1)  # let any extra processing show itself
+
+    assert len(deliveries) == 5
+    assert ProviderNotification.objects.get(event="payment.succeeded").deliveries == 5
+    _assert_exactly_once(yookassa, auth, notifications, "user-4")
+
+
+def test_two_concurrent_subscribe_calls_with_different_keys(stack, yookassa, auth, notifications):
+    barrier = threading.Barrier(2)
+    answers: list[httpx.Response] = []
+
+    def call() -> None:
+        barrier.wait()
+        answers.append(_subscribe(stack, "user-5"))
+
+    threads = [threading.Thread(target=call) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(a.status_code for a in answers) == [200, 201]
+    assert len({a.json()["payment"]["payment_id"] for a in answers}) == 1
+    assert yookassa.pay(answers[0].json()["payment"]["provider_payment_id"]) == "succeeded"
+    _wait_for(notifications.notifications, bool)
+    _wait_for(auth.effects, bool)
+    _assert_exactly_once(yookassa, auth, notifications, "user-5")
+
+
+def test_auth_api_down_for_a_while(stack, yookassa, auth, notifications):
+    created = _subscribe(stack, "user-6").json()
+    auth.inject("down", seconds=3)
+
+    assert yookassa.pay(created["payment"]["provider_payment_id"]) == "succeeded"
+    roles = _wait_for(lambda: auth.roles("cinema", "user-6"), bool, timeout=40)  # the worker's backoff: 2 s, 4 s, ...
+    _wait_for(notifications.notifications, bool)
+
+    assert roles == ["subscriber"]
+    assert any(r["outcome"] == "down" for r in auth.requests())
+    _assert_exactly_once(yookassa, auth, notifications, "user-6")
