@@ -412,3 +412,26 @@ def test_month_period_is_a_calendar_month_in_the_workspace_time_zone():
     assert operations.add_period(start, "YEAR", time_zone="Europe/Moscow") == dt.datetime(
         2027, 1, 31, 10, tzinfo=dt.UTC
     )
+
+
+def test_recording_a_payment_locks_neither_its_plan_nor_its_workspace(cinema, yookassa):
+    """Locking the joined plan row would serialise every payment of a plan (and deadlocked under load)."""
+    import psycopg
+    from django.db import connection
+
+    from tests.conftest import database_url_for_children
+
+    _, payment = subscribe_and_submit(cinema)
+    yookassa.pay(payment.provider_payment_id)
+    with psycopg.connect(database_url_for_children()) as other:
+        other.execute("SELECT 1 FROM plan FOR NO KEY UPDATE")  # as an operator editing it does
+        other.execute("SELECT 1 FROM workspace FOR NO KEY UPDATE")
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '2s'")
+        try:
+            recorded = operations.recheck_payment(payment_id=payment.pk, now=clock.now())
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("RESET lock_timeout")
+
+    assert recorded.status == SubscriptionPayment.Status.SUCCEEDED

@@ -345,8 +345,10 @@ def record_provider_payment(
 ) -> SubscriptionPayment:
     """Apply the provider's view of the payment (re-read from the provider, never a webhook's body)."""
     with transaction.atomic():
+        # Lock the payment and its subscription only: a lock on the joined plan or workspace row
+        # would serialise (and could deadlock) every payment of the plan.
         payment = (
-            SubscriptionPayment.objects.select_for_update()
+            SubscriptionPayment.objects.select_for_update(of=("self", "subscription"))
             .select_related("subscription__plan", "workspace")
             .get(pk=payment_id)
         )
@@ -434,7 +436,11 @@ def _fail_payment(payment: SubscriptionPayment, *, reason: str, now: dt.datetime
 
 def _fail_payment_by_id(payment_id, *, reason: str, now: dt.datetime) -> SubscriptionPayment:
     with transaction.atomic():
-        payment = SubscriptionPayment.objects.select_for_update().select_related("subscription").get(pk=payment_id)
+        payment = (
+            SubscriptionPayment.objects.select_for_update(of=("self", "subscription"))
+            .select_related("subscription")
+            .get(pk=payment_id)
+        )
         if payment.status in (SubscriptionPayment.Status.NEW, SubscriptionPayment.Status.PENDING):
             _fail_payment(payment, reason=reason, now=now)
             payment.updated_at = now
@@ -573,7 +579,7 @@ def record_provider_refund(
     """Apply the provider's view of the refund (re-read from the provider)."""
     with transaction.atomic():
         refund = (
-            SubscriptionRefund.objects.select_for_update()
+            SubscriptionRefund.objects.select_for_update(of=("self", "subscription"))
             .select_related("subscription__plan", "payment", "workspace")
             .get(pk=refund_id)
         )
