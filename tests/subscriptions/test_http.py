@@ -98,6 +98,7 @@ def test_subscribe_without_idempotency_key_is_refused_before_anything_is_written
         ({**BODY, "plan": "weekly"}, None, "plan_not_found"),
         ({**BODY, "return_url": "javascript:alert(1)"}, "return_url", "validation_failed"),
         ({**BODY, "return_url": "x" * 3000}, "return_url", "validation_failed"),
+        ({**BODY, "return_url": "http://[::1"}, "return_url", "validation_failed"),
         ({"plan": "monthly"}, None, "validation_failed"),
     ],
 )
@@ -109,12 +110,33 @@ def test_bad_subscribe_input_gets_a_stable_code_and_writes_nothing(api, yookassa
     assert (Subscription.objects.count(), yookassa.payments()) == (0, [])
 
 
-def test_a_refused_call_is_replayed_for_its_key(api, yookassa):
-    first = subscribe(api, body={**BODY, "plan": "weekly"})
-    second = subscribe(api, body={**BODY, "plan": "weekly"})
+def test_an_invalid_request_is_replayed_for_its_key(api, yookassa):
+    bad = {**BODY, "return_url": "ftp://x"}
+    first = subscribe(api, body=bad)
+    second = subscribe(api, body=bad)
 
-    assert (first.status_code, second.status_code) == (404, 404)
-    assert IdempotencyKey.objects.get().response_status == 404
+    assert (first.status_code, second.json()) == (422, first.json())
+    assert IdempotencyKey.objects.get().response_status == 422
+
+
+def test_a_refusal_that_may_change_is_not_kept_for_the_key(api, yookassa, cinema):
+    missing = subscribe(api, body={**BODY, "plan": "weekly"})
+    cinema.plans.filter(code="yearly").update(code="weekly")
+    found = subscribe(api, body={**BODY, "plan": "weekly"})
+
+    assert (missing.status_code, found.status_code) == (404, 201)
+
+
+def test_a_retry_after_503_resumes_the_keys_own_subscription(api, yookassa):
+    yookassa.inject("error", operation="create_payment")
+    yookassa.inject("error", operation="list_payments")
+    down = subscribe(api)
+    Subscription.objects.update(status="CANCELED")  # whatever happened meanwhile, the key names this one
+    again = subscribe(api)
+
+    assert (down.status_code, again.status_code) == (503, 201)
+    assert Subscription.objects.count() == 1
+    assert len(yookassa.payments()) == 1
 
 
 def test_provider_down_is_503_with_retry_after_and_the_same_key_resumes(api, yookassa):

@@ -20,7 +20,7 @@ from billy.subscriptions import operations
 from billy.subscriptions.models import ProviderNotification, Subscription, SubscriptionPayment, SubscriptionRefund
 from billy.subscriptions.tasks import recheck_open_payments
 
-from .conftest import retry_failed_jobs, run_jobs
+from .conftest import SHOP_ID, retry_failed_jobs, run_jobs
 
 RETURN_URL = "https://cinema.example/back"
 
@@ -435,3 +435,79 @@ def test_recording_a_payment_locks_neither_its_plan_nor_its_workspace(cinema, yo
                 cursor.execute("RESET lock_timeout")
 
     assert recorded.status == SubscriptionPayment.Status.SUCCEEDED
+
+
+def test_a_refused_read_never_fails_a_refund(cinema, yookassa, settings):
+    subscription = activate(cinema, yookassa)
+    yookassa.inject("refund_pending", seconds=0.5)
+    refund, _ = operations.request_refund(
+        workspace=cinema, subscription_id=subscription.pk, reason="", requested_by="test", now=clock.now()
+    )
+    run_jobs()
+    type(cinema).objects.filter(pk=cinema.pk).update(yookassa_shop_id="999")  # another shop: reads are refused
+
+    with pytest.raises(UpstreamUnavailable):
+        operations.submit_refund(refund_id=refund.pk, now=clock.now())
+    assert SubscriptionRefund.objects.get(pk=refund.pk).status == SubscriptionRefund.Status.PENDING
+
+    type(cinema).objects.filter(pk=cinema.pk).update(yookassa_shop_id=SHOP_ID)
+    import time
+
+    time.sleep(0.7)
+    assert operations.submit_refund(refund_id=refund.pk, now=clock.now()).status == SubscriptionRefund.Status.SUCCEEDED
+    assert len(yookassa.refunds()) == 1
+
+
+def test_the_janitor_goes_on_past_a_payment_it_cannot_read(cinema, yookassa, settings):
+    _, broken = subscribe_and_submit(cinema, "user-1")
+    _, paid = subscribe_and_submit(cinema, "user-2")
+    SubscriptionPayment.objects.filter(pk=broken.pk).update(provider_payment_id="2f1e0000-000f-5000-9000-000000000000")
+    yookassa.pay(paid.provider_payment_id)
+
+    later = clock.now() + dt.timedelta(seconds=settings.BILLY_PAYMENT_RECHECK_SECONDS + 1)
+    assert recheck_open_payments(now=later) == 2
+
+    assert SubscriptionPayment.objects.get(pk=paid.pk).status == SubscriptionPayment.Status.SUCCEEDED
+    assert SubscriptionPayment.objects.get(pk=broken.pk).status == SubscriptionPayment.Status.PENDING
+
+
+def test_expiry_keeps_a_role_another_active_subscription_needs(cinema, yookassa, auth, notifications):
+    monthly = activate(cinema, yookassa, plan="monthly")
+    activate(cinema, yookassa, plan="yearly")
+
+    assert operations.expire_subscriptions(now=monthly.period_end) == 1
+    run_jobs()
+
+    assert auth.roles("cinema", "user-1") == ["subscriber"]
+    assert [e["op"] for e in auth.effects()] == ["grant", "grant"]
+
+
+def test_a_forged_notification_does_not_use_up_the_real_ones_key(cinema, yookassa, auth, notifications, client):
+    _, payment = subscribe_and_submit(cinema)
+    _webhook(client, _notification("payment.succeeded", payment.provider_payment_id))  # still pending
+    run_jobs()
+    assert ProviderNotification.objects.get().status == ProviderNotification.Status.IGNORED
+
+    yookassa.pay(payment.provider_payment_id)
+    _webhook(client, _notification("payment.succeeded", payment.provider_payment_id))  # the real one
+    run_jobs()
+
+    assert_exactly_once(cinema, yookassa, auth, notifications)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"type": "notification", "event": "payment.succeeded", "object": {"id": "' + b"x" * 65 + b'"}}',
+        b'{"type": "notification", "event": "payment.succeeded", "object": {"id": "a\\u0000b"}}',
+        b'{"type": "notification", "event": "payment.succeeded", "object": {"id": "\\ud800"}}',
+        '{"type": "notification", "event": "payment.succeeded", "object": {"id": "x"}}'.encode("utf-16"),
+        b"[" * 200_000,
+        b"\xff\xfe",
+    ],
+)
+def test_forged_webhook_bodies_are_refused_without_a_500(cinema, client, body):
+    answer = _webhook(client, body)
+
+    assert answer.status_code == 422
+    assert ProviderNotification.objects.count() == 0

@@ -158,7 +158,10 @@ def ensure_plan(
 
 def _check_return_url(errors: dict[str, list[str]], return_url: str) -> None:
     check_text(errors, "return_url", return_url, max_length=2048)
-    parts = urlsplit(return_url or "")
+    try:
+        parts = urlsplit(return_url or "")
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        parts = urlsplit("")
     if "return_url" not in errors and (parts.scheme not in ("http", "https") or not parts.netloc):
         errors["return_url"] = ["An absolute http(s) URL the payer is sent back to."]
 
@@ -318,10 +321,10 @@ def _find_payment(provider: PaymentProvider, payment: SubscriptionPayment, *, qu
             metadata_value=str(payment.pk),
             created_since=payment.created_at - dt.timedelta(minutes=5),
         )
-    except (ProviderUnavailable, ProviderOutcomeUnknown) as e:
+    except (ProviderUnavailable, ProviderOutcomeUnknown, ProviderRejected) as e:
         if quiet:
             return None
-        raise UpstreamUnavailable("The payment provider is unavailable; billy keeps trying.") from e
+        raise UpstreamUnavailable("The payment provider could not list payments; billy keeps trying.") from e
 
 
 def recheck_payment(*, payment_id: uuid.UUID | str, now: dt.datetime) -> SubscriptionPayment:
@@ -333,7 +336,13 @@ def recheck_payment(*, payment_id: uuid.UUID | str, now: dt.datetime) -> Subscri
         return payment
     try:
         current = provider_for(payment.workspace).get_payment(payment.provider_payment_id)
+    except ProviderRejected as e:
+        # A refused read says nothing about the payment: it stays open, and waits one interval.
+        logger.error("reading payment %s from the provider was refused: %s", payment.pk, e)
+        _note_attempt(SubscriptionPayment, payment.pk, now=now, error=f"read refused: {e}")
+        raise UpstreamUnavailable("The payment provider refused to show the payment; billy keeps trying.") from e
     except (ProviderUnavailable, ProviderOutcomeUnknown) as e:
+        _note_attempt(SubscriptionPayment, payment.pk, now=now, error=str(e))
         raise UpstreamUnavailable("The payment provider is unavailable; billy keeps trying.") from e
     recorded = record_provider_payment(payment_id=payment.pk, provider_payment=current, now=now)
     _note_attempt(SubscriptionPayment, payment.pk, now=now)  # re-read again one interval from now
@@ -544,33 +553,46 @@ def submit_refund(*, refund_id: uuid.UUID | str, now: dt.datetime) -> Subscripti
             return _resolve_old_refund(provider, refund, now=now)
         SubscriptionRefund.objects.filter(pk=refund.pk, first_attempt_at__isnull=True).update(first_attempt_at=now)
         SubscriptionRefund.objects.filter(pk=refund.pk).update(attempts=refund.attempts + 1)
-        created = provider.create_refund(
-            RefundRequest(
-                payment_id=refund.payment.provider_payment_id,
-                amount=refund.amount,
-                currency=refund.currency,
-                description=f"Refund {refund.pk}",
-            ),
-            idempotence_key=str(refund.pk),
-        )
+        try:
+            created = provider.create_refund(
+                RefundRequest(
+                    payment_id=refund.payment.provider_payment_id,
+                    amount=refund.amount,
+                    currency=refund.currency,
+                    description=f"Refund {refund.pk}",
+                ),
+                idempotence_key=str(refund.pk),
+            )
+        except ProviderRejected as e:
+            # A refusal of a retry may mean an earlier attempt made it: look before failing.
+            if refund.attempts > 0:
+                return _resolve_old_refund(provider, refund, now=now, reason=f"rejected: {e.code}")
+            logger.warning("provider refused refund %s: %s", refund.pk, e)
+            return _fail_refund_by_id(refund.pk, reason=f"rejected: {e.code}", now=now)
     except ProviderRejected as e:
-        logger.warning("provider refused refund %s: %s", refund.pk, e)
-        return _fail_refund_by_id(refund.pk, reason=f"rejected: {e.code}", now=now)
+        # Only a create can fail a refund; a refused read (e.g. credentials being rotated) says
+        # nothing about the refund, which stays PENDING for the next poll.
+        logger.error("reading refund %s from the provider was refused: %s", refund.pk, e)
+        _note_attempt(SubscriptionRefund, refund.pk, now=now, error=f"read refused: {e}")
+        raise UpstreamUnavailable("The payment provider refused to show the refund; billy keeps trying.") from e
     except (ProviderUnavailable, ProviderOutcomeUnknown) as e:
         _note_attempt(SubscriptionRefund, refund.pk, now=now, error=str(e))
         raise UpstreamUnavailable("The payment provider did not answer; billy keeps trying.") from e
     return record_provider_refund(refund_id=refund.pk, provider_refund=created, now=now)
 
 
-def _resolve_old_refund(provider: PaymentProvider, refund: SubscriptionRefund, *, now: dt.datetime):
-    """Past the key window: the provider's refunds of the payment tell whether ours was made."""
+def _resolve_old_refund(
+    provider: PaymentProvider, refund: SubscriptionRefund, *, now: dt.datetime, reason: str = "not_created_at_provider"
+):
+    """The provider's refunds of the payment tell whether ours was made (past the key window, or
+    when a retried create is refused)."""
     taken = set(
         SubscriptionRefund.objects.exclude(provider_refund_id=None).values_list("provider_refund_id", flat=True)
     )
     for candidate in provider.find_refunds(payment_id=refund.payment.provider_payment_id):
         if candidate.id not in taken and candidate.amount == refund.amount:
             return record_provider_refund(refund_id=refund.pk, provider_refund=candidate, now=now)
-    return _fail_refund_by_id(refund.pk, reason="not_created_at_provider", now=now)
+    return _fail_refund_by_id(refund.pk, reason=reason, now=now)
 
 
 def record_provider_refund(
@@ -588,6 +610,11 @@ def record_provider_refund(
         refund.provider_refund_id = provider_refund.id
         refund.provider_status = provider_refund.status
         refund.updated_at = now
+        if refund.status == SubscriptionRefund.Status.FAILED and provider_refund.status == "succeeded":
+            # The money went back after all: book it (the unique index refuses a second success
+            # for the payment, which would be a double refund at the provider for an operator).
+            logger.error("refund %s was FAILED but the provider paid it: booking it", refund.pk)
+            refund.status = SubscriptionRefund.Status.PENDING
         if refund.status == SubscriptionRefund.Status.PENDING and provider_refund.status == "succeeded":
             _complete_refund(refund, now=now)
         elif refund.status == SubscriptionRefund.Status.PENDING and provider_refund.status == "canceled":
@@ -674,10 +701,11 @@ def expire_subscriptions(*, now: dt.datetime, limit: int = 500) -> int:
 def _defer_role_change(subscription: Subscription, *, grant: bool) -> None:
     from .tasks import grant_role_task, revoke_role_task
 
-    # One lock per subscription: grant and revoke run one at a time, in the order they were deferred.
+    # One lock per user and role: every grant and revoke of it runs one at a time, in the order
+    # they were deferred (a late revoke of an old subscription never undoes a newer grant).
     defer(
         grant_role_task if grant else revoke_role_task,
-        lock=f"subscription-role-{subscription.pk}",
+        lock=f"role-{subscription.workspace_id}-{subscription.plan.role}-{subscription.user_id}",
         subscription_id=str(subscription.pk),
     )
 
@@ -704,9 +732,22 @@ def grant_role(*, subscription_id: uuid.UUID | str, auth_api: AuthApi, now: dt.d
     return True
 
 
-def revoke_role(*, subscription_id: uuid.UUID | str, auth_api: AuthApi, now: dt.datetime) -> None:
-    """Revoke the plan's role (keyed by the subscription, so a repeat does nothing more)."""
+def revoke_role(*, subscription_id: uuid.UUID | str, auth_api: AuthApi, now: dt.datetime) -> bool:
+    """Revoke the plan's role (keyed by the subscription, so a repeat does nothing more), unless
+    another active subscription of the user needs the same role. Returns whether it revoked."""
     subscription = Subscription.objects.select_related("workspace", "plan").get(pk=subscription_id)
+    still_needed = (
+        Subscription.objects.filter(
+            workspace_id=subscription.workspace_id,
+            user_id=subscription.user_id,
+            status=Subscription.Status.ACTIVE,
+            plan__role=subscription.plan.role,
+        )
+        .exclude(pk=subscription.pk)
+        .exists()
+    )
+    if still_needed:
+        return False
     auth_api.revoke_role(
         scope=subscription.workspace.name,
         user_id=subscription.user_id,
@@ -714,6 +755,7 @@ def revoke_role(*, subscription_id: uuid.UUID | str, auth_api: AuthApi, now: dt.
         key=f"revoke-{subscription.pk}",
     )
     Subscription.objects.filter(pk=subscription.pk).update(role_revoked_at=now)
+    return True
 
 
 def notify_user(*, subscription_id: uuid.UUID | str, template: str, key: str, notifier: Notifier) -> None:
@@ -773,6 +815,15 @@ def receive_notification(
             ProviderNotification.objects.filter(pk=notification.pk).update(
                 deliveries=F("deliveries") + 1, last_received_at=now
             )
+            if notification.status == ProviderNotification.Status.IGNORED:
+                # Ignored earlier (e.g. a forged one arrived first, while the payment was still
+                # pending): the real one is processed, by the same re-read.
+                from .tasks import process_notification_task
+
+                ProviderNotification.objects.filter(pk=notification.pk).update(
+                    status=ProviderNotification.Status.RECEIVED
+                )
+                defer(process_notification_task, notification_id=notification.pk)
     return notification, created
 
 
@@ -793,6 +844,9 @@ def process_notification(*, notification_id: int, now: dt.datetime) -> ProviderN
             else:
                 payment = record_provider_payment(payment_id=payment.pk, provider_payment=current, now=now)
                 outcome = f"payment {payment.pk} {payment.status}"
+                if notification.event.removeprefix("payment.") != current.status:
+                    # The provider does not say what the notification said: not the real one.
+                    status, outcome = ProviderNotification.Status.IGNORED, f"the provider says {current.status}"
         else:
             current_refund = provider.get_refund(notification.object_id)
             refund = _billy_refund(notification.workspace, current_refund)

@@ -56,8 +56,8 @@ def grant_role_task(subscription_id: str) -> bool:
     name="billy.subscriptions.revoke_role", queue="auth", retry=CappedBackoff(cap=300, give_up_on=(AuthApiRejected,))
 )
 @db_task
-def revoke_role_task(subscription_id: str) -> None:
-    operations.revoke_role(subscription_id=subscription_id, auth_api=get_auth_api(), now=clock.now())
+def revoke_role_task(subscription_id: str) -> bool:
+    return operations.revoke_role(subscription_id=subscription_id, auth_api=get_auth_api(), now=clock.now())
 
 
 @app.task(
@@ -96,6 +96,8 @@ def recheck_open_payments(*, now: dt.datetime) -> int:
             operations.recheck_payment(payment_id=payment_id, now=now)
         except BillyError as e:
             logger.warning("payment %s stays open: %s", payment_id, e.message)
+        except Exception:  # one broken payment must not stop the janitor for every other one
+            logger.exception("payment %s could not be re-checked", payment_id)
     refunds_before = now - dt.timedelta(seconds=settings.BILLY_REFUND_POLL_SECONDS)
     for refund_id in queries.open_refunds(untouched_since=refunds_before):
         looked_at += 1
@@ -103,4 +105,6 @@ def recheck_open_payments(*, now: dt.datetime) -> int:
             operations.submit_refund(refund_id=refund_id, now=now)
         except BillyError as e:
             logger.warning("refund %s stays in progress: %s", refund_id, e.message)
+        except Exception:
+            logger.exception("refund %s could not be polled", refund_id)
     return looked_at

@@ -15,7 +15,7 @@ from django.http import JsonResponse
 from ninja import Field, Router, Schema, Status
 
 from billy.core import clock
-from billy.core.errors import BillyError, Forbidden, UpstreamUnavailable
+from billy.core.errors import BillyError, Forbidden
 from billy.core.money import format_amount
 from billy.idempotency.models import IdempotencyKey
 from billy.idempotency.operations import claim_idempotency_key, remember_resource, remember_response
@@ -169,17 +169,19 @@ def _json(schema: type[Schema], data: dict) -> dict:
     return schema(**data).model_dump(mode="json")
 
 
+# Refusals that depend on the request alone are answers too; others (no such plan yet, a state
+# that may change, an unavailable upstream) are not kept: a retry with the key tries again.
+_KEPT_ERRORS = {"validation_failed"}
+
+
 def _idempotent(request, record: IdempotencyKey, run) -> JsonResponse:
-    """Replay the key's first answer, or run the call and keep its answer (errors a retry cannot
-    change included; an unavailable upstream is not kept: the retry resumes the work)."""
+    """Replay the key's first answer, or run the call and keep its answer."""
     if record.response_status is not None:
         return JsonResponse(record.response_body, status=record.response_status)
     try:
         status, body = run()
-    except UpstreamUnavailable:
-        raise
     except BillyError as e:
-        if e.spec.http_status < 500:
+        if e.code in _KEPT_ERRORS:
             remember_response(record=record, status=e.spec.http_status, body=e.as_dict())
         raise
     remember_response(record=record, status=status, body=body)
@@ -212,13 +214,17 @@ def subscribe(request, workspace: str, user_id: str, payload: SubscribeIn):
     )
 
     def run():
-        subscription, payment, created = operations.subscribe(
-            workspace=ws, user_id=user_id, plan_code=payload.plan, return_url=payload.return_url, now=now
-        )
-        if created:
-            remember_resource(record=record, resource_id=str(subscription.pk))
-        created = created or record.resource_id == str(subscription.pk)
-        if payment is not None and payment.status == SubscriptionPayment.Status.NEW:
+        if record.resource_id:
+            # The key's first call created the subscription and did not get to answer: resume it.
+            subscription = queries.get_subscription(workspace=ws, subscription_id=record.resource_id)
+            payment, created = max(subscription.payments.all(), key=lambda p: p.created_at), True
+        else:
+            subscription, payment, created = operations.subscribe(
+                workspace=ws, user_id=user_id, plan_code=payload.plan, return_url=payload.return_url, now=now
+            )
+            if created:
+                remember_resource(record=record, resource_id=str(subscription.pk))
+        if payment.status == SubscriptionPayment.Status.NEW:
             operations.submit_payment(payment_id=payment.pk, now=clock.now())
         current = queries.get_subscription(workspace=ws, subscription_id=str(subscription.pk))
         return (201 if created else 200), _json(SubscriptionOut, subscription_data(current))

@@ -149,9 +149,10 @@ def parse_notification(body: bytes) -> Notification:
     Raises ValueError saying what is wrong for anything else.
     """
     try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ValueError(f"a notification is a JSON object: {e}") from e
+        # UTF-8 only (json.loads would also take UTF-16/32), and no nesting deep enough to recurse out.
+        data = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
+        raise ValueError(f"a notification is a JSON object in UTF-8: {str(e)[:200]}") from e
     if not isinstance(data, dict) or data.get("type") != "notification":
         raise ValueError('a notification is a JSON object with "type": "notification"')
     event = data.get("event")
@@ -160,6 +161,8 @@ def parse_notification(body: bytes) -> Notification:
     obj = data.get("object")
     if not isinstance(obj, dict) or not isinstance(obj.get("id"), str) or not obj["id"]:
         raise ValueError('a notification carries the object it is about, with a string "id"')
+    if len(obj["id"]) > 64 or not obj["id"].isprintable():
+        raise ValueError("an object id is at most 64 printable characters")
     return Notification(event=event, object_id=obj["id"])
 
 
