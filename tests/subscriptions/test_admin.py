@@ -170,3 +170,24 @@ def test_plan_with_a_bad_price_is_refused(operator, cinema):
     assert answer.status_code == 200
     assert not Plan.objects.filter(code="bad").exists()
     assert SubscriptionPayment.objects.count() == 0
+
+
+def test_recheck_action_on_a_refund_in_progress(operator, cinema, yookassa):
+    subscription, payment = _subscription(cinema, yookassa, "user-1")
+    operations.recheck_payment(payment_id=payment.pk, now=clock.now())
+    yookassa.inject("refund_pending", seconds=0.3)
+    refund, _ = operations.request_refund(
+        workspace=cinema, subscription_id=subscription.pk, reason="", requested_by="t", now=clock.now()
+    )
+    run_jobs()
+    import time
+
+    time.sleep(0.5)
+    answer = operator.post(
+        "/admin/subscriptions/subscriptionrefund/",
+        {"action": "recheck", "_selected_action": [str(refund.pk)]},
+        follow=True,
+    )
+
+    assert f"Refund {refund.pk}: SUCCEEDED." in answer.content.decode()
+    assert Subscription.objects.get(pk=subscription.pk).status == Subscription.Status.REFUNDED

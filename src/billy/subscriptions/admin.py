@@ -128,15 +128,26 @@ class ReadOnlyAdmin(ShownAmount, admin.ModelAdmin):
         return False
 
 
-def _recheck(modeladmin, request, payments) -> None:
+def _recheck(modeladmin, request, objects, *, what: str, operation) -> None:
+    """Ask the provider again about each object, through the operation the janitor uses."""
     now = clock.now()
-    for payment in payments:
+    for obj in objects:
         try:
-            checked = operations.recheck_payment(payment_id=payment.pk, now=now)
+            checked = operation(obj.pk, now)
         except BillyError as e:
-            modeladmin.message_user(request, f"Payment {payment.pk}: {e.message}", messages.ERROR)
+            modeladmin.message_user(request, f"{what} {obj.pk}: {e.message}", messages.ERROR)
         else:
-            modeladmin.message_user(request, f"Payment {payment.pk}: {checked.status}.", messages.SUCCESS)
+            modeladmin.message_user(request, f"{what} {obj.pk}: {checked.status}.", messages.SUCCESS)
+
+
+def _recheck_payments(modeladmin, request, payments) -> None:
+    _recheck(
+        modeladmin,
+        request,
+        payments,
+        what="Payment",
+        operation=lambda pk, now: operations.recheck_payment(payment_id=pk, now=now),
+    )
 
 
 @admin.register(Subscription)
@@ -185,7 +196,7 @@ class SubscriptionAdmin(ReadOnlyAdmin):
         payments = SubscriptionPayment.objects.filter(
             subscription__in=queryset, status__in=[SubscriptionPayment.Status.NEW, SubscriptionPayment.Status.PENDING]
         )
-        _recheck(self, request, payments)
+        _recheck_payments(self, request, payments)
 
 
 @admin.register(SubscriptionPayment)
@@ -199,7 +210,7 @@ class SubscriptionPaymentAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Re-check with the provider")
     def recheck(self, request, queryset):
-        _recheck(self, request, queryset)
+        _recheck_payments(self, request, queryset)
 
 
 class ProblemFilter(admin.SimpleListFilter):
@@ -224,14 +235,13 @@ class SubscriptionRefundAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Re-check with the provider")
     def recheck(self, request, queryset):
-        now = clock.now()
-        for refund in queryset:
-            try:
-                checked = operations.submit_refund(refund_id=refund.pk, now=now)
-            except BillyError as e:
-                self.message_user(request, f"Refund {refund.pk}: {e.message}", messages.ERROR)
-            else:
-                self.message_user(request, f"Refund {refund.pk}: {checked.status}.", messages.SUCCESS)
+        _recheck(
+            self,
+            request,
+            queryset,
+            what="Refund",
+            operation=lambda pk, now: operations.submit_refund(refund_id=pk, now=now),
+        )
 
 
 @admin.register(ProviderNotification)
