@@ -5,7 +5,6 @@ plans, a runner that performs queued jobs in this process, and `stack` (the real
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import json
 import subprocess
 from collections.abc import Callable
@@ -151,10 +150,6 @@ def retry_failed_jobs(task_name: str) -> None:
         cursor.execute(
             "UPDATE procrastinate_jobs SET status = 'todo' WHERE status = 'failed' AND task_name = %s", [task_name]
         )
-
-
-def at(days: float) -> dt.datetime:
-    return NOW + dt.timedelta(days=days)
 
 
 @dataclasses.dataclass

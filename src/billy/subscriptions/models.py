@@ -88,6 +88,10 @@ class Subscription(models.Model):
     def __str__(self) -> str:
         return str(self.id)
 
+    def latest_payment(self) -> "SubscriptionPayment | None":
+        """The newest payment (from prefetched payments when there are)."""
+        return max(self.payments.all(), key=lambda p: p.created_at, default=None)
+
 
 class SubscriptionPayment(models.Model):
     """A card payment at the provider; its id is the provider call's Idempotence-Key."""

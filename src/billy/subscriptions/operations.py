@@ -19,7 +19,8 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce
 
 from billy.core.errors import BillyError, InvalidState, UpstreamUnavailable, ValidationFailed
 from billy.core.money import format_amount, prorate
@@ -205,7 +206,10 @@ def subscribe(
         _lock_user_plan(workspace.pk, user_id, plan.pk)
         current = (
             Subscription.objects.filter(
-                workspace=workspace, user_id=user_id, plan=plan, status__in=[Subscription.Status.PENDING, "ACTIVE"]
+                workspace=workspace,
+                user_id=user_id,
+                plan=plan,
+                status__in=[Subscription.Status.PENDING, Subscription.Status.ACTIVE],
             )
             .order_by("-created_at")
             .first()
@@ -217,7 +221,7 @@ def subscribe(
                 details={"subscription_id": str(current.id), "period_end": current.period_end.isoformat()},
             )
         if current is not None:
-            return current, current.payments.order_by("-created_at").first(), False
+            return current, current.latest_payment(), False
         subscription = Subscription.objects.create(
             id=uuid.uuid4(),
             workspace=workspace,
@@ -262,6 +266,19 @@ def _payment_request(payment: SubscriptionPayment) -> PaymentRequest:
     )
 
 
+def _past_key_window(row: SubscriptionPayment | SubscriptionRefund, now: dt.datetime) -> bool:
+    """Whether the provider may have forgotten the row's Idempotence-Key (it keeps keys 24 h)."""
+    window = dt.timedelta(seconds=settings.BILLY_PAYMENT_KEY_WINDOW_SECONDS)
+    return row.first_attempt_at is not None and now - row.first_attempt_at >= window
+
+
+def _count_attempt(model, pk, *, now: dt.datetime) -> None:
+    """Counted before the call: the key window starts at the first call that may have reached it."""
+    model.objects.filter(pk=pk).update(
+        first_attempt_at=Coalesce(F("first_attempt_at"), Value(now)), attempts=F("attempts") + 1
+    )
+
+
 def _note_attempt(model, pk, *, now: dt.datetime, error: str = "") -> None:
     fields = {"updated_at": now}
     if error:
@@ -280,15 +297,12 @@ def submit_payment(*, payment_id: uuid.UUID | str, now: dt.datetime) -> Subscrip
     if payment.status != SubscriptionPayment.Status.NEW:
         return payment
     provider = provider_for(payment.workspace)
-    window = dt.timedelta(seconds=settings.BILLY_PAYMENT_KEY_WINDOW_SECONDS)
-    if payment.first_attempt_at is not None and now - payment.first_attempt_at >= window:
+    if _past_key_window(payment, now):
         found = _find_payment(provider, payment)
         if found is None:
             return _fail_payment_by_id(payment.pk, reason="not_created_at_provider", now=now)
         return record_provider_payment(payment_id=payment.pk, provider_payment=found, now=now)
-    # Counted before the call: the key window starts at the first call that may have reached it.
-    SubscriptionPayment.objects.filter(pk=payment.pk, first_attempt_at__isnull=True).update(first_attempt_at=now)
-    SubscriptionPayment.objects.filter(pk=payment.pk).update(attempts=payment.attempts + 1)
+    _count_attempt(SubscriptionPayment, payment.pk, now=now)
     try:
         created = provider.create_payment(_payment_request(payment), idempotence_key=str(payment.pk))
     except ProviderRejected as e:
@@ -412,7 +426,7 @@ def _complete_payment(payment: SubscriptionPayment, provider_payment: ProviderPa
         _defer_notification(subscription, template="subscription_activated", key=f"activated-{subscription.pk}")
     else:
         # The money came in for a subscription that is no longer waiting (e.g. canceled): it is
-        # booked, and an operator refunds it from the admin.
+        # booked and logged for an operator; nothing is activated.
         logger.error("payment %s succeeded for subscription %s in %s", payment.pk, subscription.pk, subscription.status)
     append_event(
         workspace_id=payment.workspace_id,
@@ -548,11 +562,9 @@ def submit_refund(*, refund_id: uuid.UUID | str, now: dt.datetime) -> Subscripti
             return record_provider_refund(
                 refund_id=refund.pk, provider_refund=provider.get_refund(refund.provider_refund_id), now=now
             )
-        window = dt.timedelta(seconds=settings.BILLY_PAYMENT_KEY_WINDOW_SECONDS)
-        if refund.first_attempt_at is not None and now - refund.first_attempt_at >= window:
+        if _past_key_window(refund, now):
             return _resolve_old_refund(provider, refund, now=now)
-        SubscriptionRefund.objects.filter(pk=refund.pk, first_attempt_at__isnull=True).update(first_attempt_at=now)
-        SubscriptionRefund.objects.filter(pk=refund.pk).update(attempts=refund.attempts + 1)
+        _count_attempt(SubscriptionRefund, refund.pk, now=now)
         try:
             created = provider.create_refund(
                 RefundRequest(
@@ -761,7 +773,7 @@ def revoke_role(*, subscription_id: uuid.UUID | str, auth_api: AuthApi, now: dt.
 def notify_user(*, subscription_id: uuid.UUID | str, template: str, key: str, notifier: Notifier) -> None:
     """Tell the user what happened (keyed by billy's ids: the service sends each message once)."""
     subscription = Subscription.objects.select_related("workspace", "plan").get(pk=subscription_id)
-    payment = subscription.payments.order_by("-created_at").first()
+    payment = subscription.latest_payment()
     refund = subscription.refunds.order_by("-created_at").first()
     params = {
         "subscription_id": str(subscription.pk),

@@ -174,7 +174,7 @@ def _json(schema: type[Schema], data: dict) -> dict:
 _KEPT_ERRORS = {"validation_failed"}
 
 
-def _idempotent(request, record: IdempotencyKey, run) -> JsonResponse:
+def _idempotent(record: IdempotencyKey, run) -> JsonResponse:
     """Replay the key's first answer, or run the call and keep its answer."""
     if record.response_status is not None:
         return JsonResponse(record.response_body, status=record.response_status)
@@ -217,7 +217,7 @@ def subscribe(request, workspace: str, user_id: str, payload: SubscribeIn):
         if record.resource_id:
             # The key's first call created the subscription and did not get to answer: resume it.
             subscription = queries.get_subscription(workspace=ws, subscription_id=record.resource_id)
-            payment, created = max(subscription.payments.all(), key=lambda p: p.created_at), True
+            payment, created = subscription.latest_payment(), True
         else:
             subscription, payment, created = operations.subscribe(
                 workspace=ws, user_id=user_id, plan_code=payload.plan, return_url=payload.return_url, now=now
@@ -229,7 +229,7 @@ def subscribe(request, workspace: str, user_id: str, payload: SubscribeIn):
         current = queries.get_subscription(workspace=ws, subscription_id=str(subscription.pk))
         return (201 if created else 200), _json(SubscriptionOut, subscription_data(current))
 
-    return _idempotent(request, record, run)
+    return _idempotent(record, run)
 
 
 @router.get(
@@ -290,7 +290,7 @@ def refund_subscription(request, workspace: str, subscription_id: str, payload: 
         )
         return (202 if created else 200), _json(SubscriptionRefundOut, refund_data(refund))
 
-    return _idempotent(request, record, run)
+    return _idempotent(record, run)
 
 
 def _allowed_source(remote_addr: str) -> bool:
