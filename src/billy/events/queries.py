@@ -53,12 +53,12 @@ def read_feed(*, workspace_id: int, after: str | None, limit: int) -> FeedPage:
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            SELECT id, type, created_at, data, xid::text
+            SELECT id, type, created_at, data, xid::text AS cursor_xid
               FROM event
              WHERE workspace_id = %s
                AND xid < pg_snapshot_xmin(pg_current_snapshot())
                AND (xid, id) > (%s::text::xid8, %s)
-             ORDER BY xid, id
+             ORDER BY event.xid, event.id  -- the column, as xid8: never the text above
              LIMIT %s
             """,
             [workspace_id, str(xid), event_id, limit],
