@@ -22,7 +22,7 @@ from django.db import connection
 from billy.core import clock
 from billy.integrations.balance.client import XmlRpcBalance
 from billy.integrations.balance.emulator import BalanceEmulator, BalanceEmulatorControl
-from billy.ledger.operations import forget_system_accounts
+from billy.ledger.postings import forget_system_accounts
 from billy.workspaces import operations as workspace_operations
 from billy.workspaces.models import Workspace
 

@@ -17,6 +17,7 @@ from billy.charges import operations as charges
 from billy.charges.models import Charge
 from billy.core.errors import IdempotencyConflict, InvalidState, ValidationFailed
 from billy.ledger import operations as ledger
+from billy.ledger import postings
 from billy.ledger.models import Account
 from billy.workspaces.models import Workspace
 from tests.charges.conftest import make_client
@@ -54,7 +55,7 @@ class MoneyMachine(RuleBasedStateMachine):
                 "TRUNCATE refund, charge, ledger_adjustment, ledger_entry, ledger_transaction, "
                 "ledger_account, event, client RESTART IDENTITY CASCADE"
             )
-        ledger.forget_system_accounts()
+        postings.forget_system_accounts()
         self.workspace = Workspace.objects.get(name="c2b")
         self.clients = {name: make_client(self.workspace, name) for name in CLIENTS}
         self.now = NOW
@@ -79,7 +80,7 @@ class MoneyMachine(RuleBasedStateMachine):
     def adjust(self, name, amount):
         adjustment_id = f"adj-{self.tick()}"
         if amount < 0 and -amount > self.available(name):
-            with pytest.raises(ledger.InsufficientFunds):
+            with pytest.raises(postings.InsufficientFunds):
                 ledger.adjust_wallet(
                     client=self.clients[name],
                     adjustment_id=adjustment_id,
@@ -121,7 +122,7 @@ class MoneyMachine(RuleBasedStateMachine):
         charge_id = f"ch-{self.tick()}"
         request = charges.ChargeRequest(charge_id=charge_id, product=product, amount=amount, hold=hold)
         if amount > self.available(name):
-            with pytest.raises(ledger.InsufficientFunds):
+            with pytest.raises(postings.InsufficientFunds):
                 charges.post_charge(client=self.clients[name], request=request, now=self.now)
             return
         charges.post_charge(client=self.clients[name], request=request, now=self.now)

@@ -19,8 +19,14 @@ from billy.clients.queries import ClientNotFound
 from billy.core.errors import BillyError, IdempotencyConflict, ValidationFailed
 from billy.core.money import format_amount
 from billy.core.validation import is_printable_text
-from billy.ledger.models import Account
-from billy.ledger.operations import InsufficientFunds, lock_wallets, system_account
+from billy.ledger.models import LedgerTransaction
+from billy.ledger.postings import (
+    InsufficientFunds,
+    draw_transaction_ids,
+    get_or_create_wallets,
+    lock_wallets,
+    spend_many_ctes,
+)
 from billy.workspaces.models import Workspace
 
 from .models import Charge
@@ -28,10 +34,13 @@ from .operations import (
     ChargeRequest,
     CurrencyMismatch,
     charge_terms,
-    created_facts,
+    created_event,
+    new_charge,
     post_charge,
+    revenue_account,
     validate_charge_request,
 )
+from .queries import get_charges
 
 MAX_ITEMS = 1000
 
@@ -42,12 +51,20 @@ class BatchItem:
     request: ChargeRequest
 
 
+@dataclass(frozen=True)
+class UnreadableItem:
+    """An item its transport could not read (a malformed amount, say): answered with `error` alone."""
+
+    charge_id: str
+    error: BillyError
+
+
 @dataclass
 class BatchResult:
     status: int  # 201 created, 200 repeat, else the error's HTTP status
     charge_id: str
     error: BillyError | None = None
-    charge: Charge | None = None  # the charge as created (201); repeats are read by the caller
+    charge: Charge | None = None  # the charge (new or repeated) when there is no error
 
 
 @dataclass
@@ -55,30 +72,55 @@ class _Pending:
     index: int
     client: Client
     wallet_id: int
+    currency: str
     request: ChargeRequest
     ttl: int | None
     fingerprint: dict
 
 
-def post_charges(*, workspace: Workspace, items: list[BatchItem], now: dt.datetime) -> list[BatchResult]:
-    """Results in the items' order; each result carries its own error. Raises ValidationFailed
+def post_charges(
+    *, workspace: Workspace, items: list[BatchItem | UnreadableItem], now: dt.datetime
+) -> list[BatchResult]:
+    """Results in the items' order, each with its charge or its own error. Raises ValidationFailed
     only for a batch that is empty or larger than MAX_ITEMS."""
     if not 1 <= len(items) <= MAX_ITEMS:
         raise ValidationFailed({"charges": [f"Between 1 and {MAX_ITEMS} items."]})
-    results: list[BatchResult | None] = [None] * len(items)
+    results: list[BatchResult | None] = [
+        BatchResult(status=i.error.spec.http_status, charge_id=i.charge_id, error=i.error)
+        if isinstance(i, UnreadableItem)
+        else None
+        for i in items
+    ]
+    readable = [(index, item) for index, item in enumerate(items) if isinstance(item, BatchItem)]
+    _post(workspace, readable, results, now)
+    # Repeats answer with the charge as it is now: read in two queries for the whole batch.
+    repeats = [r.charge_id for r in results if r.error is None and r.charge is None]
+    if repeats:
+        stored = {c.charge_id: c for c in get_charges(workspace=workspace, charge_ids=repeats)}
+        for r in results:
+            if r.error is None and r.charge is None:
+                r.charge = stored[r.charge_id]
+    return results  # type: ignore[return-value]
+
+
+def _post(
+    workspace: Workspace, items: list[tuple[int, BatchItem]], results: list[BatchResult | None], now: dt.datetime
+) -> None:
     # Only ids a client could have reach the query (PostgreSQL refuses NUL in text).
     wanted = {
-        i.service_client_id for i in items if len(i.service_client_id) <= 128 and is_printable_text(i.service_client_id)
+        i.service_client_id
+        for _, i in items
+        if len(i.service_client_id) <= 128 and is_printable_text(i.service_client_id)
     }
     clients = {
         c.service_client_id: c
         for c in Client.objects.filter(workspace=workspace, service_client_id__in=wanted).select_related("workspace")
     }
-    wallets = _wallets(workspace, list(clients.values()), now)
+    wallets = get_or_create_wallets(workspace=workspace, client_ids=[c.pk for c in clients.values()], now=now)
     candidates: list[_Pending] = []
     # A wallet opened before its workspace changed currency goes through the single call.
     singles: list[tuple[int, Client, ChargeRequest]] = []
-    for index, item in enumerate(items):
+    for index, item in items:
         request = item.request
         try:
             validate_charge_request(request)
@@ -96,18 +138,16 @@ def post_charges(*, workspace: Workspace, items: list[BatchItem], now: dt.dateti
             results[index] = BatchResult(status=e.spec.http_status, charge_id=request.charge_id, error=e)
             continue
         ttl, fingerprint = charge_terms(client=client, request=request, currency=currency)
-        candidates.append(_Pending(index, client, wallet_id, request, ttl, fingerprint))
+        candidates.append(_Pending(index, client, wallet_id, currency, request, ttl, fingerprint))
 
     with transaction.atomic():
         fresh, duplicates = _settle_repeats(workspace, candidates, results)
         accepted = _decide(fresh, results)
         inserted = _insert(workspace, accepted, now)
         for pending in accepted:
-            charge_pk = inserted.get(pending.request.charge_id)
-            if charge_pk is not None:
-                results[pending.index] = BatchResult(
-                    status=201, charge_id=pending.request.charge_id, charge=_as_created(pending, charge_pk, now)
-                )
+            charge = inserted.get(pending.request.charge_id)
+            if charge is not None:
+                results[pending.index] = BatchResult(status=201, charge_id=charge.charge_id, charge=charge)
         late = [p for p in accepted if p.request.charge_id not in inserted]
     # A concurrent call took some charge_ids after we looked: those are repeats now.
     if late:
@@ -118,40 +158,12 @@ def post_charges(*, workspace: Workspace, items: list[BatchItem], now: dt.dateti
         except BillyError as e:
             results[index] = BatchResult(status=e.spec.http_status, charge_id=request.charge_id, error=e)
         else:
-            results[index] = BatchResult(
-                status=201 if created else 200, charge_id=request.charge_id, charge=charge if created else None
-            )
+            results[index] = BatchResult(status=201 if created else 200, charge_id=request.charge_id, charge=charge)
     # A repeat inside the batch answers like a repeat of the item it repeats.
     first_index = {p.request.charge_id: p.index for p in fresh}
     for p in duplicates:
         first = results[first_index[p.request.charge_id]]
         results[p.index] = BatchResult(status=200, charge_id=first.charge_id) if first.status in (200, 201) else first
-    return results  # type: ignore[return-value]
-
-
-def _wallets(workspace: Workspace, clients: list[Client], now: dt.datetime) -> dict[int, tuple[int, str]]:
-    """(wallet id, currency) per client id, creating missing wallets in one statement."""
-
-    def load():
-        return {
-            c: (w, cur)
-            for c, w, cur in Account.objects.filter(client__in=clients).values_list("client_id", "id", "currency")
-        }
-
-    existing = load()
-    missing = [c for c in clients if c.pk not in existing]
-    if missing:
-        Account.objects.bulk_create(
-            [
-                Account(
-                    workspace=workspace, kind=Account.Kind.WALLET, client=c, currency=workspace.currency, created_at=now
-                )
-                for c in missing
-            ],
-            ignore_conflicts=True,
-        )
-        existing = load()
-    return existing
 
 
 def _settle_repeats(
@@ -181,56 +193,31 @@ def _settle_repeats(
 
 
 def _decide(pending: list[_Pending], results: list) -> list[_Pending]:
-    """Lock the wallets (id order) and accept items in order while each wallet has the money."""
-    available = {wallet_id: figures[0] for wallet_id, figures in lock_wallets([p.wallet_id for p in pending]).items()}
+    """Lock the wallets and accept items in order while each wallet has the money."""
+    funds = lock_wallets([p.wallet_id for p in pending])
     accepted = []
     for p in pending:
-        amount = p.request.amount
-        if amount > available[p.wallet_id]:
+        if not funds.take(p.wallet_id, p.request.amount):
             error = InsufficientFunds(
-                f"The wallet has less than {format_amount(amount)} available.",
-                details={"amount": format_amount(amount), "currency": p.client.workspace.currency},
+                f"The wallet has less than {format_amount(p.request.amount)} available.",
+                details={"amount": format_amount(p.request.amount), "currency": p.currency},
             )
             results[p.index] = BatchResult(status=422, charge_id=p.request.charge_id, error=error)
             continue
-        available[p.wallet_id] -= amount
         accepted.append(p)
     return accepted
 
 
-def _as_created(p: _Pending, charge_pk: int | None, now: dt.datetime) -> Charge:
-    """The charge row as the statement wrote it, without reading it back."""
-    request = p.request
-    charge = Charge(
-        pk=charge_pk,
-        workspace_id=p.client.workspace_id,
-        charge_id=request.charge_id,
-        client=p.client,
-        wallet_id=p.wallet_id,
-        product=request.product,
-        amount=request.amount,
-        currency=p.client.workspace.currency,
-        hold=request.hold,
-        status=Charge.Status.HELD if request.hold else Charge.Status.COMPLETED,
-        captured=0 if request.hold else request.amount,
-        description=request.description,
-        hold_expires_at=now + dt.timedelta(seconds=p.ttl) if p.ttl else None,
-        request=p.fingerprint,
-        created_at=now,
-        updated_at=now,
-    )
-    charge._state.adding, charge._state.db = False, "default"
-    return charge
-
-
-_INSERT_SQL = """
+# The charges go in first (a charge_id taken meanwhile is skipped); the ledger posts what went in.
+_INSERT_SQL = (
+    """
 WITH input AS (
     SELECT * FROM unnest(%(charge_id)s::text[], %(client_id)s::bigint[], %(wallet_id)s::bigint[],
                          %(product)s::text[], %(amount)s::bigint[], %(hold)s::boolean[], %(description)s::text[],
                          %(hold_expires_at)s::timestamptz[], %(transaction_id)s::bigint[], %(request)s::text[],
-                         %(event)s::text[])
+                         %(event_type)s::text[], %(event_version)s::smallint[], %(event)s::text[])
         AS c(charge_id, client_id, wallet_id, product, amount, hold, description, hold_expires_at, transaction_id,
-             request, event)
+             request, event_type, event_version, event)
 ), inserted AS (
     INSERT INTO charge (workspace_id, charge_id, client_id, wallet_id, product, amount, currency, hold, status,
                         captured, refunded, description, hold_expires_at, cancel_reason, transaction_id, request,
@@ -241,69 +228,74 @@ WITH input AS (
       FROM input
      ORDER BY charge_id  -- one order for every batch: concurrent batches cannot deadlock on the key
     ON CONFLICT (workspace_id, charge_id) DO NOTHING
-    RETURNING id, charge_id, wallet_id, product, amount, hold, transaction_id
-), transactions AS (
-    INSERT INTO ledger_transaction (id, workspace_id, kind, description, created_at)
-    SELECT transaction_id, %(workspace)s, 'CHARGE', product, %(now)s FROM inserted WHERE NOT hold
-), entries AS (
-    INSERT INTO ledger_entry (transaction_id, account_id, amount, currency, created_at)
-    SELECT i.transaction_id, leg.account, leg.amount, %(currency)s, %(now)s
-      FROM inserted i
-      CROSS JOIN LATERAL (VALUES (i.wallet_id, -i.amount), (%(revenue)s::bigint, i.amount)) AS leg(account, amount)
-     WHERE NOT i.hold
-), wallets AS (
-    UPDATE ledger_account a
-       SET balance = a.balance - d.debit, held = a.held + d.held, net_consumption = a.net_consumption + d.debit
-      FROM (SELECT wallet_id,
-                   sum(CASE WHEN hold THEN 0 ELSE amount END) AS debit,
-                   sum(CASE WHEN hold THEN amount ELSE 0 END) AS held
-              FROM inserted GROUP BY wallet_id) AS d
-     WHERE a.id = d.wallet_id
-), events AS (
-    INSERT INTO event (workspace_id, type, data, created_at)
-    SELECT %(workspace)s, CASE WHEN i.hold THEN 'charge.held' ELSE 'charge.completed' END, input.event::jsonb,
-           %(now)s
-      FROM inserted i JOIN input USING (charge_id)
-)
+    RETURNING id, charge_id
+), spent AS (
+    SELECT input.wallet_id, input.amount, input.hold, input.transaction_id, input.product AS description,
+           input.event_type, input.event_version, input.event
+      FROM inserted JOIN input USING (charge_id)
+)"""  # noqa: S608 (constant fragments only)
+    + spend_many_ctes(source="spent")
+    + """
 SELECT id, charge_id FROM inserted
 """
+)
 
 
-def _insert(workspace: Workspace, accepted: list[_Pending], now: dt.datetime) -> dict[str, int]:
+def _insert(workspace: Workspace, accepted: list[_Pending], now: dt.datetime) -> dict[str, Charge]:
     """Write the accepted charges with their ledger transactions, entries, wallet figures and events
-    in one statement; returns the id of each charge inserted (a charge_id taken meanwhile is not)."""
+    in one statement; returns each charge inserted (a charge_id taken meanwhile is not)."""
     if not accepted:
         return {}
     currency = workspace.currency
+    # Transaction ids are drawn first so each charge row can name its own.
     completed = [p for p in accepted if not p.request.hold]
-    with connection.cursor() as cursor:
-        # Transaction ids are drawn first so each charge row can name its own.
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence('ledger_transaction', 'id')) FROM generate_series(1, %s)",
-            [len(completed)],
+    transaction_of = dict(
+        zip([p.request.charge_id for p in completed], draw_transaction_ids(len(completed)), strict=True)
+    )
+    charges = [
+        new_charge(
+            client=p.client,
+            wallet_id=p.wallet_id,
+            currency=currency,
+            request=p.request,
+            ttl=p.ttl,
+            fingerprint=p.fingerprint,
+            now=now,
+            transaction_id=transaction_of.get(p.request.charge_id),
         )
-        transaction_of = {p.request.charge_id: row[0] for p, row in zip(completed, cursor.fetchall(), strict=True)}
-        expires = {p.request.charge_id: now + dt.timedelta(seconds=p.ttl) for p in accepted if p.ttl}
+        for p in accepted
+    ]
+    events = [created_event(c, now) for c in charges]
+    with connection.cursor() as cursor:
         cursor.execute(
             _INSERT_SQL,
             {
                 "workspace": workspace.pk,
                 "currency": currency,
                 "now": now,
-                "revenue": system_account(
-                    workspace_id=workspace.pk, kind=Account.Kind.REVENUE, currency=currency, now=now
-                ).pk,
-                "charge_id": [p.request.charge_id for p in accepted],
-                "client_id": [p.client.pk for p in accepted],
-                "wallet_id": [p.wallet_id for p in accepted],
-                "product": [p.request.product for p in accepted],
-                "amount": [p.request.amount for p in accepted],
-                "hold": [p.request.hold for p in accepted],
-                "description": [p.request.description for p in accepted],
-                "hold_expires_at": [expires.get(p.request.charge_id) for p in accepted],
-                "transaction_id": [transaction_of.get(p.request.charge_id) for p in accepted],
-                "request": [json.dumps(p.fingerprint) for p in accepted],
-                "event": [json.dumps(created_facts(_as_created(p, None, now), now)) for p in accepted],
+                "l_workspace": workspace.pk,
+                "l_kind": LedgerTransaction.Kind.CHARGE,
+                "l_counter": revenue_account(workspace.pk, currency, now).pk,
+                "l_currency": currency,
+                "l_now": now,
+                "charge_id": [c.charge_id for c in charges],
+                "client_id": [c.client_id for c in charges],
+                "wallet_id": [c.wallet_id for c in charges],
+                "product": [c.product for c in charges],
+                "amount": [c.amount for c in charges],
+                "hold": [c.hold for c in charges],
+                "description": [c.description for c in charges],
+                "hold_expires_at": [c.hold_expires_at for c in charges],
+                "transaction_id": [c.transaction_id for c in charges],
+                "request": [json.dumps(c.request) for c in charges],
+                "event_type": [e.type for e in events],
+                "event_version": [e.version for e in events],
+                "event": [json.dumps(e.data) for e in events],
             },
         )
-        return {charge_id: charge_pk for charge_pk, charge_id in cursor.fetchall()}
+        inserted = {charge_id: pk for pk, charge_id in cursor.fetchall()}
+    by_id = {c.charge_id: c for c in charges}
+    for charge_id, pk in inserted.items():
+        by_id[charge_id].pk = pk
+        by_id[charge_id]._state.adding, by_id[charge_id]._state.db = False, "default"
+    return {charge_id: by_id[charge_id] for charge_id in inserted}

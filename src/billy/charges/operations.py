@@ -18,14 +18,17 @@ from billy.clients.models import Client
 from billy.core.errors import BillyError, IdempotencyConflict, InvalidState, ValidationFailed
 from billy.core.money import format_amount
 from billy.core.validation import check_text, is_printable_text
-from billy.events.operations import append_event
+from billy.events import registry
+from billy.events.registry import NewEvent
 from billy.ledger.models import Account, LedgerTransaction
-from billy.ledger.operations import (
+from billy.ledger.postings import (
     InsufficientFunds,
+    Movement,
     get_or_create_wallet,
     lock_wallets,
-    move_wallet,
-    post_transaction,
+    post_movement,
+    spend_params,
+    spend_statement,
     system_account,
 )
 from billy.workspaces.models import Workspace
@@ -82,23 +85,24 @@ def validate_charge_request(request: ChargeRequest) -> None:
         raise ValidationFailed(errors)
 
 
-def _facts(charge: Charge, client: Client, now: dt.datetime, **extra) -> dict:
-    """What an event says: who bought what, for how much, when. Never more."""
-    return {
+def charge_event(charge: Charge, event_type: registry.EventType, *, now: dt.datetime, **extra) -> NewEvent:
+    """What an event of a charge says: who bought what, for how much, when. Never more."""
+    facts = {
         "charge_id": charge.charge_id,
-        "client": client.service_client_id,
+        "client": charge.client.service_client_id,
         "product": charge.product,
         "amount": format_amount(charge.amount),
         "currency": charge.currency,
         "at": now.isoformat(),
-        **extra,
     }
+    return event_type.build(**(facts | extra))
 
 
-def created_facts(charge: Charge, now: dt.datetime) -> dict:
-    """The event of a new charge (`charge.completed`, or `charge.held` with its expiry)."""
-    extra = {"expires_at": charge.hold_expires_at.isoformat()} if charge.hold_expires_at else {}
-    return _facts(charge, charge.client, now, **extra)
+def created_event(charge: Charge, now: dt.datetime) -> NewEvent:
+    """The event of a new charge: `charge.completed`, or `charge.held` with its expiry."""
+    if charge.hold:
+        return charge_event(charge, registry.CHARGE_HELD, now=now, expires_at=charge.hold_expires_at.isoformat())
+    return charge_event(charge, registry.CHARGE_COMPLETED, now=now)
 
 
 def charge_terms(*, client: Client, request: ChargeRequest, currency: str) -> tuple[int | None, dict]:
@@ -107,7 +111,44 @@ def charge_terms(*, client: Client, request: ChargeRequest, currency: str) -> tu
     return ttl, {**asdict(request), "client_id": client.pk, "currency": currency, "hold_ttl_seconds": ttl}
 
 
-def _revenue(workspace_id: int, currency: str, now: dt.datetime) -> Account:
+def new_charge(
+    *,
+    client: Client,
+    wallet_id: int,
+    currency: str,
+    request: ChargeRequest,
+    ttl: int | None,
+    fingerprint: dict,
+    now: dt.datetime,
+    pk: int | None = None,
+    transaction_id: int | None = None,
+) -> Charge:
+    """A charge row as creating it writes it (the statement that inserts it reads its fields)."""
+    charge = Charge(
+        pk=pk,
+        workspace_id=client.workspace_id,
+        charge_id=request.charge_id,
+        client=client,
+        wallet_id=wallet_id,
+        product=request.product,
+        amount=request.amount,
+        currency=currency,
+        hold=request.hold,
+        status=Charge.Status.HELD if request.hold else Charge.Status.COMPLETED,
+        captured=0 if request.hold else request.amount,
+        description=request.description,
+        hold_expires_at=now + dt.timedelta(seconds=ttl) if ttl else None,
+        transaction_id=transaction_id,
+        request=fingerprint,
+        created_at=now,
+        updated_at=now,
+    )
+    if pk is not None:
+        charge._state.adding, charge._state.db = False, "default"
+    return charge
+
+
+def revenue_account(workspace_id: int, currency: str, now: dt.datetime) -> Account:
     return system_account(workspace_id=workspace_id, kind=Account.Kind.REVENUE, currency=currency, now=now)
 
 
@@ -124,17 +165,29 @@ def post_charge(*, client: Client, request: ChargeRequest, now: dt.datetime) -> 
         raise CurrencyMismatch(
             f"The wallet holds {wallet.currency}, not {currency}.", details={"wallet_currency": wallet.currency}
         )
-    ttl = (request.hold_ttl_seconds or DEFAULT_HOLD_TTL_SECONDS) if request.hold else None
-    fingerprint = {**asdict(request), "client_id": client.pk, "currency": currency, "hold_ttl_seconds": ttl}
+    ttl, fingerprint = charge_terms(client=client, request=request, currency=currency)
+    charge = new_charge(
+        client=client,
+        wallet_id=wallet.pk,
+        currency=currency,
+        request=request,
+        ttl=ttl,
+        fingerprint=fingerprint,
+        now=now,
+    )
     try:
-        charge = _insert_charge(
-            client=client, wallet=wallet, request=request, ttl=ttl, fingerprint=fingerprint, now=now
-        )
+        created = _insert_charge(charge, now=now)
     except IntegrityError:
-        charge = None  # the charge_id is taken: a repeat, or a conflict
-    if charge is not None:
+        created = False  # the charge_id is taken: a repeat, or a conflict
+    if created:
         return charge, True
-    existing = Charge.objects.filter(workspace_id=client.workspace_id, charge_id=request.charge_id).first()
+    # A repeat answers with the charge as it is now, refunds and all.
+    existing = (
+        Charge.objects.select_related("client")
+        .prefetch_related("refunds")
+        .filter(workspace_id=client.workspace_id, charge_id=request.charge_id)
+        .first()
+    )
     if existing is None:
         raise InsufficientFunds(
             f"The wallet has less than {format_amount(request.amount)} {wallet.currency} available.",
@@ -145,95 +198,66 @@ def post_charge(*, client: Client, request: ChargeRequest, now: dt.datetime) -> 
     return existing, False
 
 
-# One statement, so one round trip and the shortest possible hold on the wallet's row: the
-# conditional UPDATE takes the wallet (and checks the money); every insert reads from it, so
-# nothing is written when the money is not there; a taken charge_id aborts the whole statement.
-_CHARGE_SQL = """
-WITH wallet AS (
-    UPDATE ledger_account
-       SET balance = balance - %(debit)s, held = held + %(hold_amount)s,
-           net_consumption = net_consumption + %(debit)s
-     WHERE id = %(wallet)s AND balance - held >= %(amount)s
-    RETURNING id
-), tx AS (
-    INSERT INTO ledger_transaction (workspace_id, kind, description, created_at)
-    SELECT %(workspace)s, 'CHARGE', %(product)s, %(now)s FROM wallet WHERE NOT %(hold)s
-    RETURNING id
-), inserted AS (
+# One statement (see `spend_statement`): the wallet's money, the ledger transaction, the charge row
+# and the event; a taken charge_id aborts the whole statement.
+_CHARGE_SQL = spend_statement(
+    record="""
+, inserted AS (
     INSERT INTO charge (workspace_id, charge_id, client_id, wallet_id, product, amount, currency, hold, status,
                         captured, refunded, description, hold_expires_at, cancel_reason, transaction_id, request,
                         created_at, updated_at)
     SELECT %(workspace)s, %(charge_id)s, %(client)s, wallet.id, %(product)s, %(amount)s, %(currency)s, %(hold)s,
-           %(status)s, %(debit)s, 0, %(description)s, %(expires_at)s, '', (SELECT id FROM tx), %(request)s::jsonb,
+           %(status)s, %(captured)s, 0, %(description)s, %(expires_at)s, '', (SELECT id FROM tx), %(request)s::jsonb,
            %(now)s, %(now)s
       FROM wallet
     RETURNING id, transaction_id
-), entries AS (
-    INSERT INTO ledger_entry (transaction_id, account_id, amount, currency, created_at)
-    SELECT tx.id, leg.account, leg.amount, %(currency)s, %(now)s
-      FROM tx, (VALUES (%(wallet)s::bigint, -%(amount)s::bigint), (%(revenue)s::bigint, %(amount)s::bigint))
-           AS leg(account, amount)
-), appended AS (
-    INSERT INTO event (workspace_id, type, data, created_at)
-    SELECT %(workspace)s, %(event_type)s, %(event)s::jsonb, %(now)s FROM wallet
+)""",
+    select="SELECT id, transaction_id FROM inserted",
 )
-SELECT id, transaction_id FROM inserted
-"""
 
 
-def _insert_charge(
-    *, client: Client, wallet: Account, request: ChargeRequest, ttl: int | None, fingerprint: dict, now: dt.datetime
-) -> Charge | None:
-    """The new charge, or None when the wallet lacks the money. IntegrityError: charge_id taken."""
-    expires_at = now + dt.timedelta(seconds=ttl) if ttl else None
-    status = Charge.Status.HELD if request.hold else Charge.Status.COMPLETED
-    charge = Charge(
-        workspace_id=client.workspace_id,
-        charge_id=request.charge_id,
-        client=client,
-        wallet=wallet,
-        product=request.product,
-        amount=request.amount,
-        currency=wallet.currency,
-        hold=request.hold,
-        status=status,
-        captured=0 if request.hold else request.amount,
-        description=request.description,
-        hold_expires_at=expires_at,
-        request=fingerprint,
-        created_at=now,
-        updated_at=now,
-    )
+def _insert_charge(charge: Charge, *, now: dt.datetime) -> bool:
+    """Write the new charge, filling its ids; False when the wallet lacks the money. IntegrityError:
+    the charge_id is taken."""
+    event = created_event(charge, now)
     with connection.cursor() as cursor:
         cursor.execute(
             _CHARGE_SQL,
             {
-                "workspace": client.workspace_id,
-                "wallet": wallet.pk,
-                "revenue": _revenue(client.workspace_id, wallet.currency, now).pk,
-                "client": client.pk,
-                "charge_id": request.charge_id,
-                "product": request.product,
-                "amount": request.amount,
-                "debit": 0 if request.hold else request.amount,
-                "hold_amount": request.amount if request.hold else 0,
-                "hold": request.hold,
-                "status": status,
-                "currency": wallet.currency,
-                "description": request.description,
-                "expires_at": expires_at,
-                "request": json.dumps(fingerprint),
+                **spend_params(
+                    workspace_id=charge.workspace_id,
+                    wallet_id=charge.wallet_id,
+                    currency=charge.currency,
+                    amount=charge.amount,
+                    hold=charge.hold,
+                    kind=LedgerTransaction.Kind.CHARGE,
+                    counter_account_id=revenue_account(charge.workspace_id, charge.currency, now).pk,
+                    description=charge.product,
+                    event=event,
+                    event_json=json.dumps(event.data),
+                    now=now,
+                ),
+                "workspace": charge.workspace_id,
+                "client": charge.client_id,
+                "charge_id": charge.charge_id,
+                "product": charge.product,
+                "amount": charge.amount,
+                "hold": charge.hold,
+                "status": charge.status,
+                "captured": charge.captured,
+                "currency": charge.currency,
+                "description": charge.description,
+                "expires_at": charge.hold_expires_at,
+                "request": json.dumps(charge.request),
                 "now": now,
-                "event_type": "charge.held" if request.hold else "charge.completed",
-                "event": json.dumps(created_facts(charge, now)),
             },
         )
         row = cursor.fetchone()
     if row is None:
-        return None
+        return False
     charge.pk, charge.transaction_id = row
     charge._state.adding, charge._state.db = False, "default"
-    return charge
+    return True
 
 
 def _locked_charge(workspace: Workspace, charge_id: str) -> Charge:
@@ -271,33 +295,31 @@ def confirm_charge(*, workspace: Workspace, charge_id: str, amount: int | None, 
         elif target > charge.amount:
             raise ValidationFailed({"amount": [f"At most the held {format_amount(charge.amount)}."]})
         else:
-            if (
-                move_wallet(wallet_id=charge.wallet_id, balance=-target, held=-charge.amount, consumption=target)
-                is None
-            ):
-                raise InsufficientFunds("The wallet no longer covers the hold.")  # the CHECK makes this unreachable
-            charge.transaction = post_transaction(
-                workspace_id=workspace.pk,
-                kind=LedgerTransaction.Kind.CHARGE,
-                currency=charge.currency,
-                legs=[(charge.wallet_id, -target), (_revenue(workspace.pk, charge.currency, now).pk, target)],
-                description=charge.product,
+            charge.transaction = post_movement(
+                Movement(
+                    workspace_id=workspace.pk,
+                    currency=charge.currency,
+                    kind=LedgerTransaction.Kind.CHARGE,
+                    legs=(
+                        (charge.wallet_id, -target),
+                        (revenue_account(workspace.pk, charge.currency, now).pk, target),
+                    ),
+                    description=charge.product,
+                    wallet_id=charge.wallet_id,
+                    held=-charge.amount,
+                    consumption=target,
+                    event=charge_event(
+                        charge,
+                        registry.CHARGE_CONFIRMED,
+                        now=now,
+                        amount=format_amount(target),
+                        released=format_amount(charge.amount - target),
+                    ),
+                ),
                 now=now,
             )
             charge.status, charge.captured, charge.updated_at = Charge.Status.COMPLETED, target, now
             charge.save(update_fields=["transaction", "status", "captured", "updated_at"])
-            append_event(
-                workspace_id=workspace.pk,
-                type="charge.confirmed",
-                data=_facts(
-                    charge,
-                    charge.client,
-                    now,
-                    amount=format_amount(target),
-                    released=format_amount(charge.amount - target),
-                ),
-                now=now,
-            )
             return charge
     # The release above is committed; the confirmation is refused.
     raise InvalidState(f"Charge {charge_id!r} expired at {charge.hold_expires_at.isoformat()}; it was released.")
@@ -318,15 +340,20 @@ def cancel_charge(
 
 
 def _release(charge: Charge, *, reason: str, now: dt.datetime) -> None:
-    move_wallet(wallet_id=charge.wallet_id, held=-charge.amount)
-    charge.status, charge.cancel_reason, charge.updated_at = Charge.Status.CANCELLED, reason, now
-    charge.save(update_fields=["status", "cancel_reason", "updated_at"])
-    append_event(
-        workspace_id=charge.workspace_id,
-        type="charge.cancelled",
-        data=_facts(charge, charge.client, now, released=format_amount(charge.amount), reason=reason),
+    post_movement(
+        Movement(
+            workspace_id=charge.workspace_id,
+            currency=charge.currency,
+            wallet_id=charge.wallet_id,
+            held=-charge.amount,
+            event=charge_event(
+                charge, registry.CHARGE_CANCELLED, now=now, released=format_amount(charge.amount), reason=reason
+            ),
+        ),
         now=now,
     )
+    charge.status, charge.cancel_reason, charge.updated_at = Charge.Status.CANCELLED, reason, now
+    charge.save(update_fields=["status", "cancel_reason", "updated_at"])
 
 
 def expire_holds(*, now: dt.datetime, limit: int = 500) -> int:
@@ -396,16 +423,28 @@ def _create_refund(
             f"Charge {charge.charge_id!r} has {format_amount(charge.refundable)} left to refund.",
             details={"refundable": format_amount(charge.refundable)},
         )
-    revenue = _revenue(charge.workspace_id, charge.currency, now)
-    ledger_transaction = post_transaction(
-        workspace_id=charge.workspace_id,
-        kind=LedgerTransaction.Kind.REFUND,
-        currency=charge.currency,
-        legs=[(charge.wallet_id, refund_amount), (revenue.pk, -refund_amount)],
-        description=reason or charge.product,
+    charge.refunded += refund_amount
+    charge.updated_at = now
+    ledger_transaction = post_movement(
+        Movement(
+            workspace_id=charge.workspace_id,
+            currency=charge.currency,
+            kind=LedgerTransaction.Kind.REFUND,
+            legs=(
+                (charge.wallet_id, refund_amount),
+                (revenue_account(charge.workspace_id, charge.currency, now).pk, -refund_amount),
+            ),
+            description=reason or charge.product,
+            wallet_id=charge.wallet_id,
+            consumption=-refund_amount,
+            event=charge_event(
+                charge, registry.CHARGE_REFUNDED, now=now, refund_id=refund_id, refunded=format_amount(refund_amount)
+            ),
+        ),
         now=now,
     )
-    refund = Refund.objects.create(
+    charge.save(update_fields=["refunded", "updated_at"])
+    return Refund.objects.create(
         workspace_id=charge.workspace_id,
         refund_id=refund_id,
         charge=charge,
@@ -415,14 +454,3 @@ def _create_refund(
         request=fingerprint,
         created_at=now,
     )
-    move_wallet(wallet_id=charge.wallet_id, balance=refund_amount, consumption=-refund_amount)
-    charge.refunded += refund_amount
-    charge.updated_at = now
-    charge.save(update_fields=["refunded", "updated_at"])
-    append_event(
-        workspace_id=charge.workspace_id,
-        type="charge.refunded",
-        data=_facts(charge, charge.client, now, refund_id=refund_id, refunded=format_amount(refund_amount)),
-        now=now,
-    )
-    return refund

@@ -16,6 +16,8 @@ class Xid8Field(models.BigIntegerField):
 class Event(models.Model):
     workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="+")
     type = models.CharField(max_length=64)
+    # The version of the type's payload schema (see registry.py).
+    version = models.PositiveSmallIntegerField(db_default=1)
     xid = Xid8Field(db_default=models.Func(function="pg_current_xact_id"), editable=False)
     data = models.JSONField()
     created_at = models.DateTimeField()

@@ -8,6 +8,7 @@ from billy.core.money import format_amount, parse_amount_field
 
 from . import operations
 from .models import Account, Adjustment, Entry, LedgerTransaction
+from .postings import available
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -59,7 +60,7 @@ class AccountAdmin(ReadOnlyAdmin):
 
     @admin.display(description="available")
     def shown_available(self, obj: Account) -> str:
-        return format_amount(obj.available) if obj.kind == Account.Kind.WALLET else "—"
+        return format_amount(available(balance=obj.balance, held=obj.held)) if obj.kind == Account.Kind.WALLET else "—"
 
     @admin.action(description="Adjust the selected wallet (a correction with a reason)")
     def adjust(self, request, queryset):
@@ -88,7 +89,8 @@ class AccountAdmin(ReadOnlyAdmin):
             form_class=AdjustmentForm,
             title="Adjust wallet",
             intro=f"Wallet of {wallet.client.service_client_id} ({wallet.client.workspace.name}): "
-            f"{format_amount(wallet.available)} {wallet.currency} available. The correction is posted "
+            f"{format_amount(available(balance=wallet.balance, held=wallet.held))} {wallet.currency} available. "
+            "The correction is posted "
             "against the workspace's corrections account.",
             apply=apply,
         )

@@ -47,10 +47,6 @@ class Account(models.Model):
     def __str__(self) -> str:
         return f"{self.kind.lower()} {self.client_id or self.workspace_id} {self.currency}"
 
-    @property
-    def available(self) -> int:
-        return self.balance - self.held
-
 
 class LedgerTransaction(models.Model):
     class Kind(models.TextChoices):

@@ -9,6 +9,7 @@ from billy.clients.models import Client
 from billy.core.pagination import check_limit, decode_cursor, encode_cursor
 
 from .models import Account, Entry
+from .postings import available
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ def get_wallet(*, client: Client) -> WalletView:
         currency=wallet.currency,
         balance=wallet.balance,
         held=wallet.held,
-        available=wallet.available,
+        available=available(balance=wallet.balance, held=wallet.held),
         credit_limit=wallet.credit_limit,
         net_consumption=wallet.net_consumption,
     )

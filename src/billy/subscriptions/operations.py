@@ -26,7 +26,8 @@ from billy.core.errors import BillyError, InvalidState, UpstreamUnavailable, Val
 from billy.core.money import format_amount, prorate
 from billy.core.tasks import defer
 from billy.core.validation import check_text
-from billy.events.operations import append_event
+from billy.events import registry
+from billy.events.registry import NewEvent
 from billy.integrations.yookassa import get_payment_provider
 from billy.integrations.yookassa.client import parse_notification
 from billy.integrations.yookassa.port import (
@@ -42,7 +43,7 @@ from billy.integrations.yookassa.port import (
     ShopCredentials,
 )
 from billy.ledger.models import Account, LedgerTransaction
-from billy.ledger.operations import post_transaction, system_account
+from billy.ledger.postings import Movement, post_movement, system_account
 from billy.workspaces.models import Workspace
 
 from .models import Plan, ProviderNotification, Subscription, SubscriptionPayment, SubscriptionRefund
@@ -403,18 +404,27 @@ def _complete_payment(payment: SubscriptionPayment, provider_payment: ProviderPa
         logger.error("payment %s: provider took %s %s", payment.pk, provider_payment.amount, provider_payment.currency)
         payment.last_error = "the provider's amount differs from billy's"
         return
-    ledger_transaction = _post_card_movement(
+    subscription = payment.subscription
+    payment.status = SubscriptionPayment.Status.SUCCEEDED
+    payment.succeeded_at = now
+    payment.transaction = _post_card_movement(
         workspace_id=payment.workspace_id,
         kind=LedgerTransaction.Kind.CARD_PAYMENT,
         amount=payment.amount,
         currency=payment.currency,
         description=f"card payment {payment.pk}",
+        event=registry.SUBSCRIPTION_PAYMENT_SUCCEEDED.build(
+            payment_id=str(payment.pk),
+            subscription_id=str(subscription.pk),
+            user_id=subscription.user_id,
+            plan=subscription.plan.code,
+            amount=format_amount(payment.amount),
+            currency=payment.currency,
+            provider_payment_id=payment.provider_payment_id,
+            at=now.isoformat(),
+        ),
         now=now,
     )
-    payment.status = SubscriptionPayment.Status.SUCCEEDED
-    payment.transaction = ledger_transaction
-    payment.succeeded_at = now
-    subscription = payment.subscription
     if subscription.status == Subscription.Status.PENDING:
         subscription.status = Subscription.Status.ACTIVE
         subscription.period_start = now
@@ -428,21 +438,6 @@ def _complete_payment(payment: SubscriptionPayment, provider_payment: ProviderPa
         # The money came in for a subscription that is no longer waiting (e.g. canceled): it is
         # booked and logged for an operator; nothing is activated.
         logger.error("payment %s succeeded for subscription %s in %s", payment.pk, subscription.pk, subscription.status)
-    append_event(
-        workspace_id=payment.workspace_id,
-        type="subscription.payment_succeeded",
-        data={
-            "payment_id": str(payment.pk),
-            "subscription_id": str(subscription.pk),
-            "user_id": subscription.user_id,
-            "plan": subscription.plan.code,
-            "amount": format_amount(payment.amount),
-            "currency": payment.currency,
-            "provider_payment_id": payment.provider_payment_id,
-            "at": now.isoformat(),
-        },
-        now=now,
-    )
 
 
 def _fail_payment(payment: SubscriptionPayment, *, reason: str, now: dt.datetime) -> None:
@@ -472,18 +467,21 @@ def _fail_payment_by_id(payment_id, *, reason: str, now: dt.datetime) -> Subscri
 
 
 def _post_card_movement(
-    *, workspace_id: int, kind: str, amount: int, currency: str, description: str, now: dt.datetime
+    *, workspace_id: int, kind: str, amount: int, currency: str, description: str, event: NewEvent, now: dt.datetime
 ) -> LedgerTransaction:
     """A card payment moves money from provider clearing to revenue; a card refund moves it back."""
     clearing = system_account(workspace_id=workspace_id, kind=Account.Kind.CLEARING, currency=currency, now=now)
     revenue = system_account(workspace_id=workspace_id, kind=Account.Kind.REVENUE, currency=currency, now=now)
     sign = 1 if kind == LedgerTransaction.Kind.CARD_PAYMENT else -1
-    return post_transaction(
-        workspace_id=workspace_id,
-        kind=kind,
-        currency=currency,
-        legs=[(revenue.pk, sign * amount), (clearing.pk, -sign * amount)],
-        description=description,
+    return post_movement(
+        Movement(
+            workspace_id=workspace_id,
+            currency=currency,
+            kind=kind,
+            legs=((revenue.pk, sign * amount), (clearing.pk, -sign * amount)),
+            description=description,
+            event=event,
+        ),
         now=now,
     )
 
@@ -637,17 +635,28 @@ def record_provider_refund(
 
 
 def _complete_refund(refund: SubscriptionRefund, *, now: dt.datetime) -> None:
+    subscription = refund.subscription
     refund.transaction = _post_card_movement(
         workspace_id=refund.workspace_id,
         kind=LedgerTransaction.Kind.CARD_REFUND,
         amount=refund.amount,
         currency=refund.currency,
         description=f"card refund {refund.pk}",
+        event=registry.SUBSCRIPTION_REFUND_SUCCEEDED.build(
+            refund_id=str(refund.pk),
+            payment_id=str(refund.payment_id),
+            subscription_id=str(subscription.pk),
+            user_id=subscription.user_id,
+            plan=subscription.plan.code,
+            amount=format_amount(refund.amount),
+            currency=refund.currency,
+            provider_refund_id=refund.provider_refund_id,
+            at=now.isoformat(),
+        ),
         now=now,
     )
     refund.status = SubscriptionRefund.Status.SUCCEEDED
     refund.succeeded_at = now
-    subscription = refund.subscription
     was_active = subscription.status == Subscription.Status.ACTIVE
     subscription.status = Subscription.Status.REFUNDED
     subscription.ended_at = subscription.ended_at or now
@@ -656,22 +665,6 @@ def _complete_refund(refund: SubscriptionRefund, *, now: dt.datetime) -> None:
     if was_active:
         _defer_role_change(subscription, grant=False)
     _defer_notification(subscription, template="subscription_refunded", key=f"refunded-{refund.pk}")
-    append_event(
-        workspace_id=refund.workspace_id,
-        type="subscription.refund_succeeded",
-        data={
-            "refund_id": str(refund.pk),
-            "payment_id": str(refund.payment_id),
-            "subscription_id": str(subscription.pk),
-            "user_id": subscription.user_id,
-            "plan": subscription.plan.code,
-            "amount": format_amount(refund.amount),
-            "currency": refund.currency,
-            "provider_refund_id": refund.provider_refund_id,
-            "at": now.isoformat(),
-        },
-        now=now,
-    )
 
 
 def _fail_refund_by_id(refund_id, *, reason: str, now: dt.datetime) -> SubscriptionRefund:

@@ -131,50 +131,30 @@ class WalletServicer(money_pb2_grpc.WalletServiceServicer):
 
 class ChargeServicer(money_pb2_grpc.ChargeServiceServicer):
     def CreateCharge(self, request, context):  # noqa: N802
-        workspace, client = _client(request)
+        _, client = _client(request)
         charge, created = charge_operations.post_charge(
             client=client, request=_charge_request(request), now=clock.now()
         )
-        if not created:
-            charge = charge_queries.get_charge(workspace=workspace, charge_id=charge.charge_id)
         return money_pb2.CreateChargeResponse(charge=charge_message(charge), created=created)
 
     def CreateCharges(self, request, context):  # noqa: N802
         workspace = get_workspace_for(current_principal(), request.workspace)
-        if not 1 <= len(request.charges) <= batch.MAX_ITEMS:
-            raise ValidationFailed({"charges": [f"Between 1 and {batch.MAX_ITEMS} items."]})
-        items, parse_errors = [], {}
-        for index, item in enumerate(request.charges):
+        items = []
+        for item in request.charges:
             try:
-                items.append(
-                    (index, batch.BatchItem(service_client_id=item.service_client_id, request=_charge_request(item)))
-                )
+                items.append(batch.BatchItem(service_client_id=item.service_client_id, request=_charge_request(item)))
             except ValidationFailed as e:  # this item only, as the HTTP batch answers it
-                parse_errors[index] = e
-        outcomes = dict(
-            zip(
-                [i for i, _ in items],
-                batch.post_charges(workspace=workspace, items=[it for _, it in items], now=clock.now())
-                if items
-                else [],
-                strict=True,
+                items.append(batch.UnreadableItem(charge_id=item.charge_id, error=e))
+        results = [
+            money_pb2.ChargeResult(
+                status=r.status,
+                charge_id=r.charge_id,
+                charge=charge_message(r.charge) if r.charge else None,
+                error_code=r.error.code if r.error else "",
+                error_message=r.error.message if r.error else "",
             )
-        )
-        repeats = [o.charge_id for o in outcomes.values() if o.error is None and o.charge is None]
-        stored = {c.charge_id: c for c in charge_queries.get_charges(workspace=workspace, charge_ids=repeats)}
-        results = []
-        for index, item in enumerate(request.charges):
-            outcome = outcomes.get(index)
-            error = parse_errors.get(index) if outcome is None else outcome.error
-            results.append(
-                money_pb2.ChargeResult(
-                    status=422 if outcome is None else outcome.status,
-                    charge_id=item.charge_id,
-                    charge=None if error else charge_message(outcome.charge or stored[outcome.charge_id]),
-                    error_code=error.code if error else "",
-                    error_message=error.message if error else "",
-                )
-            )
+            for r in batch.post_charges(workspace=workspace, items=items, now=clock.now())
+        ]
         return money_pb2.CreateChargesResponse(results=results)
 
     def GetCharge(self, request, context):  # noqa: N802

@@ -310,8 +310,6 @@ def post_charge(request, workspace: str, service_client_id: str, payload: Charge
         ),
         now=clock.now(),
     )
-    if not created:
-        charge = charge_queries.get_charge(workspace=charge.client.workspace, charge_id=charge.charge_id)
     return Status(201 if created else 200, charge_out(charge))
 
 
@@ -366,47 +364,34 @@ class BatchOut(Schema):
 def post_charges_batch(request, workspace: str, payload: BatchIn):
     """Each item behaves exactly like the single call; `results` are in the items' order."""
     ws = get_workspace_for(request.auth, workspace)
-    if not 1 <= len(payload.charges) <= MAX_BATCH_ITEMS:
-        raise ValidationFailed({"charges": [f"Between 1 and {MAX_BATCH_ITEMS} items."]})
-    items, parse_errors = [], {}
-    for index, item in enumerate(payload.charges):
+    items = []
+    for item in payload.charges:
         try:
-            amount = _amount("amount", item.amount)
-        except ValidationFailed as e:
-            parse_errors[index] = e
-            amount = 1  # placeholder; the item is answered with its parse error below
-        items.append(
-            batch.BatchItem(
-                service_client_id=item.service_client_id,
-                request=charge_operations.ChargeRequest(
-                    charge_id=item.charge_id,
-                    product=item.product,
-                    amount=amount,
-                    currency=item.currency,
-                    hold=item.hold,
-                    hold_ttl_seconds=item.hold_ttl_seconds,
-                    description=item.description,
-                ),
+            items.append(
+                batch.BatchItem(
+                    service_client_id=item.service_client_id,
+                    request=charge_operations.ChargeRequest(
+                        charge_id=item.charge_id,
+                        product=item.product,
+                        amount=_amount("amount", item.amount),
+                        currency=item.currency,
+                        hold=item.hold,
+                        hold_ttl_seconds=item.hold_ttl_seconds,
+                        description=item.description,
+                    ),
+                )
             )
-        )
-    valid = [i for i in range(len(items)) if i not in parse_errors]
-    outcomes = dict(
-        zip(valid, batch.post_charges(workspace=ws, items=[items[i] for i in valid], now=clock.now()), strict=True)
-    )
-    repeats = [o.charge_id for o in outcomes.values() if o.error is None and o.charge is None]
-    stored = {c.charge_id: c for c in charge_queries.get_charges(workspace=ws, charge_ids=repeats)} if repeats else {}
-    results = []
-    for index, item in enumerate(items):
-        outcome = outcomes.get(index)
-        error = parse_errors[index] if outcome is None else outcome.error
-        results.append(
-            {
-                "status": 422 if outcome is None else outcome.status,
-                "charge_id": item.request.charge_id,
-                "charge": None if error else charge_data(outcome.charge or stored[outcome.charge_id]),
-                "error": error.as_dict()["error"] if error else None,
-            }
-        )
+        except ValidationFailed as e:  # this item only
+            items.append(batch.UnreadableItem(charge_id=item.charge_id, error=e))
+    results = [
+        {
+            "status": r.status,
+            "charge_id": r.charge_id,
+            "charge": charge_data(r.charge) if r.charge else None,
+            "error": r.error.as_dict()["error"] if r.error else None,
+        }
+        for r in batch.post_charges(workspace=ws, items=items, now=clock.now())
+    ]
     # Built as plain data: validating 1,000 response models would cost more than the charges.
     return JsonResponse({"results": results}, json_dumps_params={"ensure_ascii": False})
 
