@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import os
 import socket
 import subprocess
@@ -75,6 +76,49 @@ def make_api_key(*workspaces: str, role: str = "SERVICE") -> str:
     return workspace_operations.create_api_key(
         name="test", workspace_names=workspaces, role=role, now=clock.now()
     ).secret
+
+
+# Events the feed's own tests write by hand to test its order, not produced by billy.
+SYNTHETIC_EVENT_TYPES = {"fast", "slow", "test.event"}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def every_event_matches_its_schema(django_db_setup, django_db_blocker):
+    """Every event the suite writes (in this process or in the billy processes it starts) is copied
+    by a trigger into a table the test flush leaves alone; at the end each must validate against
+    its registered type's JSON Schema."""
+    from jsonschema import Draft202012Validator, FormatChecker
+
+    from billy.events.registry import EVENT_TYPES
+
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            """
+            CREATE TABLE IF NOT EXISTS test_event_seen (type text, version int, data jsonb);
+            CREATE OR REPLACE FUNCTION test_event_seen() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                INSERT INTO test_event_seen VALUES (NEW.type, NEW.version, NEW.data);
+                RETURN NULL;
+            END $$;
+            CREATE OR REPLACE TRIGGER test_event_seen AFTER INSERT ON event
+                FOR EACH ROW EXECUTE FUNCTION test_event_seen();
+            """
+        )
+    yield
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute("SELECT type, version, data::text FROM test_event_seen")
+        rows = cursor.fetchall()
+    problems = []
+    for type_, version, data in rows:
+        if type_ in SYNTHETIC_EVENT_TYPES:
+            continue
+        event_type = EVENT_TYPES.get(type_)
+        if event_type is None or event_type.version != version:
+            problems.append(f"{type_} v{version}: not a registered type and version")
+            continue
+        validator = Draft202012Validator(event_type.schema, format_checker=FormatChecker())
+        problems += [f"{type_} v{version}: {e.message}" for e in validator.iter_errors(json.loads(data))]
+    assert not problems, f"{len(problems)} events do not match their schemas: {sorted(set(problems))[:20]}"
 
 
 @pytest.fixture

@@ -52,11 +52,27 @@ def test_64_identical_requests_make_one_charge(live_billy, client_a, service_key
     assert Account.objects.get(client=client_a).balance == 975_00
 
 
+def read_feed_until(workspace_id: int, *, after: str | None, count: int, timeout: float = 120):
+    """At least `count` events after the cursor, and the cursor after them (or what came in time).
+
+    The feed hands out an event once every older transaction of the cluster has ended, other
+    databases' and billy's background jobs' included: an event committed a moment ago may still be
+    held back by someone else's transaction, so a reader that wants it polls."""
+    events, deadline = [], time.monotonic() + timeout
+    while len(events) < count and time.monotonic() < deadline:
+        page = read_feed(workspace_id=workspace_id, after=after, limit=100)
+        events += page.events
+        after = page.next_cursor
+        if not page.events:
+            time.sleep(0.01)
+    return events, after
+
+
 def test_feed_misses_nothing_when_commits_land_out_of_id_order(client_a):
     """A writer takes an event id and blocks; a later writer commits first; the reader must wait."""
     fund(client_a, 100_00)
     workspace = Workspace.objects.get(name="c2b")
-    start = read_feed(workspace_id=workspace.pk, after=None, limit=100).next_cursor
+    _, start = read_feed_until(workspace.pk, after=None, count=1)
     url = database_url_for_children()
     insert = "INSERT INTO event (workspace_id, type, data, created_at) VALUES (%s, %s, '{}'::jsonb, now()) RETURNING id"
     slow = psycopg.connect(url)
@@ -70,9 +86,9 @@ def test_feed_misses_nothing_when_commits_land_out_of_id_order(client_a):
         assert while_blocked.events == []  # "fast" is held back: handing it out could skip "slow"
 
         slow.commit()
-        seen = read_feed(workspace_id=workspace.pk, after=while_blocked.next_cursor, limit=100)
-        assert sorted(e.type for e in seen.events) == ["fast", "slow"]
-        assert read_feed(workspace_id=workspace.pk, after=seen.next_cursor, limit=100).events == []
+        seen, after = read_feed_until(workspace.pk, after=while_blocked.next_cursor, count=2)
+        assert sorted(e.type for e in seen) == ["fast", "slow"]
+        assert read_feed(workspace_id=workspace.pk, after=after, limit=100).events == []
     finally:
         slow.close()
         fast.close()
@@ -83,7 +99,7 @@ def test_feed_read_concurrently_with_many_writers_sees_each_event_once(live_bill
     workspace = Workspace.objects.get(name="c2b")
     url = f"{live_billy.url}/api/v1/workspaces/c2b/clients/client-1/charges"
     seen: list[int] = []
-    cursor = read_feed(workspace_id=workspace.pk, after=None, limit=1000).next_cursor
+    _, cursor = read_feed_until(workspace.pk, after=None, count=1)  # after the funding's event
     done = threading.Event()
 
     def write(i):
@@ -101,8 +117,7 @@ def test_feed_read_concurrently_with_many_writers_sees_each_event_once(live_bill
 
     thread = threading.Thread(target=writers)
     thread.start()
-    # The feed hands out an event once every older transaction of the cluster has ended (other
-    # databases' too), so "the writers are done and a page is empty" does not mean "all delivered":
+    # "The writers are done and a page is empty" does not mean "all delivered" (see read_feed_until):
     # read until the writers are done and 200 events came, or the time is up; then one more page.
     deadline = time.monotonic() + 120
     while not (done.is_set() and len(seen) >= 200) and time.monotonic() < deadline:
