@@ -223,3 +223,21 @@ def grpc_channel(django_db_setup, balance_emulator):
         channel.close()
         process.terminate()
         process.wait(timeout=30)
+
+
+def read_feed_until(workspace_id: int, *, after: str | None, count: int, timeout: float = 120):
+    """At least `count` events after the cursor, and the cursor after them (or what came in time).
+
+    The feed hands out an event once every older transaction of the cluster has ended, other
+    databases' and billy's background jobs' included: an event committed a moment ago may still be
+    held back by someone else's transaction, so a reader that wants it polls."""
+    from billy.events.queries import read_feed
+
+    events, deadline = [], time.monotonic() + timeout
+    while len(events) < count and time.monotonic() < deadline:
+        page = read_feed(workspace_id=workspace_id, after=after, limit=100)
+        events += page.events
+        after = page.next_cursor
+        if not page.events:
+            time.sleep(0.01)
+    return events, after

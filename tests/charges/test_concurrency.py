@@ -12,7 +12,7 @@ from billy.events.queries import read_feed
 from billy.ledger.models import Account
 from billy.workspaces.models import Workspace
 from tests.charges.conftest import fund
-from tests.conftest import database_url_for_children
+from tests.conftest import database_url_for_children, read_feed_until
 
 
 def test_64_threads_on_one_wallet_spend_exactly_the_money_there_was(live_billy, client_a, service_key):
@@ -50,22 +50,6 @@ def test_64_identical_requests_make_one_charge(live_billy, client_a, service_key
     assert statuses.count(201) == 1
     assert Charge.objects.count() == 1
     assert Account.objects.get(client=client_a).balance == 975_00
-
-
-def read_feed_until(workspace_id: int, *, after: str | None, count: int, timeout: float = 120):
-    """At least `count` events after the cursor, and the cursor after them (or what came in time).
-
-    The feed hands out an event once every older transaction of the cluster has ended, other
-    databases' and billy's background jobs' included: an event committed a moment ago may still be
-    held back by someone else's transaction, so a reader that wants it polls."""
-    events, deadline = [], time.monotonic() + timeout
-    while len(events) < count and time.monotonic() < deadline:
-        page = read_feed(workspace_id=workspace_id, after=after, limit=100)
-        events += page.events
-        after = page.next_cursor
-        if not page.events:
-            time.sleep(0.01)
-    return events, after
 
 
 def test_feed_misses_nothing_when_commits_land_out_of_id_order(client_a):

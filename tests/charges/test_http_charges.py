@@ -6,6 +6,7 @@ from billy.charges.models import Charge
 from billy.events.models import Event
 from billy.ledger.models import Entry, LedgerTransaction
 from tests.charges.conftest import fund
+from tests.conftest import read_feed_until
 
 CHARGES = "/clients/client-1/charges"
 
@@ -211,6 +212,7 @@ def test_event_feed_lists_money_movements(api, client_a):
     api.post(CHARGES, charge_body(charge_id="ch-2", hold=True))
     api.post("/charges/ch-2/cancel")
     api.post("/charges/ch-1/refunds", {"refund_id": "r-1"})
+    read_feed_until(client_a.workspace_id, after=None, count=5)  # all five handed out from now on
 
     page = api.get("/events?limit=3").json()
     rest = api.get(f"/events?after={page['next_cursor']}").json()

@@ -3,6 +3,8 @@ suite-wide check (tests/conftest.py) that sees every event written."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from django.db import connection
 from jsonschema import Draft202012Validator, FormatChecker
@@ -54,3 +56,9 @@ def test_the_suite_sees_every_event_written(workspace):
         cursor.execute("SELECT count(*) FROM test_event_seen WHERE type = 'wallet.adjusted'")
 
         assert cursor.fetchone()[0] == before + 1
+
+
+def test_the_readme_lists_every_type_with_its_version():
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+
+    assert [n for n, t in sorted(EVENT_TYPES.items()) if f"| `{n}` | {t.version} |" not in readme] == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from billy.clients.models import Client
-from billy.core.pagination import check_limit, decode_cursor, encode_cursor
+from billy.core.pagination import check_limit, decode_id_cursor, encode_id_cursor
 from billy.core.validation import is_printable_text
 from billy.workspaces.models import Workspace
 
@@ -49,11 +49,11 @@ def list_charges(
         charges = charges.filter(created_at__gte=created_from)
     if created_to:
         charges = charges.filter(created_at__lt=created_to)
-    after = decode_cursor(cursor)
+    after = decode_id_cursor(cursor)
     if after is not None:
         charges = charges.filter(id__lt=after)
     page = list(charges[: limit + 1])
-    return page[:limit], (encode_cursor(page[limit - 1].id) if len(page) > limit else None)
+    return page[:limit], (encode_id_cursor(page[limit - 1].id) if len(page) > limit else None)
 
 
 def get_charges(*, workspace: Workspace, charge_ids: list[str]) -> list[Charge]:

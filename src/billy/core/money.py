@@ -8,7 +8,6 @@ named mode, where a rule divides money (e.g. a prorated refund).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 
 MINOR_UNITS = 2  # every currency billy holds today (RUB, USD, EUR) has two decimals
@@ -18,10 +17,6 @@ AMOUNT_PATTERN = _AMOUNT.pattern
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 # Banker's rounding, the one mode billy uses when a rule divides money.
 ROUNDING = ROUND_HALF_EVEN
-
-
-class CurrencyMismatch(ValueError):
-    """Money of two currencies was mixed."""
 
 
 def parse_amount(text: str) -> int:
@@ -46,25 +41,6 @@ def is_currency(code: str) -> bool:
 def prorate(minor: int, numerator: int, denominator: int) -> int:
     """`minor * numerator / denominator`, rounded once with ROUNDING."""
     return int((Decimal(minor) * numerator / denominator).quantize(Decimal(1), rounding=ROUNDING))
-
-
-@dataclass(frozen=True, order=True)
-class Money:
-    minor: int
-    currency: str
-
-    def __add__(self, other: Money) -> Money:
-        if self.currency != other.currency:
-            raise CurrencyMismatch(f"{self.currency} + {other.currency}")
-        return Money(self.minor + other.minor, self.currency)
-
-    def __sub__(self, other: Money) -> Money:
-        if self.currency != other.currency:
-            raise CurrencyMismatch(f"{self.currency} - {other.currency}")
-        return Money(self.minor - other.minor, self.currency)
-
-    def __str__(self) -> str:
-        return f"{format_amount(self.minor)} {self.currency}"
 
 
 def parse_amount_field(field: str, text: str | None, *, signed: bool = False) -> int | None:

@@ -1,31 +1,61 @@
-"""Opaque keyset cursors: lists page by id, newest first, with `limit` and `cursor` → `next_cursor`."""
+"""Opaque keyset cursors, one codec for every list: `limit` and `cursor` → `next_cursor`.
+
+A cursor is the base64 (URL-safe, unpadded) of its parts joined by ":": a fixed tag naming the
+list's kind and the key of the last row handed out (`id:42`, `subscription:<uuid>`), or a position
+(the feed's `<xid>:<event id>`). Each list decodes with the shape it encodes, so a cursor of one list
+is refused by another, and a malformed one is a 422 on the list's field, never a 500.
+"""
 
 from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
+from typing import Any
 
 from billy.core.errors import ValidationFailed
 
 MAX_LIMIT = 500
 
 
-def encode_cursor(last_id: int) -> str:
-    return base64.urlsafe_b64encode(f"id:{last_id}".encode()).decode().rstrip("=")
+def encode_cursor(*parts: object) -> str:
+    return base64.urlsafe_b64encode(":".join(str(p) for p in parts).encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str | None) -> int | None:
+def decode_cursor(
+    cursor: str | None, *shape: str | Callable[[str], Any], field: str = "cursor", what: str = "list"
+) -> tuple | None:
+    """The cursor's values by `shape` (a str: that exact tag; a callable: a value it parses, a
+    negative number refused), or None for no cursor. Raises ValidationFailed on `field`."""
     if not cursor:
         return None
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        kind, _, value = raw.partition(":")
-        last_id = int(value)
+        pieces = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().split(":")
+        if len(pieces) != len(shape):
+            raise ValueError(cursor)
+        values = []
+        for piece, part in zip(pieces, shape, strict=True):
+            if isinstance(part, str):
+                if piece != part:
+                    raise ValueError(piece)
+                continue
+            value = part(piece)
+            if isinstance(value, int) and value < 0:
+                raise ValueError(piece)
+            values.append(value)
     except (ValueError, binascii.Error, UnicodeDecodeError) as e:
-        raise ValidationFailed({"cursor": ["Not a cursor this list handed out."]}) from e
-    if kind != "id" or last_id < 0:
-        raise ValidationFailed({"cursor": ["Not a cursor this list handed out."]})
-    return last_id
+        raise ValidationFailed({field: [f"Not a cursor this {what} handed out."]}) from e
+    return tuple(values)
+
+
+def encode_id_cursor(last_id: int) -> str:
+    """The cursor after a row of a list paged by id."""
+    return encode_cursor("id", last_id)
+
+
+def decode_id_cursor(cursor: str | None) -> int | None:
+    values = decode_cursor(cursor, "id", int)
+    return None if values is None else values[0]
 
 
 def check_limit(limit: int, maximum: int = MAX_LIMIT) -> int:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
 import json
 from dataclasses import dataclass
@@ -12,6 +10,7 @@ from typing import Any
 from django.db import connection
 
 from billy.core.errors import ValidationFailed
+from billy.core.pagination import decode_cursor, encode_cursor
 
 MAX_LIMIT = 1000
 
@@ -20,6 +19,7 @@ MAX_LIMIT = 1000
 class FeedEvent:
     id: int
     type: str
+    version: int
     created_at: dt.datetime
     data: dict[str, Any]
 
@@ -30,30 +30,15 @@ class FeedPage:
     next_cursor: str
 
 
-def _encode(xid: int, event_id: int) -> str:
-    return base64.urlsafe_b64encode(f"{xid}:{event_id}".encode()).decode().rstrip("=")
-
-
-def _decode(cursor: str) -> tuple[int, int]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        xid, event_id = (int(part) for part in raw.split(":"))
-    except (ValueError, binascii.Error, UnicodeDecodeError) as e:
-        raise ValidationFailed({"after": ["Not a cursor this feed handed out."]}) from e
-    if xid < 0 or event_id < 0:
-        raise ValidationFailed({"after": ["Not a cursor this feed handed out."]})
-    return xid, event_id
-
-
 def read_feed(*, workspace_id: int, after: str | None, limit: int) -> FeedPage:
     """Events after the cursor, oldest first; `next_cursor` resumes after the last one returned."""
     if not 1 <= limit <= MAX_LIMIT:
         raise ValidationFailed({"limit": [f"Between 1 and {MAX_LIMIT}."]})
-    xid, event_id = _decode(after) if after else (0, 0)
+    xid, event_id = decode_cursor(after, int, int, field="after", what="feed") or (0, 0)
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            SELECT id, type, created_at, data, xid::text AS cursor_xid
+            SELECT id, type, version, created_at, data, xid::text AS cursor_xid
               FROM event
              WHERE workspace_id = %s
                AND xid < pg_snapshot_xmin(pg_current_snapshot())
@@ -66,8 +51,10 @@ def read_feed(*, workspace_id: int, after: str | None, limit: int) -> FeedPage:
         rows = cursor.fetchall()
     # Django leaves jsonb undecoded on its connections.
     events = [
-        FeedEvent(id=r[0], type=r[1], created_at=r[2], data=json.loads(r[3]) if isinstance(r[3], str) else r[3])
+        FeedEvent(
+            id=r[0], type=r[1], version=r[2], created_at=r[3], data=json.loads(r[4]) if isinstance(r[4], str) else r[4]
+        )
         for r in rows
     ]
-    next_cursor = _encode(int(rows[-1][4]), rows[-1][0]) if rows else (after or _encode(0, 0))
+    next_cursor = encode_cursor(int(rows[-1][5]), rows[-1][0]) if rows else (after or encode_cursor(0, 0))
     return FeedPage(events=events, next_cursor=next_cursor)

@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from billy.clients.models import Client
-from billy.core.pagination import check_limit, decode_cursor, encode_cursor
+from billy.core.pagination import check_limit, decode_id_cursor, encode_id_cursor
 
 from .models import Account, Entry
 from .postings import available
@@ -53,7 +53,7 @@ def list_wallet_transactions(
     """The wallet's postings, newest first, and the cursor of the next page (None at the end)."""
     check_limit(limit)
     entries = Entry.objects.filter(account__client=client).select_related("transaction").order_by("-id")
-    after = decode_cursor(cursor)
+    after = decode_id_cursor(cursor)
     if after is not None:
         entries = entries.filter(id__lt=after)
     page = list(entries[: limit + 1])
@@ -68,4 +68,4 @@ def list_wallet_transactions(
         )
         for e in page[:limit]
     ]
-    return items, (encode_cursor(page[limit - 1].id) if len(page) > limit else None)
+    return items, (encode_id_cursor(page[limit - 1].id) if len(page) > limit else None)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
 import uuid
 
 from billy.core.errors import ValidationFailed
-from billy.core.pagination import check_limit
+from billy.core.pagination import check_limit, decode_cursor, encode_cursor
 from billy.workspaces.models import Workspace
 
 from .models import Plan, Subscription, SubscriptionPayment, SubscriptionRefund
@@ -49,23 +47,15 @@ def list_user_subscriptions(
         last = _cursor_row(workspace, user_id, cursor)
         rows = rows.filter(created_at__lte=last.created_at).exclude(created_at=last.created_at, id__gte=last.id)
     page = list(rows[: limit + 1])
-    next_cursor = _encode_cursor(page[limit - 1].id) if len(page) > limit else None
+    next_cursor = encode_cursor("subscription", page[limit - 1].id) if len(page) > limit else None
     return page[:limit], next_cursor
-
-
-def _encode_cursor(last_id: uuid.UUID) -> str:
-    return base64.urlsafe_b64encode(f"subscription:{last_id}".encode()).decode().rstrip("=")
 
 
 def _cursor_row(workspace: Workspace, user_id: str, cursor: str) -> Subscription:
     """The last row of the previous page (a cursor names it)."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        kind, _, value = raw.partition(":")
-        last = Subscription.objects.filter(workspace=workspace, user_id=user_id, pk=uuid.UUID(value)).first()
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        kind, last = "", None
-    if kind != "subscription" or last is None:
+    (last_id,) = decode_cursor(cursor, "subscription", uuid.UUID)
+    last = Subscription.objects.filter(workspace=workspace, user_id=user_id, pk=last_id).first()
+    if last is None:
         raise ValidationFailed({"cursor": ["Not a cursor this list handed out."]})
     return last
 

@@ -157,7 +157,9 @@ class RefundIn(Schema):
 
 
 class EventPage(Schema):
-    events: list[dict[str, Any]] = Field(description='Each: {"id", "type", "created_at", ...facts}.')
+    events: list[dict[str, Any]] = Field(
+        description='Each: {"id", "type", "version", "created_at", ...facts}; the README lists the types.'
+    )
     next_cursor: str
 
 
@@ -445,7 +447,10 @@ def get_events(request, workspace: str, after: str | None = None, limit: int = 1
     return Status(
         200,
         EventPage(
-            events=[{"id": e.id, "type": e.type, "created_at": e.created_at, **e.data} for e in page.events],
+            events=[
+                {"id": e.id, "type": e.type, "version": e.version, "created_at": e.created_at, **e.data}
+                for e in page.events
+            ],
             next_cursor=page.next_cursor,
         ),
     )
