@@ -8,4 +8,9 @@ never go below zero: the same UPDATE that moves the money checks it, and a CHECK
 behind it. The wallet also keeps `net_consumption` (charged minus refunded), which equals the sum
 of its CHARGE and REFUND entries. System accounts (revenue, corrections) keep no running balance,
 so charges on different wallets never queue on one row; their balance is the sum of their entries.
+
+`postings` is the ledger's one writer: every movement of money (charges, holds, refunds,
+adjustments, card payments) goes through it, with its event, and it holds the one definition of
+available money that every movement is checked against. `credit_limit` is shown but not spent:
+postpay credit reaches a wallet only through an explicit transfer, which will be a movement there.
 """
