@@ -245,10 +245,8 @@ def subscribe(
             updated_at=now,
         )
         # The outbox: if this process dies before the provider answers, the worker makes the call.
-        from .tasks import submit_payment_task
-
         defer(
-            submit_payment_task,
+            "billy.subscriptions.submit_payment",
             payment_id=str(payment.pk),
             schedule_in={"seconds": int(settings.YOOKASSA_TIMEOUT) + 5},
         )
@@ -542,9 +540,7 @@ def request_refund(
             created_at=now,
             updated_at=now,
         )
-        from .tasks import submit_refund_task
-
-        defer(submit_refund_task, refund_id=str(refund.pk))
+        defer("billy.subscriptions.submit_refund", refund_id=str(refund.pk))
     return refund, True
 
 
@@ -711,21 +707,17 @@ def expire_subscriptions(*, now: dt.datetime, limit: int = 500) -> int:
 
 
 def _defer_role_change(subscription: Subscription, *, grant: bool) -> None:
-    from .tasks import grant_role_task, revoke_role_task
-
     # One lock per user and role: every grant and revoke of it runs one at a time, in the order
     # they were deferred (a late revoke of an old subscription never undoes a newer grant).
     defer(
-        grant_role_task if grant else revoke_role_task,
+        "billy.subscriptions.grant_role" if grant else "billy.subscriptions.revoke_role",
         lock=f"role-{subscription.workspace_id}-{subscription.plan.role}-{subscription.user_id}",
         subscription_id=str(subscription.pk),
     )
 
 
 def _defer_notification(subscription: Subscription, *, template: str, key: str) -> None:
-    from .tasks import notify_user_task
-
-    defer(notify_user_task, subscription_id=str(subscription.pk), template=template, key=key)
+    defer("billy.subscriptions.notify_user", subscription_id=str(subscription.pk), template=template, key=key)
 
 
 def grant_role(*, subscription_id: uuid.UUID | str, auth_api: AuthApi, now: dt.datetime) -> bool:
@@ -820,9 +812,7 @@ def receive_notification(
             },
         )
         if created:
-            from .tasks import process_notification_task
-
-            defer(process_notification_task, notification_id=notification.pk)
+            defer("billy.subscriptions.process_notification", notification_id=notification.pk)
         else:
             ProviderNotification.objects.filter(pk=notification.pk).update(
                 deliveries=F("deliveries") + 1, last_received_at=now
@@ -830,12 +820,10 @@ def receive_notification(
             if notification.status == ProviderNotification.Status.IGNORED:
                 # Ignored earlier (e.g. a forged one arrived first, while the payment was still
                 # pending): the real one is processed, by the same re-read.
-                from .tasks import process_notification_task
-
                 ProviderNotification.objects.filter(pk=notification.pk).update(
                     status=ProviderNotification.Status.RECEIVED
                 )
-                defer(process_notification_task, notification_id=notification.pk)
+                defer("billy.subscriptions.process_notification", notification_id=notification.pk)
     return notification, created
 
 

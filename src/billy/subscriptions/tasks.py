@@ -3,6 +3,10 @@
 Every job takes ids, is idempotent (the provider, the Auth API and the notification service are
 called with keys derived from billy's row ids) and retries with capped backoff until done; a
 refusal that retrying cannot fix fails the job at once, and it waits in the admin's failed jobs.
+
+The operations defer these jobs by name through `billy.core.tasks.defer` (e.g.
+`defer("billy.subscriptions.submit_payment", payment_id=...)`): this module imports the operations,
+never the other way round.
 """
 
 import datetime as dt
