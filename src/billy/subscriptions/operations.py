@@ -28,7 +28,6 @@ from billy.core.tasks import defer
 from billy.core.validation import check_text
 from billy.events.operations import append_event
 from billy.integrations.yookassa import get_payment_provider
-from billy.integrations.yookassa.client import parse_notification
 from billy.integrations.yookassa.port import (
     PaymentProvider,
     PaymentRequest,
@@ -793,9 +792,11 @@ def receive_notification(
     *, workspace: Workspace, body: bytes, remote_addr: str, now: dt.datetime
 ) -> tuple[ProviderNotification, bool]:
     """Store a provider notification (once per event and object) with the job that processes it;
-    returns (notification, first delivery). Raises ValidationFailed for a body that is not one."""
+    returns (notification, first delivery). Raises ValidationFailed for a body that is not one, and
+    PaymentProviderNotConfigured (the workspace has no shop whose notifications could be read)."""
+    provider = provider_for(workspace)
     try:
-        parsed = parse_notification(body)
+        parsed = provider.parse_notification(body)
     except ValueError as e:
         raise ValidationFailed({"body": [str(e)]}, "Not a payment provider notification.") from e
     with transaction.atomic():
