@@ -7,12 +7,16 @@ import binascii
 import datetime as dt
 import uuid
 
-from billy.core.errors import ValidationFailed
+from billy.core.errors import BillyError, ValidationFailed
 from billy.core.pagination import check_limit
 from billy.workspaces.models import Workspace
 
 from .models import Plan, Subscription, SubscriptionPayment, SubscriptionRefund
-from .operations import SubscriptionNotFound
+
+
+class SubscriptionNotFound(BillyError):
+    code = "subscription_not_found"
+    default_message = "No subscription with this id."
 
 
 def list_plans(*, workspace: Workspace) -> list[Plan]:

@@ -19,8 +19,13 @@ from billy.core.errors import BillyError, Forbidden
 from billy.core.money import format_amount
 from billy.idempotency.models import IdempotencyKey
 from billy.idempotency.operations import claim_idempotency_key, remember_resource, remember_response
-from billy.subscriptions import operations, queries
+from billy.subscriptions import queries
 from billy.subscriptions.models import Plan, Subscription, SubscriptionPayment, SubscriptionRefund
+from billy.subscriptions.payments import submit_payment
+from billy.subscriptions.provider_notifications import receive_notification
+from billy.subscriptions.refunds import request_refund
+from billy.subscriptions.subscribe import check_user_id
+from billy.subscriptions.subscribe import subscribe as subscribe_user
 from billy.workspaces.queries import get_workspace, get_workspace_for
 
 from .errors import ErrorOut
@@ -219,13 +224,13 @@ def subscribe(request, workspace: str, user_id: str, payload: SubscribeIn):
             subscription = queries.get_subscription(workspace=ws, subscription_id=record.resource_id)
             payment, created = subscription.latest_payment(), True
         else:
-            subscription, payment, created = operations.subscribe(
+            subscription, payment, created = subscribe_user(
                 workspace=ws, user_id=user_id, plan_code=payload.plan, return_url=payload.return_url, now=now
             )
             if created:
                 remember_resource(record=record, resource_id=str(subscription.pk))
         if payment.status == SubscriptionPayment.Status.NEW:
-            operations.submit_payment(payment_id=payment.pk, now=clock.now())
+            submit_payment(payment_id=payment.pk, now=clock.now())
         current = queries.get_subscription(workspace=ws, subscription_id=str(subscription.pk))
         return (201 if created else 200), _json(SubscriptionOut, subscription_data(current))
 
@@ -239,7 +244,7 @@ def subscribe(request, workspace: str, user_id: str, payload: SubscribeIn):
 )
 def list_user_subscriptions(request, workspace: str, user_id: str, limit: int = 50, cursor: str | None = None):
     ws = get_workspace_for(request.auth, workspace)
-    operations.check_user_id(user_id)
+    check_user_id(user_id)
     items, next_cursor = queries.list_user_subscriptions(workspace=ws, user_id=user_id, limit=limit, cursor=cursor)
     return Status(
         200,
@@ -281,7 +286,7 @@ def refund_subscription(request, workspace: str, subscription_id: str, payload: 
     )
 
     def run():
-        refund, created = operations.request_refund(
+        refund, created = request_refund(
             workspace=ws,
             subscription_id=subscription.pk,
             reason=payload.reason,
@@ -317,7 +322,5 @@ def yookassa_webhook(request, workspace: str):
     remote_addr = request.META.get("REMOTE_ADDR", "")
     if not _allowed_source(remote_addr):
         raise Forbidden(f"Notifications are not taken from {remote_addr}.")
-    _, first = operations.receive_notification(
-        workspace=ws, body=request.body, remote_addr=remote_addr, now=clock.now()
-    )
+    _, first = receive_notification(workspace=ws, body=request.body, remote_addr=remote_addr, now=clock.now())
     return Status(200, WebhookOut(status="received" if first else "duplicate"))

@@ -1,0 +1,125 @@
+"""Subscribe a user to a plan: a PENDING subscription and its payment, then the provider's payment page.
+
+Write first, then call out: the subscription and its NEW payment are committed with the job that
+creates the payment at the provider, so the provider is asked even if this process dies; the
+caller may also submit it at once to answer with the payment page.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.db import connection, transaction
+
+from billy.core.errors import BillyError, InvalidState, ValidationFailed
+from billy.core.tasks import defer
+from billy.core.validation import check_text
+from billy.workspaces.models import Workspace
+
+from .models import Plan, Subscription, SubscriptionPayment
+from .plans import add_period
+from .provider import provider_for
+
+
+class PlanNotFound(BillyError):
+    code = "plan_not_found"
+    default_message = "No active plan with this code."
+
+
+def _check_return_url(errors: dict[str, list[str]], return_url: str) -> None:
+    check_text(errors, "return_url", return_url, max_length=2048)
+    try:
+        parts = urlsplit(return_url or "")
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        parts = urlsplit("")
+    if "return_url" not in errors and (parts.scheme not in ("http", "https") or not parts.netloc):
+        errors["return_url"] = ["An absolute http(s) URL the payer is sent back to."]
+
+
+def check_user_id(user_id: str) -> None:
+    errors: dict[str, list[str]] = {}
+    check_text(errors, "user_id", user_id, max_length=128)
+    if errors:
+        raise ValidationFailed(errors)
+
+
+def _lock_user_plan(workspace_id: int, user_id: str, plan_id: int) -> None:
+    """Serialise subscribe calls for one user and plan until the transaction ends."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+            [f"subscribe:{workspace_id}:{plan_id}:{user_id}"],
+        )
+
+
+def subscribe(
+    *, workspace: Workspace, user_id: str, plan_code: str, return_url: str, now: dt.datetime
+) -> tuple[Subscription, SubscriptionPayment, bool]:
+    """A PENDING subscription with a NEW payment, committed with the job that creates the payment at
+    the provider; returns (subscription, payment, created). While a payment for the same user and
+    plan is pending, returns that one (created False).
+
+    Raises ValidationFailed, PlanNotFound, PaymentProviderNotConfigured, InvalidState (already active).
+    """
+    errors: dict[str, list[str]] = {}
+    check_text(errors, "user_id", user_id, max_length=128)
+    check_text(errors, "plan", plan_code, max_length=64)
+    _check_return_url(errors, return_url)
+    if errors:
+        raise ValidationFailed(errors)
+    plan = Plan.objects.filter(workspace=workspace, code=plan_code, is_active=True).first()
+    if plan is None:
+        raise PlanNotFound(f"No active plan {plan_code!r} in workspace {workspace.name!r}.")
+    provider_for(workspace)  # refuse before writing anything when no shop is configured
+    with transaction.atomic():
+        _lock_user_plan(workspace.pk, user_id, plan.pk)
+        current = (
+            Subscription.objects.filter(
+                workspace=workspace,
+                user_id=user_id,
+                plan=plan,
+                status__in=[Subscription.Status.PENDING, Subscription.Status.ACTIVE],
+            )
+            .order_by("-created_at")
+            .first()
+        )
+        if current is not None and current.status == Subscription.Status.ACTIVE:
+            raise InvalidState(
+                f"User {user_id!r} already has an active {plan.code!r} subscription "
+                f"until {current.period_end:%Y-%m-%d}.",
+                details={"subscription_id": str(current.id), "period_end": current.period_end.isoformat()},
+            )
+        if current is not None:
+            return current, current.latest_payment(), False
+        subscription = Subscription.objects.create(
+            id=uuid.uuid4(),
+            workspace=workspace,
+            plan=plan,
+            user_id=user_id,
+            status=Subscription.Status.PENDING,
+            period_start=now,
+            period_end=add_period(now, plan.period, time_zone=workspace.time_zone),
+            created_at=now,
+            updated_at=now,
+        )
+        payment = SubscriptionPayment.objects.create(
+            id=uuid.uuid4(),
+            workspace=workspace,
+            subscription=subscription,
+            amount=plan.price,
+            currency=plan.currency,
+            description=f"{plan.title} ({workspace.title or workspace.name})"[:128],
+            return_url=return_url,
+            created_at=now,
+            updated_at=now,
+        )
+        # The outbox: if this process dies before the provider answers, the worker makes the call.
+        defer(
+            "billy.subscriptions.submit_payment",
+            payment_id=str(payment.pk),
+            schedule_in={"seconds": int(settings.YOOKASSA_TIMEOUT) + 5},
+        )
+    return subscription, payment, True
