@@ -19,9 +19,9 @@ States: subscription PENDING → ACTIVE → EXPIRED | REFUNDED, or PENDING → C
 payment NEW → PENDING → SUCCEEDED | FAILED; refund PENDING → SUCCEEDED | FAILED. Auto-renewal with a
 saved card would add a new payment to an ACTIVE subscription and extend its period.
 
-Writes, one module per concern: `plans` (periods, refund policy), `subscribe`, `payments`,
-`refunds`, `provider_notifications` (the webhook inbox), `access` (role grants and revokes, user
-notifications), `expiry`, `janitor`; `provider` is the workspace's shop and the bookkeeping of calls
-to it. Reads are in `queries`. Jobs are in
+Writes, one module per concern: `plans` (periods, refund policy), `subscribe` (subscribe, and
+subscribe once per Idempotency-Key), `payments`, `refunds`, `provider_notifications` (the webhook
+inbox), `access` (role grants and revokes, user notifications), `expiry`, `janitor`; `provider` is
+the workspace's shop and the bookkeeping of calls to it. Reads are in `queries`. Jobs are in
 `tasks`, which imports the operations; the operations defer jobs by name, never importing `tasks`.
 """

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
+from collections.abc import Callable
 
 from django.db import transaction
 
@@ -18,6 +19,7 @@ from billy.core.money import format_amount
 from billy.core.tasks import defer
 from billy.core.validation import check_text
 from billy.events.operations import append_event
+from billy.idempotency.operations import Answer, answer_once, claim_idempotency_key
 from billy.integrations.yookassa.port import (
     PaymentProvider,
     ProviderOutcomeUnknown,
@@ -34,7 +36,7 @@ from .models import Subscription, SubscriptionPayment, SubscriptionRefund
 from .payments import _post_card_movement
 from .plans import refund_amount
 from .provider import count_attempt, note_attempt, past_key_window, provider_for
-from .queries import SubscriptionNotFound
+from .queries import SubscriptionNotFound, get_subscription
 
 logger = logging.getLogger(__name__)
 
@@ -92,6 +94,40 @@ def request_refund(
         )
         defer("billy.subscriptions.submit_refund", refund_id=str(refund.pk))
     return refund, True
+
+
+def request_refund_with_key(
+    *,
+    workspace: Workspace,
+    subscription_id: str,
+    reason: str,
+    requested_by: str,
+    key: str | None,
+    answer: Callable[[SubscriptionRefund, bool], Answer],
+    now: dt.datetime,
+) -> Answer:
+    """`request_refund` once per Idempotency-Key: the key's first answer is replayed as it was.
+
+    `answer(refund, created)` is the transport's answer (status and body), kept for the key.
+    Raises SubscriptionNotFound (before the key is looked at), what claim_idempotency_key raises
+    (ValidationFailed, IdempotencyConflict) and what request_refund raises.
+    """
+    subscription = get_subscription(workspace=workspace, subscription_id=subscription_id)
+    record = claim_idempotency_key(
+        workspace_id=workspace.pk,
+        operation="refund_subscription",
+        key=key,
+        request={"subscription_id": str(subscription.pk), "reason": reason},
+        now=now,
+    )
+
+    def run() -> Answer:
+        refund, created = request_refund(
+            workspace=workspace, subscription_id=subscription.pk, reason=reason, requested_by=requested_by, now=now
+        )
+        return answer(refund, created)
+
+    return answer_once(record=record, run=run)
 
 
 def submit_refund(*, refund_id: uuid.UUID | str, now: dt.datetime) -> SubscriptionRefund:

@@ -2,13 +2,14 @@
 
 Write first, then call out: the subscription and its NEW payment are committed with the job that
 creates the payment at the provider, so the provider is asked even if this process dies; the
-caller may also submit it at once to answer with the payment page.
+caller may also submit it at once (`subscribe_with_key` does) to answer with the payment page.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -17,11 +18,14 @@ from django.db import connection, transaction
 from billy.core.errors import BillyError, InvalidState, ValidationFailed
 from billy.core.tasks import defer
 from billy.core.validation import check_text
+from billy.idempotency.operations import Answer, answer_once, claim_idempotency_key, remember_resource
 from billy.workspaces.models import Workspace
 
 from .models import Plan, Subscription, SubscriptionPayment
+from .payments import submit_payment
 from .plans import add_period
 from .provider import provider_for
+from .queries import get_subscription
 
 
 class PlanNotFound(BillyError):
@@ -37,13 +41,6 @@ def _check_return_url(errors: dict[str, list[str]], return_url: str) -> None:
         parts = urlsplit("")
     if "return_url" not in errors and (parts.scheme not in ("http", "https") or not parts.netloc):
         errors["return_url"] = ["An absolute http(s) URL the payer is sent back to."]
-
-
-def check_user_id(user_id: str) -> None:
-    errors: dict[str, list[str]] = {}
-    check_text(errors, "user_id", user_id, max_length=128)
-    if errors:
-        raise ValidationFailed(errors)
 
 
 def _lock_user_plan(workspace_id: int, user_id: str, plan_id: int) -> None:
@@ -123,3 +120,50 @@ def subscribe(
             schedule_in={"seconds": int(settings.YOOKASSA_TIMEOUT) + 5},
         )
     return subscription, payment, True
+
+
+def subscribe_with_key(
+    *,
+    workspace: Workspace,
+    user_id: str,
+    plan_code: str,
+    return_url: str,
+    key: str | None,
+    answer: Callable[[Subscription, bool], Answer],
+    now: dt.datetime,
+) -> Answer:
+    """Subscribe once per Idempotency-Key and ask the provider for the payment page at once.
+
+    The key's first answer is replayed as it was. A key whose first call created the subscription
+    but did not get to answer (e.g. the provider was down) resumes that subscription, whatever
+    happened to it meanwhile. A payment the provider has not confirmed yet is submitted now (the
+    deferred job would otherwise do it), and the subscription is read again for the answer.
+
+    `answer(subscription, created)` is the transport's answer (status and body), kept for the key.
+    Raises what claim_idempotency_key (ValidationFailed, IdempotencyConflict), subscribe and
+    submit_payment raise (UpstreamUnavailable: billy keeps trying; a retry with the key resumes).
+    """
+    record = claim_idempotency_key(
+        workspace_id=workspace.pk,
+        operation="subscribe",
+        key=key,
+        request={"user_id": user_id, "plan": plan_code, "return_url": return_url},
+        now=now,
+    )
+
+    def run() -> Answer:
+        if record.resource_id:
+            subscription = get_subscription(workspace=workspace, subscription_id=record.resource_id)
+            payment, created = subscription.latest_payment(), True
+        else:
+            subscription, payment, created = subscribe(
+                workspace=workspace, user_id=user_id, plan_code=plan_code, return_url=return_url, now=now
+            )
+            if created:
+                remember_resource(record=record, resource_id=str(subscription.pk))
+        if payment.status == SubscriptionPayment.Status.NEW:
+            submit_payment(payment_id=payment.pk, now=now)
+        current = get_subscription(workspace=workspace, subscription_id=str(subscription.pk))
+        return answer(current, created)
+
+    return answer_once(record=record, run=run)
