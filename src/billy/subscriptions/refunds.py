@@ -179,9 +179,12 @@ def _resolve_old_refund(
     provider: PaymentProvider, refund: SubscriptionRefund, *, now: dt.datetime, reason: str = "not_created_at_provider"
 ):
     """The provider's refunds of the payment tell whether ours was made (past the key window, or
-    when a retried create is refused)."""
+    when a retried create is refused): one of the same amount that no other refund of the payment has."""
+    # A provider refund belongs to one payment, so only this payment's refunds can have taken one.
     taken = set(
-        SubscriptionRefund.objects.exclude(provider_refund_id=None).values_list("provider_refund_id", flat=True)
+        SubscriptionRefund.objects.filter(payment_id=refund.payment_id)
+        .exclude(provider_refund_id=None)
+        .values_list("provider_refund_id", flat=True)
     )
     for candidate in provider.find_refunds(payment_id=refund.payment.provider_payment_id):
         if candidate.id not in taken and candidate.amount == refund.amount:
