@@ -73,7 +73,7 @@ def main() -> None:
     key = "billy_bench_" + uuid.uuid4().hex
     seed = f"""
 from billy.core import clock
-from billy.subscriptions.operations import ensure_plan
+from billy.subscriptions.plans import ensure_plan
 from billy.workspaces import operations
 operations.upsert_workspace(name="cinema", title="Cinema", balance_service_id=1003, balance_integration="cinema",
                             balance_configuration="cinema_default", now=clock.now())

@@ -75,7 +75,7 @@ def _seed(data_dir: Path, *, yookassa_api_url: str) -> tuple[str, str, str]:
 
     from billy.core import clock
     from billy.core.money import parse_amount
-    from billy.subscriptions.operations import ensure_plan
+    from billy.subscriptions.plans import ensure_plan
     from billy.workspaces import operations
 
     for name, title, service_id, integration, configuration in DEMO_WORKSPACES:

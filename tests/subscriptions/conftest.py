@@ -18,7 +18,7 @@ from billy.core.money import parse_amount
 from billy.integrations.auth_api.emulator import AuthEmulator, AuthEmulatorControl
 from billy.integrations.notifications.emulator import NotificationsEmulator, NotificationsEmulatorControl
 from billy.integrations.yookassa.emulator import YooKassaEmulator, YooKassaEmulatorControl
-from billy.subscriptions.operations import ensure_plan
+from billy.subscriptions.plans import ensure_plan
 from billy.workspaces import operations as workspace_operations
 from tests.conftest import NOW, billy_process, free_port, make_api_key, make_workspace, wait_http
 

@@ -8,8 +8,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from billy.core import clock
-from billy.subscriptions import operations
 from billy.subscriptions.models import Plan, Subscription, SubscriptionPayment, SubscriptionRefund
+from billy.subscriptions.payments import recheck_payment, submit_payment
+from billy.subscriptions.refunds import request_refund
+from billy.subscriptions.subscribe import subscribe
 
 from .conftest import run_jobs
 
@@ -24,10 +26,10 @@ def operator(client, cinema):
 
 
 def _subscription(cinema, yookassa, user_id, *, paid=True):
-    subscription, payment, _ = operations.subscribe(
+    subscription, payment, _ = subscribe(
         workspace=cinema, user_id=user_id, plan_code="monthly", return_url=RETURN_URL, now=clock.now()
     )
-    payment = operations.submit_payment(payment_id=payment.pk, now=clock.now())
+    payment = submit_payment(payment_id=payment.pk, now=clock.now())
     if paid:
         yookassa.pay(payment.provider_payment_id)
     return subscription, payment
@@ -90,7 +92,7 @@ def test_recheck_action_activates_a_paid_payment(operator, cinema, yookassa, aut
 
 def test_refund_action_asks_for_a_reason_then_refunds(operator, cinema, yookassa, auth, notifications):
     subscription, payment = _subscription(cinema, yookassa, "user-1")
-    operations.recheck_payment(payment_id=payment.pk, now=clock.now())
+    recheck_payment(payment_id=payment.pk, now=clock.now())
     url = "/admin/subscriptions/subscription/"
     selected = {"action": "refund", "_selected_action": [str(subscription.pk)]}
 
@@ -118,11 +120,9 @@ def test_refund_action_outside_the_policy_changes_nothing(operator, cinema, yook
 
 def test_failed_refunds_filter_is_the_problem_list(operator, cinema, yookassa):
     subscription, payment = _subscription(cinema, yookassa, "user-1")
-    operations.recheck_payment(payment_id=payment.pk, now=clock.now())
+    recheck_payment(payment_id=payment.pk, now=clock.now())
     yookassa.inject("refund_cancel", reason="rejected_by_payee")
-    operations.request_refund(
-        workspace=cinema, subscription_id=subscription.pk, reason="", requested_by="t", now=clock.now()
-    )
+    request_refund(workspace=cinema, subscription_id=subscription.pk, reason="", requested_by="t", now=clock.now())
     run_jobs()
 
     page = operator.get("/admin/subscriptions/subscriptionrefund/", {"problem": "yes"}).content.decode()
@@ -174,9 +174,9 @@ def test_plan_with_a_bad_price_is_refused(operator, cinema):
 
 def test_recheck_action_on_a_refund_in_progress(operator, cinema, yookassa):
     subscription, payment = _subscription(cinema, yookassa, "user-1")
-    operations.recheck_payment(payment_id=payment.pk, now=clock.now())
+    recheck_payment(payment_id=payment.pk, now=clock.now())
     yookassa.inject("refund_pending", seconds=0.3)
-    refund, _ = operations.request_refund(
+    refund, _ = request_refund(
         workspace=cinema, subscription_id=subscription.pk, reason="", requested_by="t", now=clock.now()
     )
     run_jobs()

@@ -19,7 +19,6 @@ from django.db import connection, transaction
 from playwright.sync_api import Page, expect, sync_playwright
 
 from billy.core.tasks import defer
-from billy.subscriptions.tasks import notify_user_task
 
 pytestmark = pytest.mark.slow
 
@@ -185,7 +184,12 @@ def test_retry_a_failed_job_from_the_admin(stack, page, yookassa, auth, notifica
     # The activation notice's job again, as if it had failed for good; in one transaction, so the
     # running worker never sees it queued.
     with transaction.atomic():
-        job_id = defer(notify_user_task, subscription_id=subscription["id"], template="subscription_activated", key=key)
+        job_id = defer(
+            "billy.subscriptions.notify_user",
+            subscription_id=subscription["id"],
+            template="subscription_activated",
+            key=key,
+        )
         with connection.cursor() as cursor:
             cursor.execute("UPDATE procrastinate_jobs SET status = 'failed' WHERE id = %s", [job_id])
 

@@ -20,8 +20,8 @@ import pytest
 from django.conf import settings
 
 from billy.core import clock
+from billy.subscriptions.janitor import recheck_open_payments
 from billy.subscriptions.models import ProviderNotification, Subscription, SubscriptionPayment
-from billy.subscriptions.tasks import recheck_open_payments
 from tests.conftest import database_url_for_children
 
 pytestmark = pytest.mark.slow

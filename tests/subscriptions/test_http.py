@@ -209,9 +209,9 @@ def test_refund_answers_202_then_repeats_answer_the_same_refund(api, yookassa):
     created = subscribe(api).json()
     yookassa.pay(created["payment"]["provider_payment_id"])
     from billy.core import clock
-    from billy.subscriptions import operations
+    from billy.subscriptions.payments import recheck_payment
 
-    operations.recheck_payment(payment_id=created["payment"]["payment_id"], now=clock.now())
+    recheck_payment(payment_id=created["payment"]["payment_id"], now=clock.now())
 
     first = api.call("post", f"/subscriptions/{created['id']}/refund", {"reason": "r"}, idempotency_key="r-1")
     replay = api.call("post", f"/subscriptions/{created['id']}/refund", {"reason": "r"}, idempotency_key="r-1")

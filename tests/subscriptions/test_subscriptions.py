@@ -16,9 +16,13 @@ from billy.core import clock
 from billy.core.errors import InvalidState, UpstreamUnavailable
 from billy.events.models import Event
 from billy.ledger.models import Account, Entry
-from billy.subscriptions import operations
+from billy.subscriptions.expiry import expire_subscriptions
+from billy.subscriptions.janitor import recheck_open_payments
 from billy.subscriptions.models import ProviderNotification, Subscription, SubscriptionPayment, SubscriptionRefund
-from billy.subscriptions.tasks import recheck_open_payments
+from billy.subscriptions.payments import recheck_payment, submit_payment
+from billy.subscriptions.plans import RefundNotAllowed, add_period, refund_amount
+from billy.subscriptions.refunds import request_refund, submit_refund
+from billy.subscriptions.subscribe import subscribe as subscribe_user
 
 from .conftest import SHOP_ID, retry_failed_jobs, run_jobs
 
@@ -26,7 +30,7 @@ RETURN_URL = "https://cinema.example/back"
 
 
 def subscribe(cinema, user_id="user-1", plan="monthly"):
-    subscription, payment, _ = operations.subscribe(
+    subscription, payment, _ = subscribe_user(
         workspace=cinema, user_id=user_id, plan_code=plan, return_url=RETURN_URL, now=clock.now()
     )
     return subscription, payment
@@ -34,7 +38,7 @@ def subscribe(cinema, user_id="user-1", plan="monthly"):
 
 def subscribe_and_submit(cinema, user_id="user-1", plan="monthly"):
     subscription, payment = subscribe(cinema, user_id, plan)
-    payment = operations.submit_payment(payment_id=payment.pk, now=clock.now())
+    payment = submit_payment(payment_id=payment.pk, now=clock.now())
     return subscription, payment
 
 
@@ -53,7 +57,7 @@ def assert_exactly_once(cinema, yookassa, auth, notifications, *, user_id="user-
 def pay_and_process(yookassa, payment):
     """The payer pays on the page; the provider's answer reaches billy through the janitor's re-read."""
     yookassa.pay(str(SubscriptionPayment.objects.get(pk=payment.pk).provider_payment_id))
-    operations.recheck_payment(payment_id=payment.pk, now=clock.now())
+    recheck_payment(payment_id=payment.pk, now=clock.now())
     run_jobs()
 
 
@@ -71,7 +75,7 @@ def test_subscribe_creates_a_pending_payment_at_the_provider(cinema, yookassa):
 
 def test_a_second_subscribe_while_pending_returns_the_same_payment(cinema, yookassa):
     first, first_payment = subscribe_and_submit(cinema)
-    second, second_payment, created = operations.subscribe(
+    second, second_payment, created = subscribe_user(
         workspace=cinema, user_id="user-1", plan_code="monthly", return_url=RETURN_URL, now=clock.now()
     )
 
@@ -91,7 +95,7 @@ def test_provider_500_on_create_then_retry(cinema, yookassa, auth, notifications
     yookassa.inject("error", operation="create_payment")
     _subscription, payment = subscribe(cinema)
     with pytest.raises(UpstreamUnavailable):
-        operations.submit_payment(payment_id=payment.pk, now=clock.now())
+        submit_payment(payment_id=payment.pk, now=clock.now())
     assert SubscriptionPayment.objects.get(pk=payment.pk).status == SubscriptionPayment.Status.NEW
 
     run_jobs()  # the job deferred with the subscription retries with the same key
@@ -106,7 +110,7 @@ def test_create_committed_at_the_provider_and_its_answer_lost(cinema, yookassa, 
     yookassa.inject("error", operation="list_payments")  # the immediate look-up fails too
     _subscription, payment = subscribe(cinema)
     with pytest.raises(UpstreamUnavailable):
-        operations.submit_payment(payment_id=payment.pk, now=clock.now())
+        submit_payment(payment_id=payment.pk, now=clock.now())
 
     run_jobs()  # retried with the same key and body: the provider answers with the same payment
     pay_and_process(yookassa, payment)
@@ -123,10 +127,10 @@ def test_lost_answer_found_by_metadata_after_the_key_window(cinema, yookassa, au
     yookassa.inject("error", operation="list_payments")
     _, payment = subscribe(cinema)
     with pytest.raises(UpstreamUnavailable):
-        operations.submit_payment(payment_id=payment.pk, now=clock.now())
+        submit_payment(payment_id=payment.pk, now=clock.now())
 
     later = clock.now() + dt.timedelta(seconds=settings.BILLY_PAYMENT_KEY_WINDOW_SECONDS + 1)
-    found = operations.submit_payment(payment_id=payment.pk, now=later)
+    found = submit_payment(payment_id=payment.pk, now=later)
 
     assert found.status == SubscriptionPayment.Status.PENDING
     assert found.provider_payment_id == yookassa.payments()[0]["id"]
@@ -137,10 +141,10 @@ def test_payment_never_created_is_failed_after_the_key_window(cinema, yookassa, 
     yookassa.inject("error", operation="create_payment")
     subscription, payment = subscribe(cinema)
     with pytest.raises(UpstreamUnavailable):
-        operations.submit_payment(payment_id=payment.pk, now=clock.now())
+        submit_payment(payment_id=payment.pk, now=clock.now())
 
     later = clock.now() + dt.timedelta(seconds=settings.BILLY_PAYMENT_KEY_WINDOW_SECONDS + 1)
-    failed = operations.submit_payment(payment_id=payment.pk, now=later)
+    failed = submit_payment(payment_id=payment.pk, now=later)
 
     assert (failed.status, failed.failure_reason) == ("FAILED", "not_created_at_provider")
     assert Subscription.objects.get(pk=subscription.pk).status == Subscription.Status.CANCELED
@@ -222,7 +226,7 @@ def test_auth_api_down_for_a_while(cinema, yookassa, auth, notifications):
     _, payment = subscribe_and_submit(cinema)
     auth.inject("unavailable", count=2)
     yookassa.pay(payment.provider_payment_id)
-    operations.recheck_payment(payment_id=payment.pk, now=clock.now())
+    recheck_payment(payment_id=payment.pk, now=clock.now())
 
     grant_outcomes = []
     for _ in range(4):  # the worker's retries, run by hand
@@ -260,7 +264,7 @@ def test_two_concurrent_subscribes_make_one_payment(cinema, yookassa, auth, noti
 def test_subscribing_again_while_active_is_refused(cinema, yookassa):
     _, payment = subscribe_and_submit(cinema)
     yookassa.pay(payment.provider_payment_id)
-    operations.recheck_payment(payment_id=payment.pk, now=clock.now())
+    recheck_payment(payment_id=payment.pk, now=clock.now())
 
     with pytest.raises(InvalidState):
         subscribe(cinema)
@@ -269,7 +273,7 @@ def test_subscribing_again_while_active_is_refused(cinema, yookassa):
 def activate(cinema, yookassa, user_id="user-1", plan="monthly"):
     subscription, payment = subscribe_and_submit(cinema, user_id, plan)
     yookassa.pay(payment.provider_payment_id)
-    operations.recheck_payment(payment_id=payment.pk, now=clock.now())
+    recheck_payment(payment_id=payment.pk, now=clock.now())
     run_jobs()
     return Subscription.objects.get(pk=subscription.pk)
 
@@ -277,7 +281,7 @@ def activate(cinema, yookassa, user_id="user-1", plan="monthly"):
 def test_refund_revokes_the_role_and_notifies(cinema, yookassa, auth, notifications):
     subscription = activate(cinema, yookassa)
 
-    refund, created = operations.request_refund(
+    refund, created = request_refund(
         workspace=cinema,
         subscription_id=subscription.pk,
         reason="changed my mind",
@@ -301,11 +305,11 @@ def test_refund_revokes_the_role_and_notifies(cinema, yookassa, auth, notificati
 def test_refund_is_never_made_twice(cinema, yookassa):
     subscription = activate(cinema, yookassa)
 
-    first, _ = operations.request_refund(
+    first, _ = request_refund(
         workspace=cinema, subscription_id=subscription.pk, reason="", requested_by="test", now=clock.now()
     )
     run_jobs()
-    second, created = operations.request_refund(
+    second, created = request_refund(
         workspace=cinema, subscription_id=subscription.pk, reason="", requested_by="test", now=clock.now()
     )
 
@@ -317,7 +321,7 @@ def test_refund_canceled_by_the_provider_fails_and_keeps_the_subscription(cinema
     subscription = activate(cinema, yookassa)
     yookassa.inject("refund_cancel", reason="rejected_by_payee")
 
-    refund, _ = operations.request_refund(
+    refund, _ = request_refund(
         workspace=cinema, subscription_id=subscription.pk, reason="", requested_by="test", now=clock.now()
     )
     run_jobs()
@@ -332,7 +336,7 @@ def test_refund_canceled_by_the_provider_fails_and_keeps_the_subscription(cinema
 def test_refund_in_progress_is_polled_until_it_succeeds(cinema, yookassa, settings):
     subscription = activate(cinema, yookassa)
     yookassa.inject("refund_pending", seconds=0.5)
-    refund, _ = operations.request_refund(
+    refund, _ = request_refund(
         workspace=cinema, subscription_id=subscription.pk, reason="", requested_by="test", now=clock.now()
     )
     run_jobs()
@@ -354,9 +358,9 @@ def test_refund_in_progress_is_polled_until_it_succeeds(cinema, yookassa, settin
 def test_refund_amount_follows_the_plan(cinema, plan, days_used, expected):
     plan_row = cinema.plans.get(code=plan)
     start = clock.now()
-    end = operations.add_period(start, plan_row.period, time_zone=cinema.time_zone)
+    end = add_period(start, plan_row.period, time_zone=cinema.time_zone)
 
-    amount = operations.refund_amount(
+    amount = refund_amount(
         plan=plan_row, paid=plan_row.price, period_start=start, period_end=end, now=start + dt.timedelta(days=days_used)
     )
 
@@ -366,9 +370,9 @@ def test_refund_amount_follows_the_plan(cinema, plan, days_used, expected):
 def test_prorated_refund_counts_unused_whole_days(cinema):
     plan = cinema.plans.get(code="yearly")
     start = dt.datetime(2026, 1, 1, 9, tzinfo=dt.UTC)
-    end = operations.add_period(start, plan.period, time_zone=cinema.time_zone)  # 365 days
+    end = add_period(start, plan.period, time_zone=cinema.time_zone)  # 365 days
 
-    amount = operations.refund_amount(
+    amount = refund_amount(
         plan=plan, paid=299000, period_start=start, period_end=end, now=start + dt.timedelta(days=100, hours=1)
     )
 
@@ -379,8 +383,8 @@ def test_full_refund_window_closes(cinema):
     plan = cinema.plans.get(code="monthly")
     start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
-    with pytest.raises(operations.RefundNotAllowed):
-        operations.refund_amount(
+    with pytest.raises(RefundNotAllowed):
+        refund_amount(
             plan=plan,
             paid=29900,
             period_start=start,
@@ -393,9 +397,9 @@ def test_expiry_revokes_the_role_once_even_when_the_job_runs_twice(cinema, yooka
     subscription = activate(cinema, yookassa)
     end = subscription.period_end
 
-    assert operations.expire_subscriptions(now=end - dt.timedelta(seconds=1)) == 0
-    assert operations.expire_subscriptions(now=end) == 1
-    assert operations.expire_subscriptions(now=end + dt.timedelta(minutes=1)) == 0
+    assert expire_subscriptions(now=end - dt.timedelta(seconds=1)) == 0
+    assert expire_subscriptions(now=end) == 1
+    assert expire_subscriptions(now=end + dt.timedelta(minutes=1)) == 0
     run_jobs()
 
     assert Subscription.objects.get(pk=subscription.pk).status == Subscription.Status.EXPIRED
@@ -406,12 +410,8 @@ def test_expiry_revokes_the_role_once_even_when_the_job_runs_twice(cinema, yooka
 def test_month_period_is_a_calendar_month_in_the_workspace_time_zone():
     start = dt.datetime(2026, 1, 31, 10, tzinfo=dt.UTC)
 
-    assert operations.add_period(start, "MONTH", time_zone="Europe/Moscow") == dt.datetime(
-        2026, 2, 28, 10, tzinfo=dt.UTC
-    )
-    assert operations.add_period(start, "YEAR", time_zone="Europe/Moscow") == dt.datetime(
-        2027, 1, 31, 10, tzinfo=dt.UTC
-    )
+    assert add_period(start, "MONTH", time_zone="Europe/Moscow") == dt.datetime(2026, 2, 28, 10, tzinfo=dt.UTC)
+    assert add_period(start, "YEAR", time_zone="Europe/Moscow") == dt.datetime(2027, 1, 31, 10, tzinfo=dt.UTC)
 
 
 def test_recording_a_payment_locks_neither_its_plan_nor_its_workspace(cinema, yookassa):
@@ -429,7 +429,7 @@ def test_recording_a_payment_locks_neither_its_plan_nor_its_workspace(cinema, yo
         with connection.cursor() as cursor:
             cursor.execute("SET lock_timeout = '2s'")
         try:
-            recorded = operations.recheck_payment(payment_id=payment.pk, now=clock.now())
+            recorded = recheck_payment(payment_id=payment.pk, now=clock.now())
         finally:
             with connection.cursor() as cursor:
                 cursor.execute("RESET lock_timeout")
@@ -440,21 +440,21 @@ def test_recording_a_payment_locks_neither_its_plan_nor_its_workspace(cinema, yo
 def test_a_refused_read_never_fails_a_refund(cinema, yookassa, settings):
     subscription = activate(cinema, yookassa)
     yookassa.inject("refund_pending", seconds=0.5)
-    refund, _ = operations.request_refund(
+    refund, _ = request_refund(
         workspace=cinema, subscription_id=subscription.pk, reason="", requested_by="test", now=clock.now()
     )
     run_jobs()
     type(cinema).objects.filter(pk=cinema.pk).update(yookassa_shop_id="999")  # another shop: reads are refused
 
     with pytest.raises(UpstreamUnavailable):
-        operations.submit_refund(refund_id=refund.pk, now=clock.now())
+        submit_refund(refund_id=refund.pk, now=clock.now())
     assert SubscriptionRefund.objects.get(pk=refund.pk).status == SubscriptionRefund.Status.PENDING
 
     type(cinema).objects.filter(pk=cinema.pk).update(yookassa_shop_id=SHOP_ID)
     import time
 
     time.sleep(0.7)
-    assert operations.submit_refund(refund_id=refund.pk, now=clock.now()).status == SubscriptionRefund.Status.SUCCEEDED
+    assert submit_refund(refund_id=refund.pk, now=clock.now()).status == SubscriptionRefund.Status.SUCCEEDED
     assert len(yookassa.refunds()) == 1
 
 
@@ -475,7 +475,7 @@ def test_expiry_keeps_a_role_another_active_subscription_needs(cinema, yookassa,
     monthly = activate(cinema, yookassa, plan="monthly")
     activate(cinema, yookassa, plan="yearly")
 
-    assert operations.expire_subscriptions(now=monthly.period_end) == 1
+    assert expire_subscriptions(now=monthly.period_end) == 1
     run_jobs()
 
     assert auth.roles("cinema", "user-1") == ["subscriber"]

@@ -306,8 +306,6 @@ def _record_balance_client_id(client: Client, *, balance_client_id: int, now: dt
 
 
 def _commit_balance_client_id(client: Client, *, balance_client_id: int, now: dt.datetime) -> None:
-    from .tasks import link_client_configuration_task  # tasks import operations
-
     with transaction.atomic():
         Client.objects.filter(pk=client.pk).update(
             balance_client_id=balance_client_id,
@@ -317,7 +315,7 @@ def _commit_balance_client_id(client: Client, *, balance_client_id: int, now: dt
             updated_at=now,
         )
         # The outbox: the link happens even if this process dies right after the commit.
-        defer(link_client_configuration_task, client_id=client.pk)
+        defer("billy.clients.link_client_configuration", client_id=client.pk)
 
 
 def _update_in_balance(client: Client, *, fields: ClientFields, balance: Balance, now: dt.datetime) -> None:

@@ -46,15 +46,22 @@ class CappedBackoff(RetryStrategy):
 
 
 def defer(
-    task: procrastinate_tasks.Task,
+    task_name: str,
     *,
     schedule_in: dict[str, Any] | None = None,
     lock: str | None = None,
     **kwargs: Any,
 ) -> int:
-    """Defer `task` with `kwargs` on Django's connection (inside the caller's transaction).
+    """Defer the task registered as `task_name` with `kwargs` on Django's connection (inside the
+    caller's transaction).
 
-    Jobs deferred with the same `lock` run one at a time, in the order they were deferred."""
+    Tasks are named, not imported: a domain module defers its app's jobs without importing the
+    `tasks` module that imports it. Jobs deferred with the same `lock` run one at a time, in the order
+    they were deferred. Raises LookupError for a name no task is registered under."""
+    try:
+        task = app.tasks[task_name]
+    except KeyError:
+        raise LookupError(f"No task is registered as {task_name!r}.") from None
     deferrer = procrastinate_tasks.configure_task(
         name=task.name,
         job_manager=manager.JobManager(DjangoConnector()),

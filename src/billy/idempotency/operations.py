@@ -1,18 +1,27 @@
-"""Claim a key, remember an answer, forget old keys."""
+"""Claim a key, answer once per key, forget old keys."""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Callable
 from typing import Any
 
-from billy.core.errors import IdempotencyConflict, ValidationFailed
+from billy.core.errors import BillyError, IdempotencyConflict, ValidationFailed
 from billy.core.validation import is_printable_text
 
 from .models import IdempotencyKey
 
 MAX_KEY_LENGTH = 255
+
+# A transport's answer to a call made with a key: its status (an HTTP status) and JSON body. It is
+# what the key replays, so a repeat gets the first answer exactly.
+Answer = tuple[int, Any]
+
+# Refusals that depend on the request alone are answers too; others (no such plan yet, a state
+# that may change, an unavailable upstream) are not kept: a retry with the key tries again.
+KEPT_ERRORS = frozenset({"validation_failed"})
 
 
 def fingerprint(request: dict[str, Any]) -> str:
@@ -53,6 +62,21 @@ def remember_response(*, record: IdempotencyKey, status: int, body: Any) -> None
     IdempotencyKey.objects.filter(pk=record.pk, response_status__isnull=True).update(
         response_status=status, response_body=body
     )
+
+
+def answer_once(*, record: IdempotencyKey, run: Callable[[], Answer]) -> Answer:
+    """The key's first answer if it has one; else run the call and keep its answer (or its refusal,
+    when the refusal depends on the request alone: KEPT_ERRORS). Raises what `run` raises."""
+    if record.response_status is not None:
+        return record.response_status, record.response_body
+    try:
+        status, body = run()
+    except BillyError as e:
+        if e.code in KEPT_ERRORS:
+            remember_response(record=record, status=e.spec.http_status, body=e.as_dict())
+        raise
+    remember_response(record=record, status=status, body=body)
+    return status, body
 
 
 def forget_idempotency_keys(*, older_than: dt.datetime) -> int:

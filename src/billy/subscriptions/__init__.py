@@ -18,4 +18,10 @@ Never a double charge, and every operation completes:
 States: subscription PENDING → ACTIVE → EXPIRED | REFUNDED, or PENDING → CANCELED (payment failed);
 payment NEW → PENDING → SUCCEEDED | FAILED; refund PENDING → SUCCEEDED | FAILED. Auto-renewal with a
 saved card would add a new payment to an ACTIVE subscription and extend its period.
+
+Writes, one module per concern: `plans` (periods, refund policy), `subscribe` (subscribe, and
+subscribe once per Idempotency-Key), `payments`, `refunds`, `provider_notifications` (the webhook
+inbox), `access` (role grants and revokes, user notifications), `expiry`, `janitor`; `provider` is
+the workspace's shop and the bookkeeping of calls to it. Reads are in `queries`. Jobs are in
+`tasks`, which imports the operations; the operations defer jobs by name, never importing `tasks`.
 """

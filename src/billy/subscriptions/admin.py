@@ -12,8 +12,9 @@ from billy.core.admin import form_action
 from billy.core.errors import BillyError
 from billy.core.money import format_amount, parse_amount
 
-from . import operations
 from .models import Plan, ProviderNotification, Subscription, SubscriptionPayment, SubscriptionRefund
+from .payments import recheck_payment
+from .refunds import request_refund, submit_refund
 
 
 class PlanForm(forms.ModelForm):
@@ -146,7 +147,7 @@ def _recheck_payments(modeladmin, request, payments) -> None:
         request,
         payments,
         what="Payment",
-        operation=lambda pk, now: operations.recheck_payment(payment_id=pk, now=now),
+        operation=lambda pk, now: recheck_payment(payment_id=pk, now=now),
     )
 
 
@@ -169,7 +170,7 @@ class SubscriptionAdmin(ReadOnlyAdmin):
         subscription = subscriptions[0]
 
         def apply(data: dict) -> str:
-            refund, created = operations.request_refund(
+            refund, created = request_refund(
                 workspace=subscription.workspace,
                 subscription_id=subscription.pk,
                 reason=data["reason"],
@@ -240,7 +241,7 @@ class SubscriptionRefundAdmin(ReadOnlyAdmin):
             request,
             queryset,
             what="Refund",
-            operation=lambda pk, now: operations.submit_refund(refund_id=pk, now=now),
+            operation=lambda pk, now: submit_refund(refund_id=pk, now=now),
         )
 
 

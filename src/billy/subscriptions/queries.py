@@ -5,12 +5,17 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from billy.core.errors import ValidationFailed
+from billy.core.errors import BillyError, ValidationFailed
 from billy.core.pagination import check_limit, decode_cursor, encode_cursor
+from billy.core.validation import check_text
 from billy.workspaces.models import Workspace
 
 from .models import Plan, Subscription, SubscriptionPayment, SubscriptionRefund
-from .operations import SubscriptionNotFound
+
+
+class SubscriptionNotFound(BillyError):
+    code = "subscription_not_found"
+    default_message = "No subscription with this id."
 
 
 def list_plans(*, workspace: Workspace) -> list[Plan]:
@@ -39,7 +44,11 @@ def get_subscription(*, workspace: Workspace, subscription_id: str) -> Subscript
 def list_user_subscriptions(
     *, workspace: Workspace, user_id: str, limit: int, cursor: str | None
 ) -> tuple[list[Subscription], str | None]:
-    """Newest first, keyset-paginated by (created_at, id)."""
+    """Newest first, keyset-paginated by (created_at, id). Raises ValidationFailed."""
+    errors: dict[str, list[str]] = {}
+    check_text(errors, "user_id", user_id, max_length=128)
+    if errors:
+        raise ValidationFailed(errors)
     check_limit(limit)
     rows = Subscription.objects.select_related("plan").prefetch_related("payments", "refunds")
     rows = rows.filter(workspace=workspace, user_id=user_id).order_by("-created_at", "-id")

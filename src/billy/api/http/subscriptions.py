@@ -15,12 +15,13 @@ from django.http import JsonResponse
 from ninja import Field, Router, Schema, Status
 
 from billy.core import clock
-from billy.core.errors import BillyError, Forbidden
+from billy.core.errors import Forbidden
 from billy.core.money import format_amount
-from billy.idempotency.models import IdempotencyKey
-from billy.idempotency.operations import claim_idempotency_key, remember_resource, remember_response
-from billy.subscriptions import operations, queries
+from billy.subscriptions import queries
 from billy.subscriptions.models import Plan, Subscription, SubscriptionPayment, SubscriptionRefund
+from billy.subscriptions.provider_notifications import receive_notification
+from billy.subscriptions.refunds import request_refund_with_key
+from billy.subscriptions.subscribe import subscribe_with_key
 from billy.workspaces.queries import get_workspace, get_workspace_for
 
 from .errors import ErrorOut
@@ -169,23 +170,12 @@ def _json(schema: type[Schema], data: dict) -> dict:
     return schema(**data).model_dump(mode="json")
 
 
-# Refusals that depend on the request alone are answers too; others (no such plan yet, a state
-# that may change, an unavailable upstream) are not kept: a retry with the key tries again.
-_KEPT_ERRORS = {"validation_failed"}
+def _subscribe_answer(subscription: Subscription, created: bool) -> tuple[int, dict]:
+    return (201 if created else 200), _json(SubscriptionOut, subscription_data(subscription))
 
 
-def _idempotent(record: IdempotencyKey, run) -> JsonResponse:
-    """Replay the key's first answer, or run the call and keep its answer."""
-    if record.response_status is not None:
-        return JsonResponse(record.response_body, status=record.response_status)
-    try:
-        status, body = run()
-    except BillyError as e:
-        if e.code in _KEPT_ERRORS:
-            remember_response(record=record, status=e.spec.http_status, body=e.as_dict())
-        raise
-    remember_response(record=record, status=status, body=body)
-    return JsonResponse(body, status=status)
+def _refund_answer(refund: SubscriptionRefund, created: bool) -> tuple[int, dict]:
+    return (202 if created else 200), _json(SubscriptionRefundOut, refund_data(refund))
 
 
 @router.get("/workspaces/{workspace}/plans", response={200: PlanList, **ERRORS}, summary="Plans on sale")
@@ -203,33 +193,16 @@ def subscribe(request, workspace: str, user_id: str, payload: SubscribeIn):
     """201 with a PENDING subscription and its payment: send the payer to `payment.confirmation_url`.
     While a payment for the same user and plan is pending, 200 with that one. 503 when the provider
     cannot be reached: billy keeps trying, and a retry with the same key gives the outcome."""
-    ws = get_workspace_for(request.auth, workspace)
-    now = clock.now()
-    record = claim_idempotency_key(
-        workspace_id=ws.pk,
-        operation="subscribe",
+    status, body = subscribe_with_key(
+        workspace=get_workspace_for(request.auth, workspace),
+        user_id=user_id,
+        plan_code=payload.plan,
+        return_url=payload.return_url,
         key=request.headers.get(IDEMPOTENCY_KEY),
-        request={"user_id": user_id, "plan": payload.plan, "return_url": payload.return_url},
-        now=now,
+        answer=_subscribe_answer,
+        now=clock.now(),
     )
-
-    def run():
-        if record.resource_id:
-            # The key's first call created the subscription and did not get to answer: resume it.
-            subscription = queries.get_subscription(workspace=ws, subscription_id=record.resource_id)
-            payment, created = subscription.latest_payment(), True
-        else:
-            subscription, payment, created = operations.subscribe(
-                workspace=ws, user_id=user_id, plan_code=payload.plan, return_url=payload.return_url, now=now
-            )
-            if created:
-                remember_resource(record=record, resource_id=str(subscription.pk))
-        if payment.status == SubscriptionPayment.Status.NEW:
-            operations.submit_payment(payment_id=payment.pk, now=clock.now())
-        current = queries.get_subscription(workspace=ws, subscription_id=str(subscription.pk))
-        return (201 if created else 200), _json(SubscriptionOut, subscription_data(current))
-
-    return _idempotent(record, run)
+    return JsonResponse(body, status=status)
 
 
 @router.get(
@@ -239,7 +212,6 @@ def subscribe(request, workspace: str, user_id: str, payload: SubscribeIn):
 )
 def list_user_subscriptions(request, workspace: str, user_id: str, limit: int = 50, cursor: str | None = None):
     ws = get_workspace_for(request.auth, workspace)
-    operations.check_user_id(user_id)
     items, next_cursor = queries.list_user_subscriptions(workspace=ws, user_id=user_id, limit=limit, cursor=cursor)
     return Status(
         200,
@@ -269,28 +241,16 @@ def refund_subscription(request, workspace: str, subscription_id: str, payload: 
     """202 with a PENDING refund, its amount set by the plan's refund policy; the provider is asked
     in the background, and on success the role is revoked and the user told. A refund already in
     flight or done is answered 200 as it is: never twice."""
-    ws = get_workspace_for(request.auth, workspace)
-    now = clock.now()
-    subscription = queries.get_subscription(workspace=ws, subscription_id=subscription_id)
-    record = claim_idempotency_key(
-        workspace_id=ws.pk,
-        operation="refund_subscription",
+    status, body = request_refund_with_key(
+        workspace=get_workspace_for(request.auth, workspace),
+        subscription_id=subscription_id,
+        reason=payload.reason,
+        requested_by=f"api key {request.auth.name}",
         key=request.headers.get(IDEMPOTENCY_KEY),
-        request={"subscription_id": str(subscription.pk), "reason": payload.reason},
-        now=now,
+        answer=_refund_answer,
+        now=clock.now(),
     )
-
-    def run():
-        refund, created = operations.request_refund(
-            workspace=ws,
-            subscription_id=subscription.pk,
-            reason=payload.reason,
-            requested_by=f"api key {request.auth.name}",
-            now=now,
-        )
-        return (202 if created else 200), _json(SubscriptionRefundOut, refund_data(refund))
-
-    return _idempotent(record, run)
+    return JsonResponse(body, status=status)
 
 
 def _allowed_source(remote_addr: str) -> bool:
@@ -317,7 +277,5 @@ def yookassa_webhook(request, workspace: str):
     remote_addr = request.META.get("REMOTE_ADDR", "")
     if not _allowed_source(remote_addr):
         raise Forbidden(f"Notifications are not taken from {remote_addr}.")
-    _, first = operations.receive_notification(
-        workspace=ws, body=request.body, remote_addr=remote_addr, now=clock.now()
-    )
+    _, first = receive_notification(workspace=ws, body=request.body, remote_addr=remote_addr, now=clock.now())
     return Status(200, WebhookOut(status="received" if first else "duplicate"))

@@ -142,6 +142,9 @@ class YooKassaClient:
                 return refunds
             params = {**params, "cursor": page["next_cursor"]}
 
+    def parse_notification(self, body: bytes) -> Notification:
+        return parse_notification(body)
+
 
 def parse_notification(body: bytes) -> Notification:
     """A YooKassa webhook body, `{"type": "notification", "event": ..., "object": {"id": ...}}`.

@@ -127,3 +127,8 @@ class PaymentProvider(Protocol):
     def find_refunds(self, *, payment_id: str) -> list[ProviderRefund]:
         """Every refund of a payment, newest first."""
         ...
+
+    def parse_notification(self, body: bytes) -> Notification:
+        """A webhook body as the provider sends it: what happened to which object (a hint to re-read
+        the object, never trusted as such). Raises ValueError saying what is wrong for anything else."""
+        ...
