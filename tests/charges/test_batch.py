@@ -86,3 +86,14 @@ def test_a_thousand_items_take_a_fixed_number_of_queries(api, workspace, client_
 def test_too_many_or_no_items_is_422(api, client_a):
     assert api.post(BATCH, {"charges": []}).status_code == 422
     assert api.post(BATCH, {"charges": [item(charge_id=f"t-{i}") for i in range(1001)]}).status_code == 422
+
+
+def test_a_batch_of_only_unreadable_amounts_answers_each_item(api, client_a):
+    response = api.post(BATCH, {"charges": [item(charge_id="x", amount="1.234"), item(charge_id="y", amount="1e3")]})
+
+    assert response.status_code == 200
+    assert [(r["charge_id"], r["status"], r["error"]["code"]) for r in response.json()["results"]] == [
+        ("x", 422, "validation_failed"),
+        ("y", 422, "validation_failed"),
+    ]
+    assert Charge.objects.count() == 0

@@ -2,8 +2,9 @@
 
 Each runs in one database transaction: the charge row, the wallet's figures (one conditional
 UPDATE that also takes the wallet's row lock), the ledger transaction and the event commit or
-roll back together. The consumer's `charge_id` / `refund_id` is claimed by a unique key before any
-money moves, so concurrent repeats wait for the first and then see it.
+roll back together. A new charge claims its `charge_id` by a unique key in the statement that
+moves the money, so concurrent repeats wait for the first and then see it; a refund is made under
+the charge's row lock, and a `refund_id` taken meanwhile rolls the whole refund back.
 """
 
 from __future__ import annotations

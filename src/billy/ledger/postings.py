@@ -58,9 +58,8 @@ class Funds:
     """Wallets locked for this transaction (in id order, the one order every multi-wallet writer
     uses) and what each may still spend as the caller decides, spend by spend."""
 
-    def __init__(self, figures: dict[int, tuple[int, int, str]]):
-        self._available = {wallet_id: available(balance=b, held=h) for wallet_id, (b, h, _) in figures.items()}
-        self.currency = {wallet_id: currency for wallet_id, (_, _, currency) in figures.items()}
+    def __init__(self, figures: dict[int, tuple[int, int]]):
+        self._available = {wallet_id: available(balance=b, held=h) for wallet_id, (b, h) in figures.items()}
 
     def take(self, wallet_id: int, amount: int) -> bool:
         """Set `amount` aside for a spend if the wallet has it (the rule of `_fits_sql`)."""
@@ -76,7 +75,7 @@ def lock_wallets(wallet_ids: list[int]) -> Funds:
         return Funds({})
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT id, balance, held, currency FROM ledger_account WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
+            "SELECT id, balance, held FROM ledger_account WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
             [sorted(set(wallet_ids))],
         )
         return Funds({row[0]: row[1:] for row in cursor.fetchall()})
@@ -199,6 +198,9 @@ def post_movement(movement: Movement, *, now: dt.datetime) -> LedgerTransaction 
     """Move the money and append the event, all or nothing; returns the ledger transaction (None
     when nothing is posted). Raises InsufficientFunds, with nothing written, when the wallet cannot
     take the change. The wallet's row lock serialises its movements until the caller's transaction ends.
+
+    It joins the caller's transaction without a savepoint (one round trip less per movement), so an
+    error from it dooms that transaction: a caller may translate the error, not go on after it.
     """
     if sum(amount for _, amount in movement.legs) != 0 or bool(movement.legs) != bool(movement.kind):
         raise ValueError(f"legs do not make a {movement.kind} transaction: {movement.legs}")
@@ -263,7 +265,7 @@ WITH wallet AS (
     RETURNING id
 ), tx AS (
     INSERT INTO ledger_transaction (workspace_id, kind, description, created_at)
-    SELECT %(l_workspace)s, %(l_kind)s, %(l_description)s, %(l_now)s FROM wallet WHERE %(l_debit)s > 0
+    SELECT %(l_workspace)s, %(l_kind)s, %(l_description)s, %(l_now)s FROM wallet WHERE %(l_debit)s > 0  /* not a hold */
     RETURNING id
 ), entries AS (
     INSERT INTO ledger_entry (transaction_id, account_id, amount, currency, created_at)
@@ -336,7 +338,7 @@ def spend_many_ctes(*, source: str) -> str:
       FROM {source} s
       CROSS JOIN LATERAL (VALUES (s.wallet_id, -s.amount), (%(l_counter)s::bigint, s.amount)) AS leg(account, amount)
      WHERE NOT s.hold
-), wallets AS (
+), wallets AS (  /* decided by Funds.take on the locked wallets; the CHECK constraint backs it */
     UPDATE ledger_account a
        SET balance = a.balance - d.debit, held = a.held + d.held, net_consumption = a.net_consumption + d.debit
       FROM (SELECT wallet_id,
