@@ -43,8 +43,11 @@ COMMIT_THEN_TIMEOUT_SECONDS = 6.0
 START_TIMEOUT = 120
 NOW = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
 
-# Examples run as long as they need: a busy machine must not fail a property on a stopwatch.
-hypothesis_settings.register_profile("billy", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# Examples run as long as they need: a busy machine must not fail a property on a stopwatch. No example
+# database: a run does not depend on what an earlier run found.
+hypothesis_settings.register_profile(
+    "billy", deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None
+)
 hypothesis_settings.load_profile("billy")
 
 
