@@ -1,6 +1,10 @@
 """Shared fixtures: a Balance emulator on loopback, a multi-process `billy serve`, factories.
 
 Tests that depend on commits (registration commits step by step) use `transactional_db`.
+
+Nothing here depends on timing or on a port staying free: servers bind port 0 themselves and say
+which port they got; a wait polls for what it waits for, with a deadline only a failure reaches on
+a busy machine; a timeout that must expire (a fault) is far from one that must not.
 """
 
 from __future__ import annotations
@@ -13,12 +17,15 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import grpc
 import httpx
 import pytest
 from django.db import connection
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from billy.core import clock
 from billy.integrations.balance.client import XmlRpcBalance
@@ -28,15 +35,29 @@ from billy.workspaces import operations as workspace_operations
 from billy.workspaces.models import Workspace
 
 ROOT = Path(__file__).resolve().parent.parent
-# The adapter's read timeout in tests: short, so commit-then-timeout faults resolve quickly.
-TEST_BALANCE_TIMEOUT = 1.0
+# The adapter's read timeout in tests. Every call but a fault's is answered in milliseconds, and
+# must be even on a busy machine; a `commit_then_timeout` fault hangs for COMMIT_THEN_TIMEOUT_SECONDS,
+# well past it, so the caller times out (and each such test waits this long).
+TEST_BALANCE_TIMEOUT = 3.0
+COMMIT_THEN_TIMEOUT_SECONDS = 6.0
+# How long a process the tests start may take to be ready: only a failure waits this long.
+START_TIMEOUT = 120
 NOW = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
 
+# Examples run as long as they need: a busy machine must not fail a property on a stopwatch. No example
+# database: a run does not depend on what an earlier run found.
+hypothesis_settings.register_profile(
+    "billy", deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None
+)
+hypothesis_settings.load_profile("billy")
 
-def free_port() -> int:
+
+@pytest.fixture
+def refused_port():
+    """A loopback port that refuses connections: bound here and never listened on, so no one can take it."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        yield s.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -154,17 +175,30 @@ def billy_process(*args: str, env: dict[str, str] | None = None, **kwargs) -> su
     )
 
 
-def wait_http(url: str, process: subprocess.Popen, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert process.poll() is None, f"process exited with {process.returncode}"
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
+def wait_until(condition: Callable[[], object], process: subprocess.Popen, what: str) -> None:
+    """Poll `condition` while `process` runs; fail if it exits, or after START_TIMEOUT."""
+    deadline = time.monotonic() + START_TIMEOUT
+    while not condition():
+        assert process.poll() is None, f"{what}: the process exited with {process.returncode}"
+        assert time.monotonic() < deadline, f"{what}: not within {START_TIMEOUT} s"
         time.sleep(0.1)
-    raise TimeoutError(url)
+
+
+def wait_http(url: str, process: subprocess.Popen) -> None:
+    def answers() -> bool:
+        try:
+            return httpx.get(url, timeout=10).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    wait_until(answers, process, f"{url} answering 200")
+
+
+def billy_server(*args: str, port_file: Path, **kwargs) -> tuple[subprocess.Popen, int]:
+    """`billy serve`/`billy grpc` on a port it picks itself, and that port once it listens."""
+    process = billy_process(*args, "--port", "0", "--port-file", str(port_file), **kwargs)
+    wait_until(port_file.exists, process, f"billy {args[0]} listening")
+    return process, int(port_file.read_text())
 
 
 @dataclasses.dataclass(frozen=True)
@@ -176,13 +210,11 @@ class LiveServer:
 @pytest.fixture(scope="session")
 def live_billy(django_db_setup, balance_emulator, tmp_path_factory):
     """`billy serve` with 2 processes on the test database, Balance pointing at the emulator."""
-    port = free_port()
-    log = tmp_path_factory.mktemp("live") / "serve.log"
+    directory = tmp_path_factory.mktemp("live")
+    log = directory / "serve.log"
     with log.open("w") as output:
-        process = billy_process(
+        process, port = billy_server(
             "serve",
-            "--port",
-            str(port),
             "--workers",
             "2",
             "--threads",
@@ -195,6 +227,7 @@ def live_billy(django_db_setup, balance_emulator, tmp_path_factory):
             },
             stdout=output,
             stderr=subprocess.STDOUT,
+            port_file=directory / "serve.port",
         )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -206,18 +239,16 @@ def live_billy(django_db_setup, balance_emulator, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def grpc_channel(django_db_setup, balance_emulator):
+def grpc_channel(django_db_setup, balance_emulator, tmp_path_factory):
     """A channel to `billy grpc` on the test database."""
-    port = free_port()
-    process = billy_process(
+    process, port = billy_server(
         "grpc",
-        "--port",
-        str(port),
         env={"BALANCE_URL": balance_emulator.url, "BALANCE_TIMEOUT": str(TEST_BALANCE_TIMEOUT)},
+        port_file=tmp_path_factory.mktemp("grpc") / "grpc.port",
     )
     channel = grpc.insecure_channel(f"127.0.0.1:{port}")
     try:
-        grpc.channel_ready_future(channel).result(timeout=30)
+        grpc.channel_ready_future(channel).result(timeout=START_TIMEOUT)
         yield channel
     finally:
         channel.close()

@@ -4,12 +4,12 @@ import subprocess
 import sys
 
 from billy.workspaces.queries import authenticate_api_key
-from tests.conftest import billy_process, make_workspace
+from tests.conftest import START_TIMEOUT, billy_process, make_workspace
 
 
 def run_billy(*args: str) -> subprocess.CompletedProcess:
     process = billy_process(*args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    stdout, stderr = process.communicate(timeout=60)
+    stdout, stderr = process.communicate(timeout=START_TIMEOUT)
     return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
 
 

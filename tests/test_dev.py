@@ -4,6 +4,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -16,23 +17,35 @@ import httpx
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from tests.conftest import free_port
-
 KEY = "billy_dev_test_key_0123456789abcdefghijkl"
 
 
+# The variables that set billy dev's ports, each with its default.
+PORT_VARIABLES = (
+    "BILLY_HTTP_PORT",
+    "BILLY_GRPC_PORT",
+    "BILLY_BALANCE_PORT",
+    "BILLY_YOOKASSA_PORT",
+    "BILLY_AUTH_PORT",
+    "BILLY_NOTIFICATIONS_PORT",
+)
+# Where the banner names each server's address.
+BANNER = {
+    "http": r"^  HTTP API +(http://\S+?)/api/v1/",
+    "grpc": r"^  gRPC +(\S+)",
+    "balance": r"^  Balance +emulator at (http://\S+?)/xmlrpc",
+    "yookassa": r"^  YooKassa +emulator at (http://\S+?)/v3",
+    "auth": r"^  Auth API +emulator at (http://\S+)",
+    "notifications": r"^  notifications emulator at (http://\S+)",
+}
+# 0 for every port: free ones, picked by each server as it binds (nothing to race for).
+ANY_PORTS = dict.fromkeys(PORT_VARIABLES, "0")
+
+
 class DevProcess:
-    def __init__(self, data_dir: Path, http_port: int, grpc_port: int, emulator_ports: tuple[int, int, int]) -> None:
-        env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-        env.update(
-            BILLY_DATA_DIR=str(data_dir),
-            BILLY_HTTP_PORT=str(http_port),
-            BILLY_GRPC_PORT=str(grpc_port),
-            BILLY_DEV_API_KEY=KEY,
-            BILLY_YOOKASSA_PORT=str(emulator_ports[0]),
-            BILLY_AUTH_PORT=str(emulator_ports[1]),
-            BILLY_NOTIFICATIONS_PORT=str(emulator_ports[2]),
-        )
+    def __init__(self, data_dir: Path, ports: dict[str, str]) -> None:
+        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "BILLY_LOG_LEVEL")}
+        env.update(BILLY_DATA_DIR=str(data_dir), BILLY_DEV_API_KEY=KEY, **ports)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "billy", "dev"],
             env=env,
@@ -55,7 +68,16 @@ class DevProcess:
         return "".join(self.lines)
 
     def wait_ready(self) -> None:
-        assert self.ready.wait(120), self.output[-3000:]
+        assert self.ready.wait(300), self.output[-3000:]
+
+    def address(self, name: str) -> str:
+        """Where the banner says `name` (a key of BANNER) listens."""
+        return re.search(BANNER[name], self.output, re.M).group(1)
+
+    def lines_to_banner(self) -> list[str]:
+        """The output from the start up to the banner's last line."""
+        end = next(i for i, line in enumerate(self.lines) if line.startswith("Ctrl-C stops everything"))
+        return self.lines[: end + 1]
 
     def stop(self) -> int:
         self.process.send_signal(signal.SIGINT)
@@ -88,7 +110,7 @@ def _subscribe_and_pay(base: str, headers: dict[str, str], *, yookassa: str) -> 
         timeout=10,
     )
     assert paid.status_code == 303
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120
     status = ""
     while status != "ACTIVE" and time.monotonic() < deadline:
         time.sleep(0.3)
@@ -101,19 +123,17 @@ def _subscribe_and_pay(base: str, headers: dict[str, str], *, yookassa: str) -> 
 
 
 def test_dev_starts_everything_and_keeps_data_between_runs(data_dir):
-    http_port, grpc_port = free_port(), free_port()
-    emulator_ports = (free_port(), free_port(), free_port())
-    base = f"http://127.0.0.1:{http_port}"
-    client_path = f"{base}/api/v1/workspaces/c2b/clients/client-1"
+    client_path = "/api/v1/workspaces/c2b/clients/client-1"
     headers = {"Authorization": f"Bearer {KEY}"}
 
-    dev = DevProcess(data_dir, http_port, grpc_port, emulator_ports)
+    dev = DevProcess(data_dir, ANY_PORTS)
     try:
         dev.wait_ready()
+        base = dev.address("http")
         assert re.search(r"user admin\s+password \S+", dev.output)
         assert KEY in dev.output
         response = httpx.put(
-            client_path,
+            base + client_path,
             headers=headers,
             json={"name": "ООО Ромашка", "email": "info@romashka.ru", "phone": "8 (495) 123-45-67"},
             timeout=30,
@@ -122,25 +142,63 @@ def test_dev_starts_everything_and_keeps_data_between_runs(data_dir):
         emulator = re.search(r"clients: (http://127\.0\.0\.1:\d+/_emulator/clients)", dev.output).group(1)
         (in_balance,) = httpx.get(emulator).json()["clients"]
         assert in_balance["links"] == [{"integration": "c2b", "configuration": "c2b_default"}]
-        with grpc.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
-            check = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=10)
+        with grpc.insecure_channel(dev.address("grpc")) as channel:
+            check = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=30)
             assert check.status == health_pb2.HealthCheckResponse.SERVING
         for name in ("autoru", "realty", "realty_commercial", "cm_expert", "c2b", "cinema"):
             assert httpx.get(f"{base}/api/v1/workspaces/{name}/clients/none", headers=headers).status_code == 404
-        _subscribe_and_pay(base, headers, yookassa=f"http://127.0.0.1:{emulator_ports[0]}")
+        _subscribe_and_pay(base, headers, yookassa=dev.address("yookassa"))
     finally:
         code = dev.stop()
     assert code == 0, dev.output[-3000:]
     assert "[dev] stopped" in dev.output
-    time.sleep(0.5)
     with pytest.raises(httpx.ConnectError):
-        httpx.get(base + "/health", timeout=2)
+        httpx.get(base + "/health", timeout=10)
 
-    again = DevProcess(data_dir, http_port, grpc_port, emulator_ports)
+    again = DevProcess(data_dir, ANY_PORTS)
     try:
         again.wait_ready()
-        kept = httpx.get(client_path, headers=headers, timeout=10)
+        kept = httpx.get(again.address("http") + client_path, headers=headers, timeout=30)
         assert kept.status_code == 200
         assert kept.json()["phone"] == "+74951234567"
     finally:
         assert again.stop() == 0
+
+
+@pytest.fixture(scope="module")
+def dev_on_taken_ports():
+    """billy dev, started while another program listens on each of the ports it is told to use."""
+    parent = Path(tempfile.mkdtemp(prefix="billy-dev-", dir="/tmp"))
+    parent.chmod(0o755)
+    taken = {variable: socket.create_server(("127.0.0.1", 0)) for variable in PORT_VARIABLES}
+    dev = DevProcess(parent / "data", {variable: str(s.getsockname()[1]) for variable, s in taken.items()})
+    try:
+        dev.wait_ready()
+        yield dev, {variable: s.getsockname()[1] for variable, s in taken.items()}
+    finally:
+        dev.stop()
+        for listener in taken.values():
+            listener.close()
+        shutil.rmtree(parent, ignore_errors=True)
+
+
+def test_dev_moves_off_taken_ports_says_so_and_the_banner_names_the_ports_it_got(dev_on_taken_ports):
+    dev, taken = dev_on_taken_ports
+    for port in taken.values():
+        assert re.search(rf"; port {port}: ", dev.output), f"nothing says port {port} was taken:\n{dev.output}"
+    addresses = {name: dev.address(name) for name in BANNER}
+    assert {int(a.rsplit(":", 1)[1]) for a in addresses.values()}.isdisjoint(taken.values())
+
+    for name in ("http", "balance", "yookassa", "auth", "notifications"):
+        assert httpx.get(addresses[name] + "/health", timeout=30).status_code == 200, name
+    with grpc.insecure_channel(addresses["grpc"]) as channel:
+        check = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=30)
+        assert check.status == health_pb2.HealthCheckResponse.SERVING
+    _subscribe_and_pay(addresses["http"], {"Authorization": f"Bearer {KEY}"}, yookassa=addresses["yookassa"])
+
+
+def test_dev_output_up_to_the_banner_fits_on_a_screen(dev_on_taken_ports):
+    dev, _ = dev_on_taken_ports
+    lines = dev.lines_to_banner()
+    assert len(lines) <= 40, "".join(lines)
+    assert not [line for line in lines if "Registering task" in line or "procrastinate" in line], "".join(lines)

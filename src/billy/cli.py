@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def _setup_django(*, database: bool = True) -> None:
@@ -22,14 +29,67 @@ def _setup_django(*, database: bool = True) -> None:
     django.setup()
 
 
+def _setup_logging() -> None:
+    """For processes without Django (the emulators): the same levels and format as Django's LOGGING."""
+    import logging.config
+
+    from billy.core.logs import logging_config
+
+    logging.config.dictConfig(logging_config())
+
+
+def _or_free_port(listen: Callable[[int], T], port: int, *, fallback: bool) -> tuple[T, str | None]:
+    """`listen(port)`; if that fails and `fallback` is set, `listen(0)` (any free port) and why it moved."""
+    try:
+        return listen(port), None
+    except OSError as e:
+        if not (fallback and port):
+            raise
+        return listen(0), os.strerror(e.errno) if e.errno else str(e)
+
+
+def _listening(
+    what: str, address: str, *, detail: str = "", asked: int, moved: str | None, port: int, port_file: str | None
+) -> None:
+    """Say where a server listens (and why not on the port asked), and write the port for `billy dev`."""
+    logger.info(
+        "%s on %s%s%s", what, address, f" ({detail})" if detail else "", f"; port {asked}: {moved}" if moved else ""
+    )
+    if port_file:
+        # Written aside and renamed: whoever waits for the file never reads half of it.
+        path = Path(port_file)
+        path.with_suffix(".tmp").write_text(f"{port}\n")
+        path.with_suffix(".tmp").replace(path)
+
+
 def cmd_serve(args: argparse.Namespace) -> None:
     _setup_django()
     from gunicorn.app.base import BaseApplication
 
+    from billy.core.logs import library_level
+
+    family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
+    # Bound here, not by gunicorn, to fall back to a free port when asked: gunicorn only retries.
+    listener, moved = _or_free_port(
+        lambda port: socket.create_server((args.host, port), family=family), args.port, fallback=args.or_free_port
+    )
+    port = listener.getsockname()[1]
+
+    def when_ready(_arbiter) -> None:
+        _listening(
+            "billy serve: HTTP API and admin",
+            f"http://{args.host}:{port}",
+            detail=f"{args.workers} processes, {args.threads} threads each",
+            asked=args.port,
+            moved=moved,
+            port=port,
+            port_file=args.port_file,
+        )
+
     class _Gunicorn(BaseApplication):
         def load_config(self):
             options = {
-                "bind": f"{args.host}:{args.port}",
+                "bind": f"fd://{listener.fileno()}",
                 "workers": args.workers,
                 "worker_class": "gthread",
                 "threads": args.threads,
@@ -38,6 +98,8 @@ def cmd_serve(args: argparse.Namespace) -> None:
                 "accesslog": "-" if args.access_log else None,
                 "access_log_format": '%(h)s "%(r)s" %(s)s %(b)s %(M)sms pid=%(p)s',
                 "errorlog": "-",
+                "loglevel": library_level().lower(),
+                "when_ready": when_ready,
                 "proc_name": "billy-serve",
                 "control_socket_disable": True,  # it would write under $HOME
             }
@@ -56,8 +118,13 @@ def cmd_grpc(args: argparse.Namespace) -> None:
     _setup_django()
     from billy.api.grpc.server import build_server
 
-    server, port = build_server(host=args.host, port=args.port, max_workers=args.max_workers)
-    print(f"billy gRPC listening on {args.host}:{port}", flush=True)
+    (server, port), moved = _or_free_port(
+        lambda port: build_server(host=args.host, port=port, max_workers=args.max_workers),
+        args.port,
+        fallback=args.or_free_port,
+    )
+    address = f"{args.host}:{port}"
+    _listening("billy grpc: gRPC API", address, asked=args.port, moved=moved, port=port, port_file=args.port_file)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -67,14 +134,15 @@ def cmd_grpc(args: argparse.Namespace) -> None:
 
 def cmd_worker(args: argparse.Namespace) -> None:
     _setup_django()
-    from django.core.management import call_command
+    from procrastinate.contrib.django import app
 
-    options = ["--concurrency", str(args.concurrency)]
-    if args.queues:
-        options += ["--queues", args.queues]
-    if args.one_shot:
-        options.append("--one-shot")
-    call_command("procrastinate", "worker", *options)
+    queues = [q.strip() for q in args.queues.split(",") if q.strip()] or None
+    logger.info(
+        "billy worker: jobs from %s, %s at a time", ", ".join(queues) if queues else "every queue", args.concurrency
+    )
+    # What `manage.py procrastinate worker` does, less its banner on stderr: the worker gets its own pool.
+    with app.replace_connector(app.connector.get_worker_connector()):
+        app.run_worker(queues=queues, concurrency=args.concurrency, wait=not args.one_shot)
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:
@@ -126,35 +194,31 @@ def cmd_apikey(args: argparse.Namespace) -> None:
 
 
 def cmd_emulate(args: argparse.Namespace) -> None:
-    import logging
-
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    state_file = Path(args.state_file) if args.state_file else None
+    _setup_logging()
+    options: dict = {"state_file": Path(args.state_file) if args.state_file else None}
     if args.system == "balance":
-        from billy.integrations.balance.emulator import BalanceEmulator
-
-        emulator = BalanceEmulator(host=args.host, port=args.port, state_file=state_file)
-        banner = f"Balance emulator: XML-RPC at {emulator.url}, control API at {emulator.base_url}/_emulator/"
+        from billy.integrations.balance.emulator import BalanceEmulator as Emulator
     elif args.system == "yookassa":
-        from billy.integrations.yookassa.emulator import YooKassaEmulator
+        from billy.integrations.yookassa.emulator import YooKassaEmulator as Emulator
 
-        webhooks = dict(spec.split("=", 1) for spec in args.webhook)
-        emulator = YooKassaEmulator(host=args.host, port=args.port, state_file=state_file, webhooks=webhooks)
-        banner = (
-            f"YooKassa emulator: API at {emulator.api_url}, payment pages at {emulator.base_url}/checkout/, "
-            f"control API at {emulator.base_url}/_emulator/"
-        )
+        options["webhooks"] = dict(spec.split("=", 1) for spec in args.webhook)
     elif args.system == "auth":
-        from billy.integrations.auth_api.emulator import AuthEmulator
-
-        emulator = AuthEmulator(host=args.host, port=args.port, state_file=state_file)
-        banner = f"Auth API emulator at {emulator.base_url}, control API at {emulator.base_url}/_emulator/"
+        from billy.integrations.auth_api.emulator import AuthEmulator as Emulator
     else:
-        from billy.integrations.notifications.emulator import NotificationsEmulator
+        from billy.integrations.notifications.emulator import NotificationsEmulator as Emulator
 
-        emulator = NotificationsEmulator(host=args.host, port=args.port, state_file=state_file)
-        banner = f"Notification service emulator at {emulator.base_url}, control API at {emulator.base_url}/_emulator/"
-    print(banner, flush=True)
+    emulator, moved = _or_free_port(
+        lambda port: Emulator(host=args.host, port=port, **options), args.port, fallback=args.or_free_port
+    )
+    base = emulator.base_url
+    what, address = {
+        "balance": ("Balance emulator", f"{base}/xmlrpc"),
+        "yookassa": ("YooKassa emulator", f"{base}/v3"),
+        "auth": ("Auth API emulator", base),
+        "notifications": ("Notification service emulator", base),
+    }[args.system]
+    port = int(base.rsplit(":", 1)[1])
+    _listening(what, address, asked=args.port, moved=moved, port=port, port_file=args.port_file)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         emulator.serve_forever()
@@ -201,6 +265,11 @@ def cmd_test(args: argparse.Namespace) -> None:
             sys.exit(result.returncode)
 
 
+def _add_listen_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--or-free-port", action="store_true", help="when --port is taken, listen on a free port instead")
+    p.add_argument("--port-file", metavar="PATH", help="once listening, write the port to PATH (for `billy dev`)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="billy", description="billy, the billing service")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -211,12 +280,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=int(os.environ.get("BILLY_HTTP_WORKERS", "2")))
     p.add_argument("--threads", type=int, default=int(os.environ.get("BILLY_HTTP_THREADS", "8")))
     p.add_argument("--access-log", action="store_true")
+    _add_listen_options(p)
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("grpc", help="gRPC API with health and reflection")
     p.add_argument("--host", default=os.environ.get("BILLY_GRPC_HOST", "127.0.0.1"))
     p.add_argument("--port", type=int, default=int(os.environ.get("BILLY_GRPC_PORT", "50051")))
     p.add_argument("--max-workers", type=int, default=16)
+    _add_listen_options(p)
     p.set_defaults(func=cmd_grpc)
 
     p = sub.add_parser("worker", help="run background jobs (Procrastinate)")
@@ -232,6 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("system", choices=["balance", "yookassa", "auth", "notifications"])
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=0, help="0 picks a free port (printed)")
+    _add_listen_options(p)
     p.add_argument("--state-file", help="keep the emulator's data in this JSON file between runs")
     p.add_argument(
         "--webhook",
@@ -271,6 +343,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> None:
+    # gRPC's C core logs to stderr on its own, at INFO; quiet like the other libraries unless DEBUG.
+    if os.environ.get("BILLY_LOG_LEVEL", "").strip().upper() != "DEBUG":
+        os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if extra and args.command == "test":

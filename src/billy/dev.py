@@ -1,8 +1,13 @@
 """`billy dev`: one command that gives a newcomer a running billy.
 
-Embedded PostgreSQL (unless DATABASE_URL is set), migrations, demo workspaces, an admin user and
-an API key (both printed), then the HTTP server, the gRPC server, the worker and the Balance
-emulator as child processes. Ctrl-C stops every child; data stays in BILLY_DATA_DIR for next time.
+Embedded PostgreSQL (unless DATABASE_URL is set), migrations, the four emulators, demo workspaces,
+an admin user and an API key (both printed), then the HTTP server, the gRPC server and the worker,
+all as child processes. Ctrl-C stops every child; data stays in BILLY_DATA_DIR for next time.
+
+Each server keeps its documented port (`PORTS`, or its variable) unless another program has it: then
+it listens on a free port, says so, and writes the port it got to a file; `billy dev` waits for
+that file, so the banner and the other processes use the ports actually taken, and no port is
+picked here and bound later by someone else.
 """
 
 from __future__ import annotations
@@ -11,9 +16,10 @@ import json
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -38,26 +44,88 @@ DEMO_PLANS = [
     ("monthly", "Cinema: one month", "299.00", "MONTH", "FULL", 14),
     ("yearly", "Cinema: one year", "2990.00", "YEAR", "PRORATED", 0),
 ]
+# Each server's port: the variable that sets it, and its documented default.
+PORTS = {
+    "serve": ("BILLY_HTTP_PORT", 8000),
+    "grpc": ("BILLY_GRPC_PORT", 50051),
+    "balance": ("BILLY_BALANCE_PORT", 8002),
+    "yookassa": ("BILLY_YOOKASSA_PORT", 8003),
+    "auth": ("BILLY_AUTH_PORT", 8004),
+    "notifications": ("BILLY_NOTIFICATIONS_PORT", 8005),
+}
+# How long a child may take to start on a busy machine before `billy dev` gives up.
+START_TIMEOUT = 120
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+class _Stopped(Exception):
+    """Ctrl-C (or SIGTERM) came while `billy dev` was starting."""
 
 
-def _wait_http(url: str, child: subprocess.Popen, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if child.poll() is not None:
-            raise RuntimeError(f"{' '.join(child.args[2:4])} exited with {child.returncode}")
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"{url} did not answer within {timeout}s")
+class _Children:
+    """billy's child processes, each in its own session (Ctrl-C reaches only `billy dev`)."""
+
+    def __init__(self, run_dir: Path, stopping: threading.Event) -> None:
+        self.run_dir = run_dir
+        self.stopping = stopping
+        self.processes: dict[str, subprocess.Popen] = {}
+
+    def spawn(self, name: str, *args: str) -> subprocess.Popen:
+        child = subprocess.Popen([sys.executable, "-m", "billy", *args], start_new_session=True)
+        self.processes[name] = child
+        return child
+
+    def server(self, name: str, *args: str) -> Path:
+        """Start a server on its port, or a free one when that is taken; returns the file it writes the port to."""
+        variable, default = PORTS[name]
+        port_file = self.run_dir / f"{name}.port"
+        port = os.environ.get(variable) or str(default)
+        self.spawn(name, *args, "--port", port, "--or-free-port", "--port-file", str(port_file))
+        return port_file
+
+    def port(self, name: str, port_file: Path) -> int:
+        """The port server `name` listens on, once it does."""
+        self._wait(name, port_file.exists, f"did not start listening within {START_TIMEOUT} s")
+        return int(port_file.read_text())
+
+    def wait_http(self, name: str, url: str) -> None:
+        def answers() -> bool:
+            try:
+                return httpx.get(url, timeout=5).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        self._wait(name, answers, f"did not answer {url} within {START_TIMEOUT} s")
+
+    def _wait(self, name: str, done, failure: str) -> None:
+        child = self.processes[name]
+        deadline = time.monotonic() + START_TIMEOUT
+        while not done():
+            if self.stopping.is_set():
+                raise _Stopped()
+            if child.poll() is not None:
+                raise RuntimeError(f"{name} exited with {child.returncode}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{name} {failure}")
+            time.sleep(0.1)
+
+    def exited(self) -> str | None:
+        """A child that is no longer running, as '<name> exited with <code>', or None."""
+        for name, child in self.processes.items():
+            if child.poll() is not None:
+                return f"{name} exited with {child.returncode}"
+        return None
+
+    def stop(self) -> None:
+        for child in self.processes.values():
+            if child.poll() is None:
+                os.killpg(child.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        for child in self.processes.values():
+            try:
+                child.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(child.pid, signal.SIGKILL)
+                child.wait()
 
 
 def _load_dev_state(path: Path) -> dict:
@@ -144,134 +212,72 @@ def run_dev() -> int:
 def _run(data_dir: Path) -> int:
     ensure_database(os.environ["DATABASE_URL"])
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "billy.settings")
-    http_port = int(os.environ.get("BILLY_HTTP_PORT", "8000"))
-    grpc_port = int(os.environ.get("BILLY_GRPC_PORT", "50051"))
-    balance_port = _free_port()
-    os.environ["BALANCE_URL"] = f"http://127.0.0.1:{balance_port}/xmlrpc"
-    yookassa_port = int(os.environ.get("BILLY_YOOKASSA_PORT", "8003"))
-    auth_port = int(os.environ.get("BILLY_AUTH_PORT", "8004"))
-    notifications_port = int(os.environ.get("BILLY_NOTIFICATIONS_PORT", "8005"))
-    os.environ["AUTH_API_URL"] = f"http://127.0.0.1:{auth_port}"
-    os.environ["NOTIFICATIONS_URL"] = f"http://127.0.0.1:{notifications_port}"
     # Payments nobody paid are re-read from the emulator after a minute, not five.
     os.environ.setdefault("BILLY_PAYMENT_RECHECK_SECONDS", "60")
 
     import django
     from django.core.management import call_command
 
+    from billy.integrations.yookassa.emulator import YooKassaEmulatorControl
+
     django.setup()
     print("[dev] applying migrations ...", flush=True)
     call_command("migrate", interactive=False, verbosity=0)
-    admin_user, admin_password, api_key = _seed(data_dir, yookassa_api_url=f"http://127.0.0.1:{yookassa_port}/v3")
 
-    python = [sys.executable, "-m", "billy"]
-    children: list[subprocess.Popen] = []
+    stopping = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stopping.set())
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    emulators = data_dir / "emulators"
+    with tempfile.TemporaryDirectory(prefix="billy-dev-") as run_dir:
+        children = _Children(Path(run_dir), stopping)
+        try:
+            port_files = {
+                name: children.server(name, "emulate", name, "--state-file", str(emulators / f"{name}.json"))
+                for name in ("balance", "yookassa", "auth", "notifications")
+            }
+            ports = {name: children.port(name, port_file) for name, port_file in port_files.items()}
+            os.environ["BALANCE_URL"] = f"http://127.0.0.1:{ports['balance']}/xmlrpc"
+            os.environ["AUTH_API_URL"] = f"http://127.0.0.1:{ports['auth']}"
+            os.environ["NOTIFICATIONS_URL"] = f"http://127.0.0.1:{ports['notifications']}"
+            yookassa = f"http://127.0.0.1:{ports['yookassa']}"
+            admin_user, admin_password, api_key = _seed(data_dir, yookassa_api_url=f"{yookassa}/v3")
 
-    def spawn(*args: str) -> subprocess.Popen:
-        child = subprocess.Popen([*python, *args], start_new_session=True)
-        children.append(child)
-        return child
-
-    stopping = False
-
-    def stop(*_):
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
-    code = 0
-    try:
-        emulator = spawn(
-            "emulate",
-            "balance",
-            "--port",
-            str(balance_port),
-            "--state-file",
-            str(data_dir / "emulators" / "balance.json"),
-        )
-        _wait_http(f"http://127.0.0.1:{balance_port}/health", emulator)
-        webhook = f"http://127.0.0.1:{http_port}/api/v1/workspaces/cinema/providers/yookassa/webhook"
-        emulators = [
-            spawn(
-                "emulate",
-                "yookassa",
-                "--port",
-                str(yookassa_port),
-                "--state-file",
-                str(data_dir / "emulators" / "yookassa.json"),
-                "--webhook",
-                f"{CINEMA_SHOP_ID}={webhook}",
-            ),
-            spawn(
-                "emulate", "auth", "--port", str(auth_port), "--state-file", str(data_dir / "emulators" / "auth.json")
-            ),
-            spawn(
-                "emulate",
-                "notifications",
-                "--port",
-                str(notifications_port),
-                "--state-file",
-                str(data_dir / "emulators" / "notifications.json"),
-            ),
-        ]
-        for port, child in zip((yookassa_port, auth_port, notifications_port), emulators, strict=True):
-            _wait_http(f"http://127.0.0.1:{port}/health", child)
-        server = spawn("serve", "--port", str(http_port))
-        spawn("grpc", "--port", str(grpc_port))
-        spawn("worker")
-        _wait_http(f"http://127.0.0.1:{http_port}/health", server)
-        _print_banner(
-            http_port=http_port,
-            grpc_port=grpc_port,
-            balance_port=balance_port,
-            emulator_ports=(yookassa_port, auth_port, notifications_port),
-            admin=(admin_user, admin_password),
-            api_key=api_key,
-            data_dir=data_dir,
-        )
-        while not stopping:
-            for child in children:
-                if child.poll() is not None:
-                    print(f"[dev] {' '.join(child.args[3:5])} exited with {child.returncode}; stopping", flush=True)
-                    stopping, code = True, 1
-            time.sleep(0.3)
-    except RuntimeError as e:
-        print(f"[dev] {e}", file=sys.stderr, flush=True)
-        code = 1
-    finally:
-        for child in children:
-            if child.poll() is None:
-                os.killpg(child.pid, signal.SIGTERM)
-        deadline = time.monotonic() + 15
-        for child in children:
-            try:
-                child.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                os.killpg(child.pid, signal.SIGKILL)
-                child.wait()
-    return code
+            port_files = {"serve": children.server("serve", "serve"), "grpc": children.server("grpc", "grpc")}
+            children.spawn("worker", "worker")
+            ports.update((name, children.port(name, port_file)) for name, port_file in port_files.items())
+            base = f"http://127.0.0.1:{ports['serve']}"
+            children.wait_http("serve", f"{base}/health")
+            webhook = f"{base}/api/v1/workspaces/cinema/providers/yookassa/webhook"
+            YooKassaEmulatorControl(yookassa).register_webhook(CINEMA_SHOP_ID, webhook)
+            _print_banner(ports=ports, admin=(admin_user, admin_password), api_key=api_key, data_dir=data_dir)
+            while not stopping.is_set():
+                exited = children.exited()
+                if exited:
+                    print(f"[dev] {exited}; stopping", flush=True)
+                    return 1
+                stopping.wait(0.3)
+            return 0
+        except _Stopped:
+            return 0
+        except RuntimeError as e:
+            print(f"[dev] {e}", file=sys.stderr, flush=True)
+            return 1
+        finally:
+            children.stop()
 
 
-def _print_banner(
-    *,
-    http_port: int,
-    grpc_port: int,
-    balance_port: int,
-    emulator_ports: tuple[int, int, int],
-    admin: tuple[str, str],
-    api_key: str,
-    data_dir: Path,
-) -> None:
-    base = f"http://127.0.0.1:{http_port}"
-    yookassa, auth, notifications = (f"http://127.0.0.1:{p}" for p in emulator_ports)
+def _print_banner(*, ports: dict[str, int], admin: tuple[str, str], api_key: str, data_dir: Path) -> None:
+    base = f"http://127.0.0.1:{ports['serve']}"
+    balance, yookassa, auth, notifications = (
+        f"http://127.0.0.1:{ports[name]}" for name in ("balance", "yookassa", "auth", "notifications")
+    )
     print(
         f"""
 billy is running.
   HTTP API     {base}/api/v1/   (docs: {base}/api/v1/docs)
   admin        {base}/admin/    user {admin[0]}  password {admin[1]}
-  gRPC         127.0.0.1:{grpc_port}
-  Balance      emulator at http://127.0.0.1:{balance_port}/xmlrpc (clients: http://127.0.0.1:{balance_port}/_emulator/clients)
+  gRPC         127.0.0.1:{ports["grpc"]}
+  Balance      emulator at {balance}/xmlrpc (clients: {balance}/_emulator/clients)
   YooKassa     emulator at {yookassa}/v3 (payments: {yookassa}/_emulator/payments)
   Auth API     emulator at {auth} (roles: {auth}/_emulator/roles)
   notifications emulator at {notifications} (open it in a browser to read what users were sent)

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import dj_database_url
 
+from billy.core.logs import logging_config
+
 
 def _env_bool(name: str, default: bool) -> bool:
     value = os.environ.get(name)
@@ -96,14 +98,8 @@ STATIC_URL = "static/"
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("BILLY_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
-}
+# billy's own lines at BILLY_LOG_LEVEL, the libraries' at WARNING (see billy.core.logs).
+LOGGING = logging_config()
 
 # --- Procrastinate (the task queue, in PostgreSQL) ---
 PROCRASTINATE_AUTODISCOVER_MODULE_NAME = "tasks"

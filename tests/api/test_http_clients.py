@@ -11,7 +11,7 @@ from billy.clients.models import Client
 from billy.core import clock
 from billy.workspaces import operations as workspace_operations
 from billy.workspaces.models import ApiKey
-from tests.conftest import make_api_key, make_workspace
+from tests.conftest import COMMIT_THEN_TIMEOUT_SECONDS, make_api_key, make_workspace
 
 BODY = {"name": "ООО Ромашка", "email": "info@romashka.ru", "phone": "8 (495) 123-45-67"}
 PATH = "/api/v1/workspaces/c2b/clients/client-1"
@@ -128,7 +128,7 @@ def test_nul_in_a_put_path_is_422(client, key, balance_control):
 
 
 def test_commit_then_timeout_is_503_then_the_retry_adopts(client, key, balance_control):
-    balance_control.inject("commit_then_timeout", seconds=3)
+    balance_control.inject("commit_then_timeout", seconds=COMMIT_THEN_TIMEOUT_SECONDS)
 
     assert_error(put(client, key), 503, "upstream_unavailable")
     assert put(client, key).status_code == 201

@@ -9,7 +9,7 @@ from billy.clients import operations
 from billy.clients.models import Client
 from billy.core.errors import UpstreamError, UpstreamRejected, UpstreamUnavailable, ValidationFailed
 from billy.integrations.balance.port import ClientData
-from tests.conftest import NOW
+from tests.conftest import COMMIT_THEN_TIMEOUT_SECONDS, NOW
 
 FIELDS = {"name": "ООО Ромашка", "email": "info@romashka.ru", "phone": "8 (495) 123-45-67"}
 
@@ -98,7 +98,7 @@ def test_outage_then_retry_creates_exactly_one_client(workspace, balance, balanc
 
 
 def test_commit_then_timeout_is_adopted_not_duplicated(workspace, balance, balance_control):
-    balance_control.inject("commit_then_timeout", seconds=3)
+    balance_control.inject("commit_then_timeout", seconds=COMMIT_THEN_TIMEOUT_SECONDS)
 
     with pytest.raises(UpstreamUnavailable):
         register(workspace, balance)
@@ -130,7 +130,7 @@ def test_unknown_outcome_with_no_match_needs_attention(workspace, balance, balan
 
 def test_unknown_outcome_with_two_matches_needs_attention(workspace, balance, balance_control):
     balance.create_client(ClientData(name="ООО Ромашка", email="info@romashka.ru", phone="+74951234567"))
-    balance_control.inject("commit_then_timeout", seconds=3)
+    balance_control.inject("commit_then_timeout", seconds=COMMIT_THEN_TIMEOUT_SECONDS)
     with pytest.raises(UpstreamUnavailable):
         register(workspace, balance)
 
@@ -248,7 +248,7 @@ def test_a_balance_client_of_another_workspace_is_never_adopted(workspace, balan
 
 
 def test_janitor_adopts_an_abandoned_unknown_outcome(workspace, balance, balance_control):
-    balance_control.inject("commit_then_timeout", seconds=3)
+    balance_control.inject("commit_then_timeout", seconds=COMMIT_THEN_TIMEOUT_SECONDS)
     with pytest.raises(UpstreamUnavailable):
         register(workspace, balance)
     client = Client.objects.get()

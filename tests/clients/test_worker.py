@@ -6,7 +6,7 @@ from procrastinate.contrib.django.models import ProcrastinateJob
 
 from billy.clients import operations
 from billy.clients.models import Client
-from tests.conftest import NOW, TEST_BALANCE_TIMEOUT, billy_process
+from tests.conftest import NOW, START_TIMEOUT, TEST_BALANCE_TIMEOUT, billy_process
 
 
 def test_worker_completes_a_failed_configuration_link(workspace, balance, balance_control, balance_emulator):
@@ -31,7 +31,7 @@ def test_worker_completes_a_failed_configuration_link(workspace, balance, balanc
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
-    output, _ = worker.communicate(timeout=60)
+    output, _ = worker.communicate(timeout=START_TIMEOUT)
 
     assert worker.returncode == 0, output
     assert Client.objects.get(pk=client.pk).configuration_linked_at is not None

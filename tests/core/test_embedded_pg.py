@@ -3,11 +3,15 @@
 import os
 import shutil
 import tempfile
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import grpc
 import pgserver
 import psycopg
 import pytest
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from billy.core.embedded_pg import EmbeddedPostgres, EmbeddedPostgresError, ensure_database
 
@@ -58,3 +62,35 @@ def test_as_root_an_unreachable_data_dir_is_a_clear_error(tmp_path):
     with pytest.raises(EmbeddedPostgresError, match="cannot enter"):
         EmbeddedPostgres(locked / "data").start()
     assert locked.stat().st_mode & 0o777 == 0o700
+
+
+def test_cluster_programs_run_while_grpc_threads_run_in_this_process(parent):
+    """gRPC's fork handlers crashed initdb and pg_ctl forked while its threads ran; they are never forked."""
+    server = grpc.server(ThreadPoolExecutor(max_workers=2))
+    health_pb2_grpc.add_HealthServicer_to_server(health.HealthServicer(), server)
+    grpc_port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    channel = grpc.insecure_channel(f"127.0.0.1:{grpc_port}")
+    stub = health_pb2_grpc.HealthStub(channel)
+    stop = threading.Event()
+    calls = []
+
+    def call_all_the_time():
+        while not stop.is_set():
+            calls.append(stub.Check(health_pb2.HealthCheckRequest(), timeout=30).status)
+
+    caller = threading.Thread(target=call_all_the_time)
+    caller.start()
+    cluster = EmbeddedPostgres(parent / "data")
+    try:
+        port = cluster.start()  # initdb and pg_ctl start
+        statuses = [cluster.running_port() for _ in range(150)]  # pg_ctl status, 150 times
+    finally:
+        cluster.stop()
+        stop.set()
+        caller.join()
+        channel.close()
+        server.stop(None)
+
+    assert statuses == [port] * 150
+    assert set(calls) == {health_pb2.HealthCheckResponse.SERVING}

@@ -2,7 +2,6 @@
 
 import asyncio
 import subprocess
-import time
 import types
 
 from django.db import connection
@@ -12,7 +11,7 @@ from procrastinate.contrib.django.models import ProcrastinateJob
 from billy.clients import operations
 from billy.clients.models import Client
 from billy.core.tasks import retry_stalled_jobs
-from tests.conftest import NOW, billy_process
+from tests.conftest import NOW, START_TIMEOUT, billy_process, wait_until
 
 
 def link_jobs():
@@ -43,10 +42,7 @@ def test_job_of_a_killed_worker_is_retried(workspace, balance, balance_control, 
     balance_control.inject("delay", seconds=30, method="LinkIntegrationToClient")
     env = {"BALANCE_URL": balance_emulator.url, "BALANCE_TIMEOUT": "60"}
     worker = billy_process("worker", "--queues", "balance", env=env, stdout=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
-    while not link_jobs().filter(status="doing").exists():
-        assert time.monotonic() < deadline, "the worker never picked the job up"
-        time.sleep(0.1)
+    wait_until(link_jobs().filter(status="doing").exists, worker, "the worker picking the job up")
     worker.kill()
     worker.wait()
     with connection.cursor() as cursor:  # as if its heartbeat stopped long ago
@@ -57,6 +53,6 @@ def test_job_of_a_killed_worker_is_retried(workspace, balance, balance_control, 
     assert link_jobs().get().status == "todo"
     balance_control.clear_faults()
     finisher = billy_process("worker", "--one-shot", "--queues", "balance", env=env, stdout=subprocess.DEVNULL)
-    assert finisher.wait(timeout=60) == 0
+    assert finisher.wait(timeout=START_TIMEOUT) == 0
     assert link_jobs().get().status == "succeeded"
     assert Client.objects.get(pk=client.pk).configuration_linked_at is not None

@@ -17,14 +17,15 @@ from billy.integrations.yookassa.port import ShopCredentials
 
 SHOP_ID = "100500"
 SECRET_KEY = "test_secret_key"
-# The adapter's read timeout in tests: short, so commit-then-timeout faults resolve quickly.
-TEST_YOOKASSA_TIMEOUT = 1.0
+# The adapter's read timeout in tests: room for a busy machine; a commit_then_timeout fault hangs past it.
+TEST_YOOKASSA_TIMEOUT = 3.0
 # Webhook redelivery starts this fast in tests, so "until 200" takes milliseconds.
 TEST_WEBHOOK_RETRY_SECONDS = 0.05
 
 
-def wait_for(condition: Callable[[], Any], timeout: float = 5.0) -> Any:
-    """Poll until `condition()` is truthy and return it; fail the test after `timeout` seconds."""
+def wait_for(condition: Callable[[], Any], timeout: float = 60.0) -> Any:
+    """Poll until `condition()` is truthy and return it; fail the test after `timeout` seconds (only a
+    failure waits that long, so it leaves room for a busy machine)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         result = condition()

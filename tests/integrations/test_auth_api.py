@@ -9,11 +9,14 @@ from billy.integrations.auth_api import get_auth_api
 from billy.integrations.auth_api.client import HttpAuthApi
 from billy.integrations.auth_api.emulator import AuthEmulator, AuthEmulatorControl
 from billy.integrations.auth_api.port import AuthApiRejected, AuthApiUnavailable
-from tests.conftest import free_port
+from tests.conftest import COMMIT_THEN_TIMEOUT_SECONDS
 
 TOKEN = "test-auth-token"
-# Short, so commit-then-timeout faults resolve quickly; the emulator answers loopback calls in ms.
-TIMEOUT = 0.5
+# The emulator answers loopback calls in milliseconds; this leaves room for a busy machine, and a
+# commit_then_timeout fault hangs past it.
+TIMEOUT = 3.0
+# A `down` fault long enough for the first call to meet it however slow the machine; then it is over.
+DOWN_SECONDS = 2.0
 GRANT = {"scope": "cinema", "user_id": "u-1", "role": "subscriber"}
 
 
@@ -138,7 +141,7 @@ def test_delay_within_the_timeout_succeeds(auth, control):
 
 
 def test_commit_then_timeout_is_unavailable_and_the_retry_applies_once(auth, control):
-    control.inject("commit_then_timeout", seconds=1)
+    control.inject("commit_then_timeout", seconds=COMMIT_THEN_TIMEOUT_SECONDS)
     with pytest.raises(AuthApiUnavailable):
         auth.grant_role(**GRANT, key="k1")
     auth.grant_role(**GRANT, key="k1")
@@ -147,10 +150,10 @@ def test_commit_then_timeout_is_unavailable_and_the_retry_applies_once(auth, con
 
 
 def test_down_answers_503_until_it_has_lasted(auth, control):
-    control.inject("down", seconds=1)
+    control.inject("down", seconds=DOWN_SECONDS)
     with pytest.raises(AuthApiUnavailable):
         auth.grant_role(**GRANT, key="k1")
-    time.sleep(1.05)
+    time.sleep(DOWN_SECONDS + 0.05)  # the window, which began before the call, has passed
     auth.grant_role(**GRANT, key="k1")
     assert [r["outcome"] for r in control.requests()] == ["down", "applied"]
 
@@ -183,8 +186,8 @@ def test_unknown_path_is_not_found(auth_emulator, control):
     assert (response.status_code, response.json()["error"]["code"]) == (404, "not_found")
 
 
-def test_closed_port_is_unavailable():
-    adapter = HttpAuthApi(f"http://127.0.0.1:{free_port()}", TOKEN, timeout=TIMEOUT)
+def test_closed_port_is_unavailable(refused_port):
+    adapter = HttpAuthApi(f"http://127.0.0.1:{refused_port}", TOKEN, timeout=TIMEOUT)
     with pytest.raises(AuthApiUnavailable):
         adapter.user_roles(scope="cinema", user_id="u-1")
 

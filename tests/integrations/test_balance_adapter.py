@@ -9,7 +9,7 @@ from billy.integrations.balance.port import (
     BalanceUnavailable,
     ClientData,
 )
-from tests.conftest import free_port
+from tests.conftest import COMMIT_THEN_TIMEOUT_SECONDS
 
 DATA = ClientData(name="ООО Ромашка", email="info@romashka.ru", phone="+74951234567")
 
@@ -64,7 +64,7 @@ def test_500_leaves_the_outcome_unknown(balance, balance_control):
 
 
 def test_commit_then_timeout_leaves_the_outcome_unknown_but_the_client_exists(balance, balance_control):
-    balance_control.inject("commit_then_timeout", seconds=3)
+    balance_control.inject("commit_then_timeout", seconds=COMMIT_THEN_TIMEOUT_SECONDS)
     with pytest.raises(BalanceOutcomeUnknown):
         balance.create_client(DATA)
     assert len(balance_control.clients()) == 1
@@ -86,8 +86,8 @@ def test_fault_injection_can_target_one_method(balance, balance_control):
     assert outcomes == ["unavailable", "unavailable", "ok"]
 
 
-def test_refused_connection_is_unavailable():
-    adapter = XmlRpcBalance(url=f"http://127.0.0.1:{free_port()}/xmlrpc", operator_uid=0, connect_timeout=1, timeout=1)
+def test_refused_connection_is_unavailable(refused_port):
+    adapter = XmlRpcBalance(url=f"http://127.0.0.1:{refused_port}/xmlrpc", operator_uid=0, connect_timeout=1, timeout=1)
     with pytest.raises(BalanceUnavailable):
         adapter.create_client(DATA)
 

@@ -9,10 +9,14 @@ from billy.integrations.notifications import get_notifier
 from billy.integrations.notifications.client import HttpNotifier
 from billy.integrations.notifications.emulator import NotificationsEmulator, NotificationsEmulatorControl
 from billy.integrations.notifications.port import NotificationRejected, NotificationsUnavailable
-from tests.conftest import free_port
+from tests.conftest import COMMIT_THEN_TIMEOUT_SECONDS
 
 TOKEN = "test-notifications-token"
-TIMEOUT = 0.5  # short, so commit-then-timeout faults resolve quickly
+# The emulator answers loopback calls in milliseconds; this leaves room for a busy machine, and a
+# commit_then_timeout fault hangs past it.
+TIMEOUT = 3.0
+# A `down` fault long enough for the first call to meet it however slow the machine; then it is over.
+DOWN_SECONDS = 2.0
 MESSAGE = {
     "scope": "cinema",
     "user_id": "u-1",
@@ -114,7 +118,7 @@ def test_delay_within_the_timeout_succeeds(notifier, control):
 
 
 def test_commit_then_timeout_is_unavailable_and_the_retry_keeps_one(notifier, control):
-    control.inject("commit_then_timeout", seconds=1)
+    control.inject("commit_then_timeout", seconds=COMMIT_THEN_TIMEOUT_SECONDS)
     with pytest.raises(NotificationsUnavailable):
         notifier.send(key="n1", **MESSAGE)
     notifier.send(key="n1", **MESSAGE)
@@ -123,10 +127,10 @@ def test_commit_then_timeout_is_unavailable_and_the_retry_keeps_one(notifier, co
 
 
 def test_down_answers_503_until_it_has_lasted(notifier, control):
-    control.inject("down", seconds=1)
+    control.inject("down", seconds=DOWN_SECONDS)
     with pytest.raises(NotificationsUnavailable):
         notifier.send(key="n1", **MESSAGE)
-    time.sleep(1.05)
+    time.sleep(DOWN_SECONDS + 0.05)  # the window, which began before the call, has passed
     notifier.send(key="n1", **MESSAGE)
     assert [r["outcome"] for r in control.requests()] == ["down", "applied"]
 
@@ -138,8 +142,8 @@ def test_bad_token_is_rejected(notifications_emulator, control):
     assert rejected.value.code == "unauthenticated"
 
 
-def test_closed_port_is_unavailable():
-    notifier = HttpNotifier(f"http://127.0.0.1:{free_port()}", TOKEN, timeout=TIMEOUT)
+def test_closed_port_is_unavailable(refused_port):
+    notifier = HttpNotifier(f"http://127.0.0.1:{refused_port}", TOKEN, timeout=TIMEOUT)
     with pytest.raises(NotificationsUnavailable):
         notifier.send(key="n1", **MESSAGE)
 

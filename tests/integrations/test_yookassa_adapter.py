@@ -17,7 +17,7 @@ from billy.integrations.yookassa.port import (
     RefundRequest,
     ShopCredentials,
 )
-from tests.conftest import free_port
+from tests.conftest import COMMIT_THEN_TIMEOUT_SECONDS
 from tests.integrations.conftest import SHOP_ID, wait_for
 
 REQUEST = PaymentRequest(
@@ -148,7 +148,7 @@ def test_key_is_kept_just_under_24_hours(yookassa, yookassa_control):
 
 
 def test_retry_after_commit_then_timeout_is_byte_identical_and_finds_the_payment(yookassa, yookassa_control):
-    yookassa_control.inject("commit_then_timeout", seconds=2, operation="create_payment")
+    yookassa_control.inject("commit_then_timeout", seconds=COMMIT_THEN_TIMEOUT_SECONDS, operation="create_payment")
     with pytest.raises(ProviderOutcomeUnknown):
         yookassa.create_payment(REQUEST, idempotence_key="key-1")
     payment = yookassa.create_payment(REQUEST, idempotence_key="key-1")
@@ -176,8 +176,8 @@ def test_delay_within_the_timeout_succeeds(yookassa, yookassa_control):
     assert yookassa.create_payment(REQUEST, idempotence_key="key-1").status == "pending"
 
 
-def test_refused_connection_is_unavailable():
-    credentials = ShopCredentials(f"http://127.0.0.1:{free_port()}/v3", SHOP_ID, "secret")
+def test_refused_connection_is_unavailable(refused_port):
+    credentials = ShopCredentials(f"http://127.0.0.1:{refused_port}/v3", SHOP_ID, "secret")
     with pytest.raises(ProviderUnavailable):
         YooKassaClient(credentials, connect_timeout=1.0, timeout=1.0).get_payment("any")
 

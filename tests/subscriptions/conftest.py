@@ -20,10 +20,13 @@ from billy.integrations.notifications.emulator import NotificationsEmulator, Not
 from billy.integrations.yookassa.emulator import YooKassaEmulator, YooKassaEmulatorControl
 from billy.subscriptions.plans import ensure_plan
 from billy.workspaces import operations as workspace_operations
-from tests.conftest import NOW, billy_process, free_port, make_api_key, make_workspace, wait_http
+from tests.conftest import NOW, billy_process, billy_server, make_api_key, make_workspace, wait_http
 
 SHOP_ID = "100500"
 SECRET_KEY = "test_cinema_secret"
+# The adapters' read timeouts: room for a busy machine (the emulators answer in milliseconds); a
+# commit_then_timeout fault hangs past them (COMMIT_THEN_TIMEOUT_SECONDS).
+UPSTREAM_TIMEOUT = 3.0
 
 
 @pytest.fixture(scope="session")
@@ -51,7 +54,7 @@ def notifications_emulator():
 def yookassa(yookassa_emulator, settings) -> YooKassaEmulatorControl:
     control = YooKassaEmulatorControl(yookassa_emulator.base_url)
     control.reset(webhooks=True)
-    settings.YOOKASSA_TIMEOUT = 1.0
+    settings.YOOKASSA_TIMEOUT = UPSTREAM_TIMEOUT
     settings.YOOKASSA_CONNECT_TIMEOUT = 1.0
     return control
 
@@ -61,7 +64,7 @@ def auth(auth_emulator, settings) -> AuthEmulatorControl:
     control = AuthEmulatorControl(auth_emulator.base_url)
     control.reset()
     settings.AUTH_API_URL = auth_emulator.base_url
-    settings.AUTH_API_TIMEOUT = 1.0
+    settings.AUTH_API_TIMEOUT = UPSTREAM_TIMEOUT
     return control
 
 
@@ -70,7 +73,7 @@ def notifications(notifications_emulator, settings) -> NotificationsEmulatorCont
     control = NotificationsEmulatorControl(notifications_emulator.base_url)
     control.reset()
     settings.NOTIFICATIONS_URL = notifications_emulator.base_url
-    settings.NOTIFICATIONS_TIMEOUT = 1.0
+    settings.NOTIFICATIONS_TIMEOUT = UPSTREAM_TIMEOUT
     return control
 
 
@@ -165,7 +168,7 @@ def stack(cinema, yookassa, yookassa_emulator, auth_emulator, notifications_emul
     env = {
         "AUTH_API_URL": auth_emulator.base_url,
         "NOTIFICATIONS_URL": notifications_emulator.base_url,
-        "YOOKASSA_TIMEOUT": "2",
+        "YOOKASSA_TIMEOUT": str(UPSTREAM_TIMEOUT),
         "BILLY_LOG_LEVEL": "WARNING",
     }
     processes: list[subprocess.Popen] = []
@@ -176,8 +179,14 @@ def stack(cinema, yookassa, yookassa_emulator, auth_emulator, notifications_emul
         processes.append(process)
         return process
 
-    port = free_port()
-    server = start("serve", "--port", str(port), "--workers", "1")
+    def start_server(*args: str) -> tuple[subprocess.Popen, int]:
+        log = (tmp_path / f"{args[0]}-{len(processes)}.log").open("w")
+        port_file = tmp_path / f"{args[0]}-{len(processes)}.port"
+        process, port = billy_server(*args, env=env, stdout=log, stderr=subprocess.STDOUT, port_file=port_file)
+        processes.append(process)
+        return process, port
+
+    server, port = start_server("serve", "--workers", "1")
     worker = start("worker")
     base = f"http://127.0.0.1:{port}"
     try:

@@ -46,7 +46,7 @@ def browser():
 @pytest.fixture
 def page(browser):
     context = browser.new_context()
-    context.set_default_timeout(15_000)
+    context.set_default_timeout(60_000)  # only a failure waits this long: room for a busy machine
     yield context.new_page()
     context.close()
 
@@ -55,8 +55,9 @@ def base_url(stack) -> str:
     return str(stack.api.base_url.join("/")).rstrip("/")
 
 
-def wait_for(read, predicate, timeout: float = 30):
-    """`read()` again until `predicate` holds of its value or `timeout` seconds pass; the last value."""
+def wait_for(read, predicate, timeout: float = 120):
+    """`read()` again until `predicate` holds of its value or `timeout` seconds pass (only a failure
+    waits that long: room for a busy machine); the last value."""
     deadline = time.monotonic() + timeout
     while True:
         value = read()

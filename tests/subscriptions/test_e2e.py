@@ -18,6 +18,9 @@ import httpx
 import psycopg
 import pytest
 from django.conf import settings
+from django.db.models import Q
+from django.db.models.functions import Now
+from procrastinate.contrib.django.models import ProcrastinateJob
 
 from billy.core import clock
 from billy.subscriptions.janitor import recheck_open_payments
@@ -27,13 +30,21 @@ from tests.conftest import database_url_for_children
 pytestmark = pytest.mark.slow
 
 
-def _wait_for(read, predicate, timeout: float = 30):
+def _wait_for(read, predicate, timeout: float = 120):
+    """`read()` until `predicate` holds of its value, or `timeout` seconds (only a failure waits that
+    long: room for a busy machine); the last value."""
     deadline = time.monotonic() + timeout
     while True:
         value = read()
         if predicate(value) or time.monotonic() > deadline:
             return value
         time.sleep(0.2)
+
+
+def _due_jobs() -> int:
+    """Jobs the worker has yet to run, or is running (retries scheduled for later not counted)."""
+    due = Q(scheduled_at__isnull=True) | Q(scheduled_at__lte=Now())
+    return ProcrastinateJob.objects.filter(due, status__in=["todo", "doing"]).count()
 
 
 def test_subscribe_pay_refund_end_to_end(stack, yookassa, auth, notifications):
@@ -97,7 +108,10 @@ def test_worker_killed_between_the_provider_answer_and_the_commit(stack, yookass
         )
         answered = _wait_for(lambda: yookassa.requests(operation="create_payment"), lambda r: len(r) == 2)
         assert [r["status"] for r in answered] == [500, 200]
-        time.sleep(0.5)  # the worker is now waiting for the row
+        with psycopg.connect(database_url_for_children(), autocommit=True) as watcher:
+            waiting = "SELECT count(*) FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))"
+            blocked = _wait_for(lambda: watcher.execute(waiting, [blocker.info.backend_pid]).fetchone()[0], bool)
+        assert blocked == 1  # the worker waits for the row, the provider's answer in hand
         os.kill(stack.worker.pid, signal.SIGKILL)
         stack.worker.wait(timeout=10)
         blocker.rollback()
@@ -142,7 +156,7 @@ def test_lost_webhook_is_completed_by_the_janitor(stack, yookassa, auth, notific
     yookassa.inject("lose_webhook")
 
     assert yookassa.pay(created["payment"]["provider_payment_id"]) == "succeeded"
-    time.sleep(1)
+    assert [d["outcome"] for d in yookassa.deliveries()] == ["lost"]  # billy is never told
     assert stack.api.get(f"/subscriptions/{created['id']}").json()["status"] == "PENDING"
     later = clock.now() + dt.timedelta(seconds=settings.BILLY_PAYMENT_RECHECK_SECONDS + 1)
     assert recheck_open_payments(now=later) == 1
@@ -162,7 +176,7 @@ def test_webhook_delivered_five_times_activates_once(stack, yookassa, auth, noti
         lambda d: len(d) >= 5,
     )
     _wait_for(notifications.notifications, bool)
-    time.sleep(1)  # let any extra processing show itself
+    assert _wait_for(_due_jobs, lambda due: due == 0) == 0  # any extra processing has happened
 
     assert len(deliveries) == 5
     assert ProviderNotification.objects.get(event="payment.succeeded").deliveries == 5
@@ -193,10 +207,12 @@ def test_two_concurrent_subscribe_calls_with_different_keys(stack, yookassa, aut
 
 def test_auth_api_down_for_a_while(stack, yookassa, auth, notifications):
     created = _subscribe(stack, "user-6").json()
-    auth.inject("down", seconds=3)
+    auth.inject("down", seconds=600)
 
     assert yookassa.pay(created["payment"]["provider_payment_id"]) == "succeeded"
-    roles = _wait_for(lambda: auth.roles("cinema", "user-6"), bool, timeout=40)  # the worker's backoff: 2 s, 4 s, ...
+    _wait_for(auth.requests, lambda requests: any(r["outcome"] == "down" for r in requests))
+    auth.clear_faults()  # back up: the worker's next retry (backoff 2 s, 4 s, ...) grants the role
+    roles = _wait_for(lambda: auth.roles("cinema", "user-6"), bool)
     _wait_for(notifications.notifications, bool)
 
     assert roles == ["subscriber"]

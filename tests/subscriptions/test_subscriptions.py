@@ -23,6 +23,7 @@ from billy.subscriptions.payments import recheck_payment, submit_payment
 from billy.subscriptions.plans import RefundNotAllowed, add_period, refund_amount
 from billy.subscriptions.refunds import request_refund, submit_refund
 from billy.subscriptions.subscribe import subscribe as subscribe_user
+from tests.conftest import COMMIT_THEN_TIMEOUT_SECONDS
 
 from .conftest import SHOP_ID, retry_failed_jobs, run_jobs
 
@@ -106,7 +107,7 @@ def test_provider_500_on_create_then_retry(cinema, yookassa, auth, notifications
 
 
 def test_create_committed_at_the_provider_and_its_answer_lost(cinema, yookassa, auth, notifications):
-    yookassa.inject("commit_then_timeout", operation="create_payment", seconds=2)
+    yookassa.inject("commit_then_timeout", operation="create_payment", seconds=COMMIT_THEN_TIMEOUT_SECONDS)
     yookassa.inject("error", operation="list_payments")  # the immediate look-up fails too
     _subscription, payment = subscribe(cinema)
     with pytest.raises(UpstreamUnavailable):
@@ -123,7 +124,7 @@ def test_create_committed_at_the_provider_and_its_answer_lost(cinema, yookassa, 
 
 
 def test_lost_answer_found_by_metadata_after_the_key_window(cinema, yookassa, auth, notifications, settings):
-    yookassa.inject("commit_then_timeout", operation="create_payment", seconds=2)
+    yookassa.inject("commit_then_timeout", operation="create_payment", seconds=COMMIT_THEN_TIMEOUT_SECONDS)
     yookassa.inject("error", operation="list_payments")
     _, payment = subscribe(cinema)
     with pytest.raises(UpstreamUnavailable):
@@ -335,16 +336,14 @@ def test_refund_canceled_by_the_provider_fails_and_keeps_the_subscription(cinema
 
 def test_refund_in_progress_is_polled_until_it_succeeds(cinema, yookassa, settings):
     subscription = activate(cinema, yookassa)
-    yookassa.inject("refund_pending", seconds=0.5)
+    yookassa.inject("refund_pending", seconds=600)
     refund, _ = request_refund(
         workspace=cinema, subscription_id=subscription.pk, reason="", requested_by="test", now=clock.now()
     )
     run_jobs()
     assert SubscriptionRefund.objects.get(pk=refund.pk).status == SubscriptionRefund.Status.PENDING
 
-    import time
-
-    time.sleep(0.7)
+    yookassa.advance_clock(601)  # the provider settles the refund
     later = clock.now() + dt.timedelta(seconds=settings.BILLY_REFUND_POLL_SECONDS + 1)
     recheck_open_payments(now=later)
 
@@ -439,7 +438,7 @@ def test_recording_a_payment_locks_neither_its_plan_nor_its_workspace(cinema, yo
 
 def test_a_refused_read_never_fails_a_refund(cinema, yookassa, settings):
     subscription = activate(cinema, yookassa)
-    yookassa.inject("refund_pending", seconds=0.5)
+    yookassa.inject("refund_pending", seconds=600)
     refund, _ = request_refund(
         workspace=cinema, subscription_id=subscription.pk, reason="", requested_by="test", now=clock.now()
     )
@@ -451,9 +450,7 @@ def test_a_refused_read_never_fails_a_refund(cinema, yookassa, settings):
     assert SubscriptionRefund.objects.get(pk=refund.pk).status == SubscriptionRefund.Status.PENDING
 
     type(cinema).objects.filter(pk=cinema.pk).update(yookassa_shop_id=SHOP_ID)
-    import time
-
-    time.sleep(0.7)
+    yookassa.advance_clock(601)  # the provider settles the refund
     assert submit_refund(refund_id=refund.pk, now=clock.now()).status == SubscriptionRefund.Status.SUCCEEDED
     assert len(yookassa.refunds()) == 1
 

@@ -18,6 +18,7 @@ import pwd
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,14 +108,10 @@ class EmbeddedPostgres:
 
     def _run(self, args: list[str], *, check: bool = True) -> subprocess.CompletedProcess[str]:
         user = self._run_as()
-        kwargs: dict = {}
-        if user is not None:
-            kwargs = {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
+        command = args if user is None else [*_as_user(user), *args]
         env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
         env["LC_ALL"] = "C"
-        result = subprocess.run(
-            args, capture_output=True, text=True, cwd=str(self.data_dir), env=env, check=False, **kwargs
-        )
+        result = subprocess.run(command, capture_output=True, text=True, cwd=str(self.data_dir), env=env, check=False)
         if check and result.returncode != 0:
             raise EmbeddedPostgresError(
                 f"{Path(args[0]).name} failed ({result.returncode}): {result.stderr.strip() or result.stdout.strip()}"
@@ -247,6 +244,22 @@ def ensure_database(url: str) -> None:
         if not exists:
             with contextlib.suppress(psycopg.errors.DuplicateDatabase):
                 conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+# Become `user` and exec the program that follows, in a fresh interpreter. The privileges are not
+# dropped by subprocess's user=/group=/extra_groups= (nor a preexec_fn): with any of them CPython
+# must fork() this process and run code in the child before exec, and fork() runs the fork handlers
+# of every library loaded here. gRPC's run while its event-engine threads are alive (the tests, and
+# any process that has made a gRPC call) and crash or abort the child before it reaches initdb or
+# pg_ctl. Without them subprocess uses vfork(), which runs no fork handlers and copies nothing.
+_DROP_PRIVILEGES_AND_EXEC = (
+    "import os, sys; os.setgroups([]); os.setgid(int(sys.argv[2])); os.setuid(int(sys.argv[1])); "
+    "os.execv(sys.argv[3], sys.argv[3:])"
+)
+
+
+def _as_user(user: pwd.struct_passwd) -> list[str]:
+    return [sys.executable, "-I", "-S", "-c", _DROP_PRIVILEGES_AND_EXEC, str(user.pw_uid), str(user.pw_gid)]
 
 
 def _free_port() -> int:

@@ -42,6 +42,15 @@ class CappedBackoff(RetryStrategy):
         if self.max_attempts and job.attempts >= self.max_attempts:
             return None
         wait = min(self.cap, self.base ** (job.attempts + 1))
+        # Procrastinate tells of a retry only at INFO, which billy keeps quiet: this is its one line.
+        logger.warning(
+            "job %s (%s) failed, retrying in %s s: %s: %s",
+            job.id,
+            job.task_name,
+            wait,
+            type(exception).__name__,
+            exception,
+        )
         return RetryDecision(retry_in={"seconds": wait})
 
 

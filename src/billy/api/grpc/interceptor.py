@@ -66,6 +66,8 @@ class BillyInterceptor(grpc.ServerInterceptor):
                 finally:
                     _principal.reset(token)
             except BillyError as e:
+                if e.spec.http_status >= 500:  # an upstream down or failing: the call failed, say why
+                    logger.warning("%s failed: %s: %s", handler_call_details.method, e.code, e.message)
                 abort_with(context, e)
             except Exception:
                 logger.exception("unhandled error in %s", handler_call_details.method)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from concurrent import futures
 
 import grpc
@@ -23,7 +24,13 @@ SERVICE_NAMES = [
 
 def build_server(*, host: str, port: int, max_workers: int = 16) -> tuple[grpc.Server, int]:
     """A started server and the port it listens on (0 picks a free one)."""
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers), interceptors=[BillyInterceptor()])
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=max_workers),
+        interceptors=[BillyInterceptor()],
+        # gRPC sets SO_REUSEPORT by default: a second server on a taken port would start without an error
+        # and the kernel would split the calls between the two.
+        options=[("grpc.so_reuseport", 0)],
+    )
     clients_pb2_grpc.add_ClientServiceServicer_to_server(ClientServicer(), server)
     money_pb2_grpc.add_WalletServiceServicer_to_server(WalletServicer(), server)
     money_pb2_grpc.add_ChargeServiceServicer_to_server(ChargeServicer(), server)
@@ -32,8 +39,20 @@ def build_server(*, host: str, port: int, max_workers: int = 16) -> tuple[grpc.S
     for name in ["", *SERVICE_NAMES]:
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     reflection.enable_server_reflection([*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME], server)
-    bound = server.add_insecure_port(f"{host}:{port}")
+    if port:
+        _check_free(host, port)
+    try:
+        bound = server.add_insecure_port(f"{host}:{port}")
+    except RuntimeError as e:  # gRPC says no more than "Failed to bind"
+        raise OSError(f"cannot listen on {host}:{port}") from e
     if bound == 0:
         raise OSError(f"cannot listen on {host}:{port}")
     server.start()
     return server, bound
+
+
+def _check_free(host: str, port: int) -> None:
+    """OSError (with the reason) when host:port cannot be bound: gRPC would only log it and say "Failed to bind"."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gRPC binds
+        probe.bind((host, port))

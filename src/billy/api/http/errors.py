@@ -47,7 +47,11 @@ def _field_name(loc: list[Any]) -> str:
 def install_handlers(api) -> None:
     @api.exception_handler(BillyError)
     def billy_error(request: HttpRequest, exc: BillyError):
-        return error_response(exc.code, exc.message, exc.details, retry_after=exc.retry_after)
+        response = error_response(exc.code, exc.message, exc.details, retry_after=exc.retry_after)
+        if response.status_code >= 500:  # an upstream down or failing: the request failed, say why
+            logger.warning("%s %s failed: %s: %s", request.method, request.path, exc.code, exc.message)
+            response._has_been_logged = True  # Django would log it again, without the reason
+        return response
 
     @api.exception_handler(NinjaValidationError)
     def validation_error(request: HttpRequest, exc: NinjaValidationError):
@@ -79,4 +83,6 @@ def install_handlers(api) -> None:
     @api.exception_handler(Exception)
     def unexpected(request: HttpRequest, exc: Exception):
         logger.exception("unhandled error on %s %s", request.method, request.path)
-        return error_response("internal_error", "Internal error; it has been logged.")
+        response = error_response("internal_error", "Internal error; it has been logged.")
+        response._has_been_logged = True
+        return response

@@ -60,7 +60,8 @@ The control API, JSON under `/_emulator/`:
     `lose_webhook` → the next `count` notifications are never delivered;
     `repeat_webhook` → the next `count` notifications are each delivered `times` times;
     `refund_cancel` → the next `count` refunds end canceled (`yoo_money`, `reason` or `rejected_by_payee`);
-    `refund_pending` → the next `count` refunds stay pending `seconds` of real time, then succeed.
+    `refund_pending` → the next `count` refunds stay pending `seconds` of emulator time, then succeed
+    (a test can settle them at once with `/_emulator/clock` instead of waiting).
 - `GET|DELETE /_emulator/faults`               the queued faults; clear them
 - `POST /_emulator/reset` `{"webhooks": false}`  forget objects, keys, logs, faults, queued
   notifications and the clock offset; webhook targets too when asked
@@ -357,8 +358,8 @@ class YooKassaState:
                     self._cancel(record, "expired_on_capture")
                     changed = True
             for record in self.refunds.values():
-                settle_at = record.get("settle_at")
-                if settle_at is not None and time.time() >= settle_at:
+                settle_at = record.get("settle_at")  # emulator time
+                if settle_at is not None and now_ts >= settle_at:
                     record["settle_at"] = None
                     self._refund_succeeded(record)
                     changed = True
@@ -575,7 +576,7 @@ class YooKassaState:
                     cancellation_details={"party": "yoo_money", "reason": rule.reason or "rejected_by_payee"},
                 )
             elif rule and rule.kind == "refund_pending":
-                record["settle_at"] = time.time() + rule.seconds
+                record["settle_at"] = self.now().timestamp() + rule.seconds
                 self.wakeup.notify_all()
             else:
                 self._refund_succeeded(record)
@@ -704,9 +705,10 @@ class YooKassaState:
 
     def seconds_to_next_event(self) -> float:
         with self.lock:
-            moments = [item["next_at"] for item in self.queue]
-            moments += [r["settle_at"] for r in self.refunds.values() if r.get("settle_at") is not None]
-            return max(0.0, min(moments) - time.time()) if moments else float("inf")
+            now, emulated_now = time.time(), self.now().timestamp()
+            waits = [item["next_at"] - now for item in self.queue]  # retries wait real time
+            waits += [r["settle_at"] - emulated_now for r in self.refunds.values() if r.get("settle_at") is not None]
+            return max(0.0, min(waits)) if waits else float("inf")
 
 
 def _valid_metadata(metadata: Any) -> bool:

@@ -1,0 +1,51 @@
+"""Logging: one line for each thing a person acts on, the same in every billy process.
+
+billy's own loggers speak at `BILLY_LOG_LEVEL` (INFO by default): a process started and where it
+listens, a request that failed, a job that failed or will be retried, an upstream that is down.
+The libraries (Procrastinate, gunicorn, gRPC, httpx, Django) speak only at WARNING and above: at
+INFO they log every task registration, periodic job and outbound request. `BILLY_LOG_LEVEL=DEBUG`
+shows everything. Django logs every 4xx answer as a warning; those are answers, not failures, so
+only its 5xx lines are kept.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def log_level() -> str:
+    """billy's own level, from BILLY_LOG_LEVEL."""
+    level = os.environ.get("BILLY_LOG_LEVEL", "").strip().upper() or "INFO"
+    if not isinstance(logging.getLevelName(level), int):
+        raise ValueError(f"BILLY_LOG_LEVEL={level!r} is not one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+    return level
+
+
+def library_level() -> str:
+    """The libraries' level: WARNING, or billy's when that is higher; DEBUG shows everything."""
+    level = log_level()
+    return level if level == "DEBUG" else _higher(level, "WARNING")
+
+
+def logging_config() -> dict[str, Any]:
+    """The `logging.config.dictConfig` of every billy process (Django's LOGGING too)."""
+    level = log_level()
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"plain": {"format": FORMAT}},
+        "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+        "root": {"handlers": ["console"], "level": library_level()},
+        "loggers": {
+            "billy": {"level": level},
+            "django.request": {"level": level if level == "DEBUG" else _higher(level, "ERROR")},
+        },
+    }
+
+
+def _higher(a: str, b: str) -> str:
+    return max(a, b, key=logging.getLevelName)
