@@ -70,6 +70,14 @@ def test_commit_then_timeout_leaves_the_outcome_unknown_but_the_client_exists(ba
     assert len(balance_control.clients()) == 1
 
 
+def test_answer_dropped_after_the_commit_leaves_the_outcome_unknown_and_is_not_sent_again(balance, balance_control):
+    balance_control.inject("commit_then_timeout", seconds=0)  # the connection closes at once, unanswered
+    with pytest.raises(BalanceOutcomeUnknown):
+        balance.create_client(DATA)
+    assert [c["outcome"] for c in balance_control.calls("CreateClient")] == ["ok:late"]
+    assert len(balance_control.clients()) == 1
+
+
 def test_delay_within_the_timeout_succeeds(balance, balance_control):
     balance_control.inject("delay", seconds=0.3)
     assert balance.create_client(DATA) > 0

@@ -41,6 +41,12 @@ class _Transport(xmlrpc.client.Transport):
         self._connection = host, conn
         return conn
 
+    def request(self, host, handler, request_body, verbose=False):
+        # xmlrpc.client sends a request again when the connection drops before the answer (a kept-alive
+        # connection gone cold). Balance calls are not idempotent: a dropped answer leaves the outcome
+        # unknown, for the caller to resolve by reading Balance back, never a second CreateClient.
+        return self.single_request(host, handler, request_body, verbose)
+
 
 class XmlRpcBalance:
     def __init__(self, *, url: str, operator_uid: int, connect_timeout: float = 3.0, timeout: float = 10.0) -> None:
