@@ -52,6 +52,18 @@ def _utc(field: str, value: dt.datetime | None) -> dt.datetime | None:
         raise ValidationFailed({field: ["Not a time billy can place in UTC."]}) from e
 
 
+def _charge_request(payload: ChargeIn | BatchChargeIn) -> charge_operations.ChargeRequest:
+    return charge_operations.ChargeRequest(
+        charge_id=payload.charge_id,
+        product=payload.product,
+        amount=_amount("amount", payload.amount),
+        currency=payload.currency,
+        hold=payload.hold,
+        hold_ttl_seconds=payload.hold_ttl_seconds,
+        description=payload.description,
+    )
+
+
 def _client(request, workspace: str, service_client_id: str) -> tuple[Workspace, Client]:
     ws = get_workspace_for(request.auth, workspace)
     return ws, get_client(workspace=ws, service_client_id=service_client_id, related=("wallet",))
@@ -301,15 +313,7 @@ def post_charge(request, workspace: str, service_client_id: str, payload: Charge
     _, client = _client(request, workspace, service_client_id)
     charge, created = charge_operations.post_charge(
         client=client,
-        request=charge_operations.ChargeRequest(
-            charge_id=payload.charge_id,
-            product=payload.product,
-            amount=_amount("amount", payload.amount),
-            currency=payload.currency,
-            hold=payload.hold,
-            hold_ttl_seconds=payload.hold_ttl_seconds,
-            description=payload.description,
-        ),
+        request=_charge_request(payload),
         now=clock.now(),
     )
     return Status(201 if created else 200, charge_out(charge))
@@ -369,20 +373,7 @@ def post_charges_batch(request, workspace: str, payload: BatchIn):
     items = []
     for item in payload.charges:
         try:
-            items.append(
-                batch.BatchItem(
-                    service_client_id=item.service_client_id,
-                    request=charge_operations.ChargeRequest(
-                        charge_id=item.charge_id,
-                        product=item.product,
-                        amount=_amount("amount", item.amount),
-                        currency=item.currency,
-                        hold=item.hold,
-                        hold_ttl_seconds=item.hold_ttl_seconds,
-                        description=item.description,
-                    ),
-                )
-            )
+            items.append(batch.BatchItem(service_client_id=item.service_client_id, request=_charge_request(item)))
         except ValidationFailed as e:  # this item only
             items.append(batch.UnreadableItem(charge_id=item.charge_id, error=e))
     results = [
