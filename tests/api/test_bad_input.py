@@ -140,6 +140,27 @@ CASES = [
         422,
         "validation_failed",
     ),
+    (
+        "plan as a number",
+        post_json(WS + "/users/u-1/subscriptions", {"plan": 1, "return_url": "https://cinema.example/back"}),
+        False,
+        422,
+        "validation_failed",
+    ),
+    (
+        "confirm amount with a newline",
+        post_json(WS + "/charges/ch-0/confirm", {"amount": "1.00\n"}),
+        False,
+        422,
+        "validation_failed",
+    ),
+    (
+        "refund amount 1",
+        post_json(WS + "/charges/ch-0/refunds", {"refund_id": "r-1", "amount": 1}),
+        False,
+        422,
+        "validation_failed",
+    ),
     # Strict JSON.
     (
         "Content-Type text/plain",
