@@ -20,7 +20,13 @@ from billy.clients.models import Client
 from billy.clients.queries import get_client
 from billy.core import clock
 from billy.core.errors import Forbidden, ValidationFailed
-from billy.core.money import AMOUNT_PATTERN, POSITIVE_AMOUNT_PATTERN, format_amount, parse_amount_field
+from billy.core.money import (
+    AMOUNT_PATTERN,
+    CURRENCY_PATTERN,
+    POSITIVE_AMOUNT_PATTERN,
+    format_amount,
+    parse_amount_field,
+)
 from billy.core.pagination import MAX_LIMIT
 from billy.core.validation import ID_PATTERN, ID_RULE, MAX_ID_LENGTH
 from billy.events import queries as event_queries
@@ -40,7 +46,7 @@ ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: Error
 _MONEY = {"pattern": POSITIVE_AMOUNT_PATTERN, "examples": ["1234.50"]}
 _ID = {"minLength": 1, "maxLength": MAX_ID_LENGTH, "pattern": ID_PATTERN, "examples": ["ch-2026-000123"]}
 _NAME = {"minLength": 1, "maxLength": 128}
-_CURRENCY = {"pattern": "^[A-Z]{3}$", "examples": ["RUB"]}
+_CURRENCY = {"pattern": CURRENCY_PATTERN, "examples": ["RUB"]}
 
 
 def _amount(field: str, text: str | None) -> int | None:
