@@ -91,7 +91,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
             options = {
                 "bind": f"fd://{listener.fileno()}",
                 "workers": args.workers,
-                "worker_class": "gthread",
+                "worker_class": "billy.api.http.server.EnvelopeThreadWorker",  # gthread, refusals in the envelope
                 "threads": args.threads,
                 "timeout": 60,
                 "graceful_timeout": 10,

@@ -6,4 +6,6 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "billy.settings")
 
-application = get_wsgi_application()
+from billy.api.http.server import read_chunked_body
+
+application = read_chunked_body(get_wsgi_application())

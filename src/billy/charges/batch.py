@@ -18,7 +18,7 @@ from billy.clients.models import Client
 from billy.clients.queries import ClientNotFound
 from billy.core.errors import BillyError, IdempotencyConflict, ValidationFailed
 from billy.core.money import format_amount
-from billy.core.validation import is_printable_text
+from billy.core.validation import check_text, is_printable_text
 from billy.ledger.models import LedgerTransaction
 from billy.ledger.postings import (
     InsufficientFunds,
@@ -103,6 +103,15 @@ def post_charges(
     return results  # type: ignore[return-value]
 
 
+def _validate_client_id(service_client_id: str) -> None:
+    """An item's client id that no client could have (empty, control characters, too long) is
+    invalid input (422), not a client billy does not know (404)."""
+    errors: dict[str, list[str]] = {}
+    check_text(errors, "service_client_id", service_client_id, max_length=128)
+    if errors:
+        raise ValidationFailed(errors)
+
+
 def _post(
     workspace: Workspace, items: list[tuple[int, BatchItem]], results: list[BatchResult | None], now: dt.datetime
 ) -> None:
@@ -123,6 +132,7 @@ def _post(
     for index, item in items:
         request = item.request
         try:
+            _validate_client_id(item.service_client_id)
             validate_charge_request(request)
             client = clients.get(item.service_client_id)
             if client is None:

@@ -17,8 +17,8 @@ from django.db import IntegrityError, connection, transaction
 
 from billy.clients.models import Client
 from billy.core.errors import BillyError, IdempotencyConflict, InvalidState, ValidationFailed
-from billy.core.money import format_amount
-from billy.core.validation import check_text, is_printable_text
+from billy.core.money import format_amount, is_currency
+from billy.core.validation import check_id, check_text, is_printable_text
 from billy.events import registry
 from billy.events.registry import NewEvent
 from billy.ledger.models import Account, LedgerTransaction
@@ -70,8 +70,10 @@ class ChargeRequest:
 def validate_charge_request(request: ChargeRequest) -> None:
     """Raises ValidationFailed listing every invalid field."""
     errors: dict[str, list[str]] = {}
-    check_text(errors, "charge_id", request.charge_id, max_length=128)
+    check_id(errors, "charge_id", request.charge_id)
     check_text(errors, "product", request.product, max_length=128)
+    if request.currency is not None and not is_currency(request.currency):
+        errors.setdefault("currency", []).append("An ISO 4217 code, e.g. RUB; omit it for the wallet's.")
     check_text(errors, "description", request.description, max_length=512, required=False)
     if request.amount <= 0:
         errors.setdefault("amount", []).append("Must be greater than zero.")
@@ -389,7 +391,7 @@ def refund_charge(
     Raises ValidationFailed, ChargeNotFound, InvalidState, RefundExceedsCharge, IdempotencyConflict.
     """
     errors: dict[str, list[str]] = {}
-    check_text(errors, "refund_id", refund_id, max_length=128)
+    check_id(errors, "refund_id", refund_id)
     check_text(errors, "reason", reason, max_length=512, required=False)
     if amount is not None and amount <= 0:
         errors.setdefault("amount", []).append("Must be greater than zero.")

@@ -31,6 +31,17 @@ _TABLE = [
     ErrorCode("workspace_not_found", 404, grpc.StatusCode.NOT_FOUND, "No workspace with this name."),
     ErrorCode("client_not_found", 404, grpc.StatusCode.NOT_FOUND, "No client with this service client id."),
     ErrorCode("payload_too_large", 413, grpc.StatusCode.RESOURCE_EXHAUSTED, "The request body is too large."),
+    ErrorCode(
+        "unsupported_media_type",
+        415,
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "A request body must be JSON, sent as Content-Type: application/json.",
+    ),
+    ErrorCode("uri_too_long", 414, grpc.StatusCode.INVALID_ARGUMENT, "The request line is too long."),
+    ErrorCode(
+        "headers_too_large", 431, grpc.StatusCode.INVALID_ARGUMENT, "The request's headers are too many or too large."
+    ),
+    ErrorCode("not_implemented", 501, grpc.StatusCode.UNIMPLEMENTED, "The server does not support this request."),
     ErrorCode("charge_not_found", 404, grpc.StatusCode.NOT_FOUND, "No charge with this charge_id."),
     ErrorCode("plan_not_found", 404, grpc.StatusCode.NOT_FOUND, "No active plan with this code."),
     ErrorCode("subscription_not_found", 404, grpc.StatusCode.NOT_FOUND, "No subscription with this id."),
@@ -94,6 +105,10 @@ _GENERIC = {
     404: "not_found",
     405: "method_not_allowed",
     413: "payload_too_large",
+    414: "uri_too_long",
+    415: "unsupported_media_type",
+    431: "headers_too_large",
+    501: "not_implemented",
     422: "validation_failed",
     503: "upstream_unavailable",
 }

@@ -12,16 +12,20 @@ from decimal import ROUND_HALF_EVEN, Decimal
 
 MINOR_UNITS = 2  # every currency billy holds today (RUB, USD, EUR) has two decimals
 # At most 999,999,999,999.99: sums of many such amounts stay far inside PostgreSQL's bigint.
+# Matched with fullmatch: `$` alone would let a trailing newline through.
 _AMOUNT = re.compile(r"^(0|[1-9][0-9]{0,11})(\.[0-9]{1,2})?$")
 AMOUNT_PATTERN = _AMOUNT.pattern
+# The same, greater than zero: what the OpenAPI document declares for an amount that must move money.
+POSITIVE_AMOUNT_PATTERN = r"^(0\.(0[1-9]|[1-9][0-9]?)|[1-9][0-9]{0,11}(\.[0-9]{1,2})?)$"
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
+CURRENCY_PATTERN = _CURRENCY.pattern
 # Banker's rounding, the one mode billy uses when a rule divides money.
 ROUNDING = ROUND_HALF_EVEN
 
 
 def parse_amount(text: str) -> int:
     """Minor units of a non-negative decimal string; ValueError for anything else."""
-    if not isinstance(text, str) or not _AMOUNT.match(text):
+    if not isinstance(text, str) or not _AMOUNT.fullmatch(text):
         raise ValueError('an amount is a decimal string with at most 2 decimals, e.g. "1234.50"')
     units, _, fraction = text.partition(".")
     return int(units) * 100 + int((fraction + "00")[:2])
@@ -35,7 +39,7 @@ def format_amount(minor: int) -> str:
 
 
 def is_currency(code: str) -> bool:
-    return isinstance(code, str) and bool(_CURRENCY.match(code))
+    return isinstance(code, str) and bool(_CURRENCY.fullmatch(code))
 
 
 def prorate(minor: int, numerator: int, denominator: int) -> int:

@@ -1,8 +1,18 @@
-"""Rules every text field shares: no control characters, a maximum length."""
+"""Rules every text field shares: no control characters, a maximum length; and the one rule for
+an id the consumer chooses for a resource billy keeps (`charge_id`, `refund_id`, `adjustment_id`)."""
 
 from __future__ import annotations
 
+import re
 import unicodedata
+
+# An id the consumer names a resource with travels in URL paths: only RFC 3986's unreserved
+# characters, so it never needs escaping, and a letter or digit first, so it is never a "." or ".."
+# path segment that clients collapse. 128 is what the tables hold.
+MAX_ID_LENGTH = 128
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._~-]{0,127}$"
+_ID = re.compile(ID_PATTERN)
+ID_RULE = f"1 to {MAX_ID_LENGTH} characters: letters A-Z a-z, digits and . _ ~ -, starting with a letter or digit."
 
 
 def is_printable_text(value: str) -> bool:
@@ -22,3 +32,11 @@ def check_text(
         errors.setdefault(field, []).append("Control characters are not allowed.")
     elif len(value) > max_length:
         errors.setdefault(field, []).append(f"At most {max_length} characters.")
+
+
+def check_id(errors: dict[str, list[str]], field: str, value: str | None) -> None:
+    """Add `field`'s problem to `errors` unless it is a valid consumer-chosen id (ID_PATTERN)."""
+    if not value:
+        errors.setdefault(field, []).append("This field is required.")
+    elif not isinstance(value, str) or not _ID.fullmatch(value):
+        errors.setdefault(field, []).append(f"Not a valid id: {ID_RULE}")

@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from billy.clients.models import Client
 from billy.core.errors import IdempotencyConflict, ValidationFailed
 from billy.core.money import format_amount
+from billy.core.validation import check_id
 from billy.events import registry
 
 from .models import Account, Adjustment, LedgerTransaction
@@ -44,8 +45,7 @@ def adjust_wallet(
         errors["amount"] = ["An adjustment moves money: it cannot be zero."]
     if not reason.strip():
         errors["reason"] = ["Say why: the reason is required."]
-    if not adjustment_id.strip() or len(adjustment_id) > 128:
-        errors["adjustment_id"] = ["Required, at most 128 characters."]
+    check_id(errors, "adjustment_id", adjustment_id)
     if len(reason) > 512:
         errors.setdefault("reason", []).append("At most 512 characters.")
     if errors:

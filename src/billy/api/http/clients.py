@@ -14,6 +14,7 @@ from billy.integrations.balance import get_balance
 from billy.workspaces.queries import get_workspace_for
 
 from .errors import ErrorOut
+from .strict import StrictSchema
 
 router = Router(tags=["clients"])
 
@@ -24,7 +25,7 @@ ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
 _TEXT = {"minLength": 1, "maxLength": MAX_LENGTH}
 
 
-class ClientIn(Schema):
+class ClientIn(StrictSchema):
     name: str = Field(description="Shown in Balance.", json_schema_extra=_TEXT)
     email: str = Field(description="A valid email address.", json_schema_extra={**_TEXT, "format": "email"})
     phone: str = Field(

@@ -66,6 +66,9 @@ def install_handlers(api) -> None:
 
     @api.exception_handler(HttpError)
     def http_error(request: HttpRequest, exc: HttpError):
+        cause = exc.__cause__  # ninja wraps what the body parser raised: say what it said
+        if isinstance(cause, BillyError):
+            return error_response(cause.code, cause.message, cause.details)
         return error_response(code_for_http_status(exc.status_code), str(exc))
 
     @api.exception_handler(Http404)

@@ -1,10 +1,12 @@
-"""Wraps any non-JSON error under /api/ (Django's 404/405/500 pages) in billy's error envelope."""
+"""Wraps any non-JSON error under /api/ (Django's 404/405/500 pages) in billy's error envelope,
+and refuses a query or body billy does not read (see `strict`) before any view sees it."""
 
 from __future__ import annotations
 
-from billy.core.errors import code_for_http_status
+from billy.core.errors import BillyError, code_for_http_status
 
 from .errors import error_response
+from .strict import check_media_type, check_query
 
 _MESSAGES = {
     400: "The request is malformed.",
@@ -35,3 +37,19 @@ class ApiErrorEnvelopeMiddleware:
                 wrapped["Allow"] = response["Allow"]
             return wrapped
         return response
+
+
+class StrictInputMiddleware:
+    """Under /api/: a query parameter with control characters is 422, a body that is not JSON 415."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path.startswith("/api/"):
+            try:
+                check_query(request)
+                check_media_type(request)
+            except BillyError as e:
+                return error_response(e.code, e.message, e.details)
+        return self.get_response(request)

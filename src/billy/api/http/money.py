@@ -20,7 +20,15 @@ from billy.clients.models import Client
 from billy.clients.queries import get_client
 from billy.core import clock
 from billy.core.errors import Forbidden, ValidationFailed
-from billy.core.money import AMOUNT_PATTERN, format_amount, parse_amount_field
+from billy.core.money import (
+    AMOUNT_PATTERN,
+    CURRENCY_PATTERN,
+    POSITIVE_AMOUNT_PATTERN,
+    format_amount,
+    parse_amount_field,
+)
+from billy.core.pagination import MAX_LIMIT
+from billy.core.validation import ID_PATTERN, ID_RULE, MAX_ID_LENGTH
 from billy.events import queries as event_queries
 from billy.ledger import operations as ledger_operations
 from billy.ledger import queries as ledger_queries
@@ -28,14 +36,17 @@ from billy.workspaces.models import ApiKey, Workspace
 from billy.workspaces.queries import Principal, get_workspace_for
 
 from .errors import ErrorBody, ErrorOut
+from .strict import StrictSchema
 
 MAX_BATCH_ITEMS = batch.MAX_ITEMS
 
 router = Router(tags=["money"])
 
 ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
-_MONEY = {"pattern": AMOUNT_PATTERN, "examples": ["1234.50"]}
-_ID = {"minLength": 1, "maxLength": 128}
+_MONEY = {"pattern": POSITIVE_AMOUNT_PATTERN, "examples": ["1234.50"]}
+_ID = {"minLength": 1, "maxLength": MAX_ID_LENGTH, "pattern": ID_PATTERN, "examples": ["ch-2026-000123"]}
+_NAME = {"minLength": 1, "maxLength": 128}
+_CURRENCY = {"pattern": CURRENCY_PATTERN, "examples": ["RUB"]}
 
 
 def _amount(field: str, text: str | None) -> int | None:
@@ -94,8 +105,8 @@ class WalletTransactionPage(Schema):
     next_cursor: str | None
 
 
-class AdjustmentIn(Schema):
-    adjustment_id: str = Field(json_schema_extra=_ID)
+class AdjustmentIn(StrictSchema):
+    adjustment_id: str = Field(description=ID_RULE, json_schema_extra=_ID)
     amount: str = Field(
         description="May be negative, never below what is available.",
         json_schema_extra={"pattern": r"^-?" + AMOUNT_PATTERN.lstrip("^"), "examples": ["-100.00"]},
@@ -114,13 +125,22 @@ class AdjustmentOut(Schema):
     wallet: WalletOut
 
 
-class ChargeIn(Schema):
-    charge_id: str = Field(json_schema_extra=_ID)
-    product: str = Field(json_schema_extra=_ID)
-    amount: str = Field(json_schema_extra=_MONEY)
-    currency: str | None = Field(None, description="Defaults to the wallet's; another one is refused.")
+class ChargeIn(StrictSchema):
+    charge_id: str = Field(description=ID_RULE, json_schema_extra=_ID)
+    product: str = Field(json_schema_extra=_NAME)
+    amount: str = Field(description="Greater than zero.", json_schema_extra=_MONEY)
+    currency: str | None = Field(
+        None, description="Defaults to the wallet's; another one is refused.", json_schema_extra=_CURRENCY
+    )
     hold: bool = False
-    hold_ttl_seconds: int | None = Field(None, description="For a hold; default 7 days.")
+    hold_ttl_seconds: int | None = Field(
+        None,
+        description="For a hold; default 7 days.",
+        json_schema_extra={
+            "minimum": charge_operations.MIN_HOLD_TTL_SECONDS,
+            "maximum": charge_operations.MAX_HOLD_TTL_SECONDS,
+        },
+    )
     description: str = Field("", json_schema_extra={"maxLength": 512})
 
 
@@ -156,14 +176,14 @@ class ChargePage(Schema):
     next_cursor: str | None
 
 
-class ConfirmIn(Schema):
+class ConfirmIn(StrictSchema):
     amount: str | None = Field(
         None, description="At most the held amount; the rest is released.", json_schema_extra=_MONEY
     )
 
 
-class RefundIn(Schema):
-    refund_id: str = Field(json_schema_extra=_ID)
+class RefundIn(StrictSchema):
+    refund_id: str = Field(description=ID_RULE, json_schema_extra=_ID)
     amount: str | None = Field(None, description="Default: all that is left.", json_schema_extra=_MONEY)
     reason: str = Field("", json_schema_extra={"maxLength": 512})
 
@@ -243,7 +263,11 @@ def get_wallet(request, workspace: str, service_client_id: str):
     CLIENT_PATH + "/wallet/transactions", response={200: WalletTransactionPage, **ERRORS}, summary="Wallet history"
 )
 def get_wallet_transactions(
-    request, workspace: str, service_client_id: str, limit: int = 50, cursor: str | None = None
+    request,
+    workspace: str,
+    service_client_id: str,
+    limit: int = Query(50, ge=1, le=MAX_LIMIT),
+    cursor: str | None = None,
 ):
     _, client = _client(request, workspace, service_client_id)
     items, next_cursor = ledger_queries.list_wallet_transactions(client=client, limit=limit, cursor=cursor)
@@ -324,7 +348,7 @@ class ChargeFilters(Schema):
     status: Charge.Status | None = None
     created_from: dt.datetime | None = Field(None, alias="from", description="Created at or after.")
     created_to: dt.datetime | None = Field(None, alias="to", description="Created before.")
-    limit: int = 50
+    limit: int = Field(50, ge=1, le=MAX_LIMIT)
     cursor: str | None = None
 
 
@@ -344,10 +368,10 @@ def list_charges(request, workspace: str, service_client_id: str, filters: Query
 
 
 class BatchChargeIn(ChargeIn):
-    service_client_id: str = Field(json_schema_extra=_ID)
+    service_client_id: str = Field(json_schema_extra=_NAME)
 
 
-class BatchIn(Schema):
+class BatchIn(StrictSchema):
     charges: list[BatchChargeIn] = Field(json_schema_extra={"maxItems": MAX_BATCH_ITEMS, "minItems": 1})
 
 
@@ -431,7 +455,12 @@ def post_refund(request, workspace: str, charge_id: str, payload: RefundIn):
 
 
 @router.get("/workspaces/{workspace}/events", response={200: EventPage, **ERRORS}, summary="The event feed")
-def get_events(request, workspace: str, after: str | None = None, limit: int = 100):
+def get_events(
+    request,
+    workspace: str,
+    after: str | None = None,
+    limit: int = Query(100, ge=1, le=event_queries.MAX_LIMIT),
+):
     """Events in commit order after the cursor; `next_cursor` never skips an event."""
     ws = get_workspace_for(request.auth, workspace)
     page = event_queries.read_feed(workspace_id=ws.pk, after=after, limit=limit)

@@ -12,11 +12,12 @@ import ipaddress
 
 from django.conf import settings
 from django.http import JsonResponse
-from ninja import Field, Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
 
 from billy.core import clock
 from billy.core.errors import Forbidden
 from billy.core.money import format_amount
+from billy.core.pagination import MAX_LIMIT
 from billy.subscriptions import queries
 from billy.subscriptions.models import Plan, Subscription, SubscriptionPayment, SubscriptionRefund
 from billy.subscriptions.provider_notifications import receive_notification
@@ -25,6 +26,7 @@ from billy.subscriptions.subscribe import subscribe_with_key
 from billy.workspaces.queries import get_workspace, get_workspace_for
 
 from .errors import ErrorOut
+from .strict import StrictSchema
 
 router = Router(tags=["subscriptions"])
 
@@ -90,7 +92,7 @@ class SubscriptionPage(Schema):
     next_cursor: str | None
 
 
-class SubscribeIn(Schema):
+class SubscribeIn(StrictSchema):
     plan: str = Field(json_schema_extra={"minLength": 1, "maxLength": 64, "examples": ["monthly"]})
     return_url: str = Field(
         description="Where the provider's page sends the payer back to.",
@@ -98,7 +100,7 @@ class SubscribeIn(Schema):
     )
 
 
-class SubscriptionRefundIn(Schema):
+class SubscriptionRefundIn(StrictSchema):
     reason: str = Field("", json_schema_extra={"maxLength": 256})
 
 
@@ -210,7 +212,13 @@ def subscribe(request, workspace: str, user_id: str, payload: SubscribeIn):
     response={200: SubscriptionPage, **ERRORS},
     summary="A user's subscriptions, newest first",
 )
-def list_user_subscriptions(request, workspace: str, user_id: str, limit: int = 50, cursor: str | None = None):
+def list_user_subscriptions(
+    request,
+    workspace: str,
+    user_id: str,
+    limit: int = Query(50, ge=1, le=MAX_LIMIT),
+    cursor: str | None = None,
+):
     ws = get_workspace_for(request.auth, workspace)
     items, next_cursor = queries.list_user_subscriptions(workspace=ws, user_id=user_id, limit=limit, cursor=cursor)
     return Status(

@@ -1,0 +1,98 @@
+"""Strict JSON at the door: what a request body and a query string must be before a view sees them.
+
+- A body is JSON sent as `Content-Type: application/json` (a `charset`, if any, is `utf-8`): else 415.
+- It parses as one JSON document of UTF-8 with no duplicate keys and no NaN or Infinity: else 400
+  (`json.loads` would keep the last of two keys, and a consumer meant one of them).
+- Input schemas are strict: no coercion of `"true"` or `1` to a bool, of `"60"` to an int (422).
+- A query parameter (name or value) holds no control characters: else 422 (PostgreSQL refuses NUL).
+- Bodies over DATA_UPLOAD_MAX_MEMORY_SIZE are 413 (Django raises, the error table answers).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Schema
+from ninja.parser import Parser
+from pydantic import ConfigDict
+
+from billy.core.errors import BillyError, ValidationFailed
+from billy.core.validation import is_printable_text
+
+JSON_MEDIA_TYPE = "application/json"
+
+
+class MalformedBody(BillyError):
+    code = "bad_request"
+    default_message = "The request body is not one JSON document."
+
+
+class UnsupportedMediaType(BillyError):
+    code = "unsupported_media_type"
+    default_message = "A request body must be JSON, sent as Content-Type: application/json."
+
+
+class StrictSchema(Schema):
+    """An input schema: JSON types as they are, never coerced."""
+
+    model_config = ConfigDict(strict=True)
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise MalformedBody(f"The key {key!r} appears twice in one object.", details={"key": key})
+        result[key] = value
+    return result
+
+
+def _no_constant(name: str) -> Any:
+    raise MalformedBody(f"{name} is not JSON.")
+
+
+def parse_json(body: bytes) -> Any:
+    """The one JSON document in `body`; MalformedBody for anything else."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise MalformedBody("The request body is not UTF-8.") from e
+    try:
+        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+    except json.JSONDecodeError as e:
+        raise MalformedBody(f"The request body is not JSON: {e.msg} at line {e.lineno} column {e.colno}.") from e
+
+
+class StrictJsonParser(Parser):
+    """ninja's body parser. ninja turns any error here into a 400 whose cause is ours."""
+
+    def parse_body(self, request: HttpRequest) -> Any:
+        return parse_json(request.body)
+
+
+def check_media_type(request: HttpRequest) -> None:
+    """A request that carries a body says it is JSON (UTF-8); UnsupportedMediaType otherwise."""
+    try:
+        has_body = int(request.META.get("CONTENT_LENGTH") or 0) > 0
+    except ValueError:
+        has_body = True  # a server would have refused it; say what a body must be
+    if not has_body:
+        return
+    charset = request.content_params.get("charset", "utf-8").lower()
+    if request.content_type.lower() != JSON_MEDIA_TYPE or charset not in ("utf-8", "utf8"):
+        given = request.META.get("CONTENT_TYPE") or "none"
+        raise UnsupportedMediaType(details={"content_type": given[:100]})
+
+
+def check_query(request: HttpRequest) -> None:
+    """Every query parameter's name and value is printable text; ValidationFailed naming them otherwise."""
+    fields: dict[str, list[str]] = {}
+    for name, values in request.GET.lists():
+        if not is_printable_text(name) or not all(is_printable_text(v) for v in values):
+            fields.setdefault(name if is_printable_text(name) else repr(name)[1:-1][:64], []).append(
+                "Control characters are not allowed."
+            )
+    if fields:
+        raise ValidationFailed(fields)
