@@ -138,7 +138,7 @@ BILLY_WEBHOOK_IGNORED_RATE = os.environ.get("BILLY_WEBHOOK_IGNORED_RATE", "60/m"
 # table made by the subscriptions migrations). "default" stays the per-process memory cache.
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
-    "rate_limit": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "rate_limit_cache"},
+    "rate_limit": {"BACKEND": "billy.core.cache.DatabaseCache", "LOCATION": "rate_limit_cache"},
 }
 RATELIMIT_USE_CACHE = "rate_limit"
 # A cache that fails lets the request through: the limit sheds load, it guards no money.

@@ -20,10 +20,16 @@ class RateLimited(BillyError):
 
 def check_rate(request: HttpRequest, *, group: str, rate: str) -> None:
     """Count one request from the request's source address in `group`, at most `rate` ("60/m",
-    "10/s", "100/5m"; empty: no limit). Raises RateLimited past the limit."""
+    "10/s", "100/5m"; empty: no limit). Raises RateLimited past the limit.
+
+    A source already past its limit is refused on a read: refusals, the bulk of a flood, write
+    nothing and take no lock."""
     if not rate:
         return
-    usage = get_usage(request, group=group, key="ip", rate=rate, increment=True)
-    if usage is not None and usage["should_limit"]:
-        retry_after = max(1, usage["time_left"])
-        raise RateLimited(details={"retry_after": retry_after, "limit": rate}, retry_after=retry_after)
+    for increment in (False, True):
+        usage = get_usage(request, group=group, key="ip", rate=rate, increment=increment)
+        if usage is None:
+            return  # the cache failed: let it through (RATELIMIT_FAIL_OPEN)
+        if usage["count"] + (0 if increment else 1) > usage["limit"]:
+            retry_after = max(1, usage["time_left"])
+            raise RateLimited(details={"retry_after": retry_after, "limit": rate}, retry_after=retry_after)
