@@ -138,3 +138,15 @@ def test_the_admin_lists_ignored_notifications(door, cinema, client):
     assert "payment.succeeded" in text and "junk-b, junk-a" in text
     row = IgnoredNotification.objects.get()
     assert client.get(f"/admin/subscriptions/ignorednotification/{row.pk}/change/").status_code == 200
+
+
+def test_junk_from_a_source_without_an_address_is_limited_too(door, client, settings):
+    settings.BILLY_WEBHOOK_IGNORED_RATE = "1/m"
+    body = _notification("payment.succeeded", "junk")
+
+    answers = [
+        client.post(WEBHOOK.format(workspace="cinema"), data=body, content_type="application/json", REMOTE_ADDR="")
+        for _ in range(2)
+    ]
+
+    assert [a.status_code for a in answers] == [200, 429]

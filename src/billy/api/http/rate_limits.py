@@ -18,6 +18,12 @@ class RateLimited(BillyError):
     default_message = "Too many requests from this source; retry after Retry-After seconds."
 
 
+def _source(group: str, request: HttpRequest) -> str:
+    # The peer's address as the server saw it (behind a proxy: the proxy's). django-ratelimit's own
+    # "ip" key raises on an empty REMOTE_ADDR (a Unix socket); that would be a 500.
+    return request.META.get("REMOTE_ADDR") or "unknown"
+
+
 def check_rate(request: HttpRequest, *, group: str, rate: str) -> None:
     """Count one request from the request's source address in `group`, at most `rate` ("60/m",
     "10/s", "100/5m"; empty: no limit). Raises RateLimited past the limit.
@@ -27,7 +33,7 @@ def check_rate(request: HttpRequest, *, group: str, rate: str) -> None:
     if not rate:
         return
     for increment in (False, True):
-        usage = get_usage(request, group=group, key="ip", rate=rate, increment=increment)
+        usage = get_usage(request, group=group, key=_source, rate=rate, increment=increment)
         if usage is None:
             return  # the cache failed: let it through (RATELIMIT_FAIL_OPEN)
         if usage["count"] + (0 if increment else 1) > usage["limit"]:
