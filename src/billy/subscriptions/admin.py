@@ -277,7 +277,6 @@ class IgnoredNotificationAdmin(ReadOnlyAdmin):
     ]
     list_filter = ["workspace", "event"]
     list_select_related = ["workspace"]
-    search_fields = ["last_object_ids"]
 
     @admin.display(description="latest ids")
     def latest_ids(self, obj: IgnoredNotification) -> str:
