@@ -130,6 +130,21 @@ BILLY_REFUND_POLL_SECONDS = int(os.environ.get("BILLY_REFUND_POLL_SECONDS", "60"
 YOOKASSA_WEBHOOK_ALLOWED_NETWORKS = [
     n.strip() for n in os.environ.get("YOOKASSA_WEBHOOK_ALLOWED_NETWORKS", "").split(",") if n.strip()
 ]
+# Per source address, at most this many webhook notifications about objects billy never made are
+# taken ("N/s", "N/m", "N/h", "N/10s"; empty: no limit); past it they are 429 with Retry-After.
+# Notifications about billy's own payments and refunds are never limited: junk cannot starve them.
+BILLY_WEBHOOK_IGNORED_RATE = os.environ.get("BILLY_WEBHOOK_IGNORED_RATE", "60/m").strip()
+
+# The rate limits' counters, shared by every HTTP process: a database cache table (an UNLOGGED
+# table made by the subscriptions migrations). "default" stays the per-process memory cache.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "rate_limit": {"BACKEND": "billy.core.cache.DatabaseCache", "LOCATION": "rate_limit_cache"},
+}
+RATELIMIT_USE_CACHE = "rate_limit"
+# A cache that fails lets the request through: the limit sheds load, it guards no money.
+RATELIMIT_FAIL_OPEN = True
+
 # Idempotency-Key answers are kept at least this many days.
 BILLY_IDEMPOTENCY_KEY_DAYS = int(os.environ.get("BILLY_IDEMPOTENCY_KEY_DAYS", "7"))
 

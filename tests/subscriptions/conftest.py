@@ -163,13 +163,20 @@ class Stack:
 
 
 @pytest.fixture
-def stack(cinema, yookassa, yookassa_emulator, auth_emulator, notifications_emulator, tmp_path):
+def stack_env() -> dict[str, str]:
+    """More environment for the stack's processes: a test module overrides this fixture."""
+    return {}
+
+
+@pytest.fixture
+def stack(cinema, yookassa, yookassa_emulator, auth_emulator, notifications_emulator, tmp_path, stack_env):
     """billy serve + billy worker on the test database; the provider's webhooks go to billy."""
     env = {
         "AUTH_API_URL": auth_emulator.base_url,
         "NOTIFICATIONS_URL": notifications_emulator.base_url,
         "YOOKASSA_TIMEOUT": str(UPSTREAM_TIMEOUT),
         "BILLY_LOG_LEVEL": "WARNING",
+        **stack_env,
     }
     processes: list[subprocess.Popen] = []
 

@@ -57,6 +57,12 @@ _TABLE = [
         grpc.StatusCode.FAILED_PRECONDITION,
         "The workspace has no card payment provider shop configured.",
     ),
+    ErrorCode(
+        "rate_limited",
+        429,
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        "Too many requests from this source; retry after Retry-After seconds (also in details.retry_after).",
+    ),
     ErrorCode("method_not_allowed", 405, grpc.StatusCode.UNIMPLEMENTED, "The path does not accept this method."),
     ErrorCode("idempotency_conflict", 409, grpc.StatusCode.ALREADY_EXISTS, "The id was used with another body."),
     ErrorCode("invalid_state", 409, grpc.StatusCode.FAILED_PRECONDITION, "The resource's state does not allow this."),

@@ -12,7 +12,14 @@ from billy.core.admin import form_action
 from billy.core.errors import BillyError
 from billy.core.money import format_amount, parse_amount
 
-from .models import Plan, ProviderNotification, Subscription, SubscriptionPayment, SubscriptionRefund
+from .models import (
+    IgnoredNotification,
+    Plan,
+    ProviderNotification,
+    Subscription,
+    SubscriptionPayment,
+    SubscriptionRefund,
+)
 from .payments import recheck_payment
 from .refunds import request_refund, submit_refund
 
@@ -251,3 +258,26 @@ class ProviderNotificationAdmin(ReadOnlyAdmin):
     list_filter = ["status", "event", "workspace"]
     list_select_related = ["workspace"]
     search_fields = ["object_id"]
+
+
+@admin.register(IgnoredNotification)
+class IgnoredNotificationAdmin(ReadOnlyAdmin):
+    """Notifications about objects billy never made, per workspace and event: how many, since when,
+    the latest ids and source. A count that climbs fast is a flood (or a shop shared with another system)."""
+
+    list_display = [
+        "workspace",
+        "provider",
+        "event",
+        "count",
+        "first_seen_at",
+        "last_seen_at",
+        "latest_ids",
+        "last_remote_addr",
+    ]
+    list_filter = ["workspace", "event"]
+    list_select_related = ["workspace"]
+
+    @admin.display(description="latest ids")
+    def latest_ids(self, obj: IgnoredNotification) -> str:
+        return ", ".join(obj.last_object_ids)

@@ -1,3 +1,4 @@
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import F, Q
 
@@ -220,3 +221,30 @@ class ProviderNotification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} {self.object_id}"
+
+
+class IgnoredNotification(models.Model):
+    """Notifications about objects billy never made, counted at the door: one row per workspace,
+    provider and event, bumped by one UPSERT (no row, no job and no provider call per notification).
+    A flood of forged or foreign notifications shows here, with the last few ids named."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="+")
+    provider = models.CharField(max_length=16, default="yookassa")
+    event = models.CharField(max_length=64)
+    count = models.BigIntegerField(default=0)
+    first_seen_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField()
+    last_object_ids = ArrayField(
+        models.CharField(max_length=64), default=list, help_text="The last few object ids, newest first."
+    )
+    last_remote_addr = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        db_table = "ignored_notification"
+        ordering = ["-last_seen_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "provider", "event"], name="ignored_notification_uk")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event}: {self.count} ignored"

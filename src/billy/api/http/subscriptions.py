@@ -23,9 +23,10 @@ from billy.subscriptions.models import Plan, Subscription, SubscriptionPayment, 
 from billy.subscriptions.provider_notifications import receive_notification
 from billy.subscriptions.refunds import request_refund_with_key
 from billy.subscriptions.subscribe import subscribe_with_key
-from billy.workspaces.queries import get_workspace, get_workspace_for
+from billy.workspaces.queries import get_workspace_for
 
 from .errors import ErrorOut
+from .rate_limits import check_rate
 from .strict import StrictSchema
 
 router = Router(tags=["subscriptions"])
@@ -105,7 +106,10 @@ class SubscriptionRefundIn(StrictSchema):
 
 
 class WebhookOut(Schema):
-    status: str
+    status: str = Field(
+        description="received (stored, a job re-reads the object), duplicate (stored before) or ignored "
+        "(about no payment or refund billy made: counted only)."
+    )
 
 
 def plan_data(plan: Plan) -> dict:
@@ -275,15 +279,25 @@ def _allowed_source(remote_addr: str) -> bool:
 @router.post(
     "/workspaces/{workspace}/providers/yookassa/webhook",
     auth=None,
-    response={200: WebhookOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+    response={200: WebhookOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut, 429: ErrorOut},
     summary="Notifications from the card payment provider",
 )
 def yookassa_webhook(request, workspace: str):
-    """Stored, deduplicated by (event, object id) and acknowledged with 200; a job then re-reads the
-    object from the provider and trusts only that."""
-    ws = get_workspace(workspace)
+    """A notification about a payment or refund billy made is stored, deduplicated by (event, object
+    id) and acknowledged with 200 `received` or `duplicate`; a job then re-reads the object from the
+    provider and trusts only that. One about any other object is 200 `ignored`: counted, nothing
+    else; past `BILLY_WEBHOOK_IGNORED_RATE` per source address, 429 `rate_limited` with Retry-After.
+    404 for a workspace without a provider shop (or none at all)."""
     remote_addr = request.META.get("REMOTE_ADDR", "")
     if not _allowed_source(remote_addr):
         raise Forbidden(f"Notifications are not taken from {remote_addr}.")
-    _, first = receive_notification(workspace=ws, body=request.body, remote_addr=remote_addr, now=clock.now())
-    return Status(200, WebhookOut(status="received" if first else "duplicate"))
+    status = receive_notification(
+        workspace_name=workspace,
+        body=request.body,
+        remote_addr=remote_addr,
+        now=clock.now(),
+        admit_ignored=lambda: check_rate(
+            request, group="yookassa_webhook_ignored", rate=settings.BILLY_WEBHOOK_IGNORED_RATE
+        ),
+    )
+    return Status(200, WebhookOut(status=status))
