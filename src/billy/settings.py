@@ -131,6 +131,9 @@ YOOKASSA_WEBHOOK_ALLOWED_NETWORKS = [
 ]
 # Idempotency-Key answers are kept at least this many days.
 BILLY_IDEMPOTENCY_KEY_DAYS = int(os.environ.get("BILLY_IDEMPOTENCY_KEY_DAYS", "7"))
+# A call with an Idempotency-Key whose first call is still running waits this long for its answer,
+# then is 409 `in_progress` with Retry-After.
+BILLY_IDEMPOTENCY_WAIT_SECONDS = float(os.environ.get("BILLY_IDEMPOTENCY_WAIT_SECONDS", "30"))
 
 # Auth API: grants and revokes the subscriber role. `billy dev` points it at its emulator.
 AUTH_API_URL = os.environ.get("AUTH_API_URL", "http://127.0.0.1:8004")

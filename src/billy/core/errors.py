@@ -48,6 +48,12 @@ _TABLE = [
     ),
     ErrorCode("method_not_allowed", 405, grpc.StatusCode.UNIMPLEMENTED, "The path does not accept this method."),
     ErrorCode("idempotency_conflict", 409, grpc.StatusCode.ALREADY_EXISTS, "The id was used with another body."),
+    ErrorCode(
+        "in_progress",
+        409,
+        grpc.StatusCode.ABORTED,
+        "A call with this Idempotency-Key is still running; retry after Retry-After seconds.",
+    ),
     ErrorCode("invalid_state", 409, grpc.StatusCode.FAILED_PRECONDITION, "The resource's state does not allow this."),
     ErrorCode(
         "client_needs_attention",
