@@ -110,7 +110,7 @@ def request_refund_with_key(
 
     `answer(refund, created)` is the transport's answer (status and body), kept for the key.
     Raises SubscriptionNotFound (before the key is looked at), what claim_idempotency_key raises
-    (ValidationFailed, IdempotencyConflict) and what request_refund raises.
+    (ValidationFailed, IdempotencyConflict, KeyInProgress) and what request_refund raises.
     """
     subscription = get_subscription(workspace=workspace, subscription_id=subscription_id)
     with claim_idempotency_key(

@@ -140,7 +140,7 @@ def subscribe_with_key(
     deferred job would otherwise do it), and the subscription is read again for the answer.
 
     `answer(subscription, created)` is the transport's answer (status and body), kept for the key.
-    Raises what claim_idempotency_key (ValidationFailed, IdempotencyConflict), subscribe and
+    Raises what claim_idempotency_key (ValidationFailed, IdempotencyConflict, KeyInProgress), subscribe and
     submit_payment raise (UpstreamUnavailable: billy keeps trying; a retry with the key resumes).
     """
     with claim_idempotency_key(
