@@ -4,6 +4,7 @@ Every setting a deployment changes is an environment variable documented in the 
 The database is `DATABASE_URL`; the CLI fills it from the embedded cluster when it is unset.
 """
 
+import datetime as dt
 import os
 from pathlib import Path
 
@@ -33,6 +34,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "axes",
     "procrastinate.contrib.django",
     "billy.core",
     "billy.workspaces",
@@ -55,7 +57,23 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it answers a locked-out login.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# Admin logins are throttled by django-axes: after BILLY_ADMIN_LOGIN_FAILURE_LIMIT wrong passwords
+# for one username from one address, that pair is locked out (429, even with the right password)
+# for BILLY_ADMIN_LOGIN_COOLOFF_MINUTES. An operator unlocks it sooner in the admin ("Access
+# attempts": delete the row) or with `billy manage axes_reset_username <name>`.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("BILLY_ADMIN_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = dt.timedelta(minutes=float(os.environ.get("BILLY_ADMIN_LOGIN_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
 
 ROOT_URLCONF = "billy.urls"
 WSGI_APPLICATION = "billy.wsgi.application"
@@ -147,6 +165,9 @@ RATELIMIT_FAIL_OPEN = True
 
 # Idempotency-Key answers are kept at least this many days.
 BILLY_IDEMPOTENCY_KEY_DAYS = int(os.environ.get("BILLY_IDEMPOTENCY_KEY_DAYS", "7"))
+# A call with an Idempotency-Key whose first call is still running waits this long for its answer,
+# then is 409 `in_progress` with Retry-After.
+BILLY_IDEMPOTENCY_WAIT_SECONDS = float(os.environ.get("BILLY_IDEMPOTENCY_WAIT_SECONDS", "30"))
 
 # Auth API: grants and revokes the subscriber role. `billy dev` points it at its emulator.
 AUTH_API_URL = os.environ.get("AUTH_API_URL", "http://127.0.0.1:8004")

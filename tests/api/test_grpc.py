@@ -65,13 +65,22 @@ def test_missing_or_bad_key_is_unauthenticated(stub, workspace, metadata):
     assert dict(error.value.trailing_metadata())["billy-error-code"] == "unauthenticated"
 
 
-def test_workspace_not_granted_is_permission_denied(stub, key):
+def test_workspace_not_granted_answers_as_one_that_does_not_exist(stub, key):
     make_workspace("autoru")
-    with pytest.raises(grpc.RpcError) as error:
-        stub.GetClient(
-            clients_pb2.GetClientRequest(workspace="autoru", service_client_id="x"), metadata=auth(key), timeout=10
+    answers = []
+    for name in ("autoru", "nosuch"):
+        with pytest.raises(grpc.RpcError) as error:
+            stub.GetClient(
+                clients_pb2.GetClientRequest(workspace=name, service_client_id="x"), metadata=auth(key), timeout=10
+            )
+        answers.append(
+            (error.value.code(), dict(error.value.trailing_metadata())["billy-error-code"], error.value.details())
         )
-    assert error.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+    assert answers == [
+        (grpc.StatusCode.NOT_FOUND, "workspace_not_found", "No workspace named 'autoru'."),
+        (grpc.StatusCode.NOT_FOUND, "workspace_not_found", "No workspace named 'nosuch'."),
+    ]
 
 
 def test_unknown_client_is_not_found(stub, key):

@@ -171,12 +171,22 @@ def test_revoked_key_is_401(client, key):
     assert_error(get(client, key), 401, "unauthenticated")
 
 
-def test_workspace_not_granted_is_403_and_nothing_is_written(client, key, balance_control):
+def test_workspace_not_granted_is_404_and_nothing_is_written(client, key, balance_control):
     make_workspace("autoru")
 
-    assert_error(put(client, key, path="/api/v1/workspaces/autoru/clients/client-1"), 403, "forbidden")
-    assert_error(get(client, key, path="/api/v1/workspaces/autoru/clients/client-1"), 403, "forbidden")
+    assert_error(put(client, key, path="/api/v1/workspaces/autoru/clients/client-1"), 404, "workspace_not_found")
+    assert_error(get(client, key, path="/api/v1/workspaces/autoru/clients/client-1"), 404, "workspace_not_found")
     assert balance_control.calls() == []
+
+
+def test_a_workspace_not_granted_answers_as_one_that_does_not_exist(client, key):
+    make_workspace("autoru")
+
+    granted_elsewhere = get(client, key, path="/api/v1/workspaces/autoru/clients/client-1")
+    unknown = get(client, key, path="/api/v1/workspaces/nosuch/clients/client-1")
+
+    assert granted_elsewhere.status_code == unknown.status_code == 404
+    assert granted_elsewhere.json() == {"error": {**unknown.json()["error"], "message": "No workspace named 'autoru'."}}
 
 
 def test_clients_of_another_workspace_are_invisible(client, key, balance_control):
@@ -185,7 +195,7 @@ def test_clients_of_another_workspace_are_invisible(client, key, balance_control
     put(client, key)
 
     assert_error(get(client, autoru_key, path="/api/v1/workspaces/autoru/clients/client-1"), 404, "client_not_found")
-    assert_error(get(client, autoru_key), 403, "forbidden")
+    assert_error(get(client, autoru_key), 404, "workspace_not_found")
 
 
 def test_a_key_granted_two_workspaces_reaches_both(client, workspace, balance_control):

@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 
 from billy.clients.models import Client
+from billy.core.errors import ValidationFailed
 from billy.core.pagination import check_limit, decode_id_cursor, encode_id_cursor
-from billy.core.validation import is_printable_text
+from billy.core.validation import check_text, is_printable_text
 from billy.workspaces.models import Workspace
 
 from .models import Charge
@@ -38,8 +39,11 @@ def list_charges(
     created_from: dt.datetime | None = None,
     created_to: dt.datetime | None = None,
 ) -> tuple[list[Charge], str | None]:
-    """The client's charges, newest first, filtered; created in [created_from, created_to)."""
+    """The client's charges, newest first, filtered; created in [created_from, created_to).
+
+    Raises ValidationFailed (a limit out of range, an unknown status, a product no charge can have)."""
     check_limit(limit)
+    _check_filters(product=product, status=status)
     charges = Charge.objects.filter(client=client).select_related("client").order_by("-id")
     if product:
         charges = charges.filter(product=product)
@@ -54,6 +58,16 @@ def list_charges(
         charges = charges.filter(id__lt=after)
     page = list(charges[: limit + 1])
     return page[:limit], (encode_id_cursor(page[limit - 1].id) if len(page) > limit else None)
+
+
+def _check_filters(*, product: str | None, status: str | None) -> None:
+    errors: dict[str, list[str]] = {}
+    if status and status not in Charge.Status.values:
+        errors["status"] = [f"One of {', '.join(Charge.Status.values)}."]
+    if product:
+        check_text(errors, "product", product, max_length=128)
+    if errors:
+        raise ValidationFailed(errors)
 
 
 def get_charges(*, workspace: Workspace, charge_ids: list[str]) -> list[Charge]:

@@ -7,6 +7,7 @@ each transport (HTTP, gRPC) maps `code` to its own status through `ERROR_CODES`,
 from __future__ import annotations
 
 import dataclasses
+import json
 from typing import Any
 
 import grpc
@@ -24,11 +25,14 @@ _TABLE = [
     ErrorCode("bad_request", 400, grpc.StatusCode.INVALID_ARGUMENT, "The request is malformed."),
     ErrorCode("validation_failed", 422, grpc.StatusCode.INVALID_ARGUMENT, "Fields are invalid; see details.fields."),
     ErrorCode("unauthenticated", 401, grpc.StatusCode.UNAUTHENTICATED, "No API key, or an unknown or revoked one."),
-    ErrorCode(
-        "forbidden", 403, grpc.StatusCode.PERMISSION_DENIED, "The API key is not granted this workspace or role."
-    ),
+    ErrorCode("forbidden", 403, grpc.StatusCode.PERMISSION_DENIED, "The API key is not granted this role."),
     ErrorCode("not_found", 404, grpc.StatusCode.NOT_FOUND, "No such resource or path."),
-    ErrorCode("workspace_not_found", 404, grpc.StatusCode.NOT_FOUND, "No workspace with this name."),
+    ErrorCode(
+        "workspace_not_found",
+        404,
+        grpc.StatusCode.NOT_FOUND,
+        "No workspace with this name that the API key is granted (unknown and not granted look the same).",
+    ),
     ErrorCode("client_not_found", 404, grpc.StatusCode.NOT_FOUND, "No client with this service client id."),
     ErrorCode("payload_too_large", 413, grpc.StatusCode.RESOURCE_EXHAUSTED, "The request body is too large."),
     ErrorCode(
@@ -65,6 +69,12 @@ _TABLE = [
     ),
     ErrorCode("method_not_allowed", 405, grpc.StatusCode.UNIMPLEMENTED, "The path does not accept this method."),
     ErrorCode("idempotency_conflict", 409, grpc.StatusCode.ALREADY_EXISTS, "The id was used with another body."),
+    ErrorCode(
+        "in_progress",
+        409,
+        grpc.StatusCode.ABORTED,
+        "A call with this Idempotency-Key is still running; retry after Retry-After seconds.",
+    ),
     ErrorCode("invalid_state", 409, grpc.StatusCode.FAILED_PRECONDITION, "The resource's state does not allow this."),
     ErrorCode(
         "client_needs_attention",
@@ -125,6 +135,37 @@ def code_for_http_status(status: int) -> str:
     return _GENERIC.get(status) or ("bad_request" if 400 <= status < 500 else "internal_error")
 
 
+# What an error may echo back, whatever a caller sent: a 100,000-character id must not come back in
+# a body or in gRPC metadata (whose size is limited: the call would die). Every error is capped here.
+MAX_MESSAGE_LENGTH = 400
+MAX_DETAIL_TEXT_LENGTH = 200
+MAX_DETAIL_ITEMS = 20
+MAX_DETAILS_LENGTH = 2000
+
+
+def _cap_text(value: str, limit: int) -> str:
+    return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
+def _cap_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return _cap_text(value, MAX_DETAIL_TEXT_LENGTH)
+    if isinstance(value, dict):
+        items = list(value.items())[:MAX_DETAIL_ITEMS]
+        return {_cap_text(str(k), MAX_DETAIL_TEXT_LENGTH): _cap_value(v) for k, v in items}
+    if isinstance(value, list | tuple):
+        return [_cap_value(v) for v in value[:MAX_DETAIL_ITEMS]]
+    return value
+
+
+def capped_details(details: dict[str, Any]) -> dict[str, Any]:
+    """`details` with long texts and long lists cut; {"truncated": true} if still over MAX_DETAILS_LENGTH."""
+    capped = _cap_value(details)
+    if len(json.dumps(capped, default=str)) > MAX_DETAILS_LENGTH:
+        return {"truncated": True}
+    return capped
+
+
 class BillyError(Exception):
     """Base of every error with a stable code. Subclasses set `code` and a default message."""
 
@@ -138,8 +179,8 @@ class BillyError(Exception):
         details: dict[str, Any] | None = None,
         retry_after: int | None = None,
     ) -> None:
-        self.message = message or self.default_message
-        self.details = details or {}
+        self.message = _cap_text(message or self.default_message, MAX_MESSAGE_LENGTH)
+        self.details = capped_details(details or {})
         self.retry_after = retry_after
         super().__init__(self.message)
 
@@ -169,7 +210,7 @@ class Unauthenticated(BillyError):
 
 class Forbidden(BillyError):
     code = "forbidden"
-    default_message = "This API key is not granted this workspace."
+    default_message = "This API key is not granted this."
 
 
 class IdempotencyConflict(BillyError):

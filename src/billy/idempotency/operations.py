@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
+
+from django.conf import settings
+from django.db import DatabaseError, OperationalError, connection
 
 from billy.core.errors import BillyError, IdempotencyConflict, ValidationFailed
 from billy.core.validation import is_printable_text
@@ -23,25 +27,50 @@ Answer = tuple[int, Any]
 # that may change, an unavailable upstream) are not kept: a retry with the key tries again.
 KEPT_ERRORS = frozenset({"validation_failed"})
 
+_LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE when lock_timeout ends a wait
+
+
+class KeyInProgress(BillyError):
+    code = "in_progress"
+    default_message = "A call with this Idempotency-Key is still running; retry after Retry-After seconds."
+
 
 def fingerprint(request: dict[str, Any]) -> str:
     """A stable digest of the request (its fields as billy parsed them)."""
     return hashlib.sha256(json.dumps(request, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def claim_idempotency_key(
-    *, workspace_id: int, operation: str, key: str | None, request: dict[str, Any], now: dt.datetime
-) -> IdempotencyKey:
-    """The key's record, created on first use. Raises ValidationFailed (missing or malformed key) and
-    IdempotencyConflict (the key was used with another request)."""
-    if not key or len(key) > MAX_KEY_LENGTH or not is_printable_text(key):
-        raise ValidationFailed(
-            {
-                "Idempotency-Key": [
-                    f"This call needs an Idempotency-Key header: 1–{MAX_KEY_LENGTH} printable characters."
-                ]
-            }
-        )
+@contextlib.contextmanager
+def _key_lock(*, workspace_id: int, operation: str, key: str) -> Iterator[None]:
+    """Hold the key for one call: a PostgreSQL session advisory lock, so a second call with the key
+    waits for the first to answer (in any process), and a process that dies releases it.
+
+    It is a session lock, not a transaction lock, because the call commits its own writes before it
+    calls out (write first, then call out). Raises KeyInProgress after BILLY_IDEMPOTENCY_WAIT_SECONDS.
+    """
+    name = f"idempotency:{workspace_id}:{operation}:{key}"
+    wait_ms = max(1, int(settings.BILLY_IDEMPOTENCY_WAIT_SECONDS * 1000))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('lock_timeout', %s, false)", [f"{wait_ms}ms"])
+        try:
+            cursor.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", [name])
+        except OperationalError as e:
+            if getattr(e.__cause__, "sqlstate", None) != _LOCK_NOT_AVAILABLE:
+                raise
+            raise KeyInProgress(retry_after=settings.BILLY_RETRY_AFTER_SECONDS) from e
+        finally:
+            cursor.execute("RESET lock_timeout")
+    try:
+        yield
+    finally:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", [name])
+        except DatabaseError:
+            connection.close()  # the session ends, and its lock with it
+
+
+def _claim(*, workspace_id: int, operation: str, key: str, request: dict[str, Any], now: dt.datetime) -> IdempotencyKey:
     digest = fingerprint(request)
     record, _ = IdempotencyKey.objects.get_or_create(
         workspace_id=workspace_id, operation=operation, key=key, defaults={"fingerprint": digest, "created_at": now}
@@ -51,6 +80,26 @@ def claim_idempotency_key(
     return record
 
 
+@contextlib.contextmanager
+def claim_idempotency_key(
+    *, workspace_id: int, operation: str, key: str | None, request: dict[str, Any], now: dt.datetime
+) -> Iterator[IdempotencyKey]:
+    """The key's record (created on first use), held for this call: another call with the key waits
+    until this one has left the block, then sees its answer. Raises ValidationFailed (missing or
+    malformed key), IdempotencyConflict (the key was used with another request) and KeyInProgress
+    (the key's first call has been running longer than BILLY_IDEMPOTENCY_WAIT_SECONDS)."""
+    if not key or len(key) > MAX_KEY_LENGTH or not is_printable_text(key):
+        raise ValidationFailed(
+            {
+                "Idempotency-Key": [
+                    f"This call needs an Idempotency-Key header: 1–{MAX_KEY_LENGTH} printable characters."
+                ]
+            }
+        )
+    with _key_lock(workspace_id=workspace_id, operation=operation, key=key):
+        yield _claim(workspace_id=workspace_id, operation=operation, key=key, request=request, now=now)
+
+
 def remember_resource(*, record: IdempotencyKey, resource_id: str) -> None:
     """Note what the key's call created (before the call has its answer)."""
     IdempotencyKey.objects.filter(pk=record.pk, resource_id="").update(resource_id=resource_id)
@@ -58,7 +107,7 @@ def remember_resource(*, record: IdempotencyKey, resource_id: str) -> None:
 
 
 def remember_response(*, record: IdempotencyKey, status: int, body: Any) -> None:
-    """Keep the first answer given for the key (a concurrent first answer wins)."""
+    """Keep the first answer given for the key."""
     IdempotencyKey.objects.filter(pk=record.pk, response_status__isnull=True).update(
         response_status=status, response_body=body
     )
@@ -66,7 +115,8 @@ def remember_response(*, record: IdempotencyKey, status: int, body: Any) -> None
 
 def answer_once(*, record: IdempotencyKey, run: Callable[[], Answer]) -> Answer:
     """The key's first answer if it has one; else run the call and keep its answer (or its refusal,
-    when the refusal depends on the request alone: KEPT_ERRORS). Raises what `run` raises."""
+    when the refusal depends on the request alone: KEPT_ERRORS). Call it inside
+    `claim_idempotency_key`'s block. Raises what `run` raises."""
     if record.response_status is not None:
         return record.response_status, record.response_body
     try:

@@ -110,24 +110,24 @@ def request_refund_with_key(
 
     `answer(refund, created)` is the transport's answer (status and body), kept for the key.
     Raises SubscriptionNotFound (before the key is looked at), what claim_idempotency_key raises
-    (ValidationFailed, IdempotencyConflict) and what request_refund raises.
+    (ValidationFailed, IdempotencyConflict, KeyInProgress) and what request_refund raises.
     """
     subscription = get_subscription(workspace=workspace, subscription_id=subscription_id)
-    record = claim_idempotency_key(
+    with claim_idempotency_key(
         workspace_id=workspace.pk,
         operation="refund_subscription",
         key=key,
         request={"subscription_id": str(subscription.pk), "reason": reason},
         now=now,
-    )
+    ) as record:
 
-    def run() -> Answer:
-        refund, created = request_refund(
-            workspace=workspace, subscription_id=subscription.pk, reason=reason, requested_by=requested_by, now=now
-        )
-        return answer(refund, created)
+        def run() -> Answer:
+            refund, created = request_refund(
+                workspace=workspace, subscription_id=subscription.pk, reason=reason, requested_by=requested_by, now=now
+            )
+            return answer(refund, created)
 
-    return answer_once(record=record, run=run)
+        return answer_once(record=record, run=run)
 
 
 def submit_refund(*, refund_id: uuid.UUID | str, now: dt.datetime) -> SubscriptionRefund:

@@ -140,30 +140,30 @@ def subscribe_with_key(
     deferred job would otherwise do it), and the subscription is read again for the answer.
 
     `answer(subscription, created)` is the transport's answer (status and body), kept for the key.
-    Raises what claim_idempotency_key (ValidationFailed, IdempotencyConflict), subscribe and
+    Raises what claim_idempotency_key (ValidationFailed, IdempotencyConflict, KeyInProgress), subscribe and
     submit_payment raise (UpstreamUnavailable: billy keeps trying; a retry with the key resumes).
     """
-    record = claim_idempotency_key(
+    with claim_idempotency_key(
         workspace_id=workspace.pk,
         operation="subscribe",
         key=key,
         request={"user_id": user_id, "plan": plan_code, "return_url": return_url},
         now=now,
-    )
+    ) as record:
 
-    def run() -> Answer:
-        if record.resource_id:
-            subscription = get_subscription(workspace=workspace, subscription_id=record.resource_id)
-            payment, created = subscription.latest_payment(), True
-        else:
-            subscription, payment, created = subscribe(
-                workspace=workspace, user_id=user_id, plan_code=plan_code, return_url=return_url, now=now
-            )
-            if created:
-                remember_resource(record=record, resource_id=str(subscription.pk))
-        if payment.status == SubscriptionPayment.Status.NEW:
-            submit_payment(payment_id=payment.pk, now=now)
-        current = get_subscription(workspace=workspace, subscription_id=str(subscription.pk))
-        return answer(current, created)
+        def run() -> Answer:
+            if record.resource_id:
+                subscription = get_subscription(workspace=workspace, subscription_id=record.resource_id)
+                payment, created = subscription.latest_payment(), True
+            else:
+                subscription, payment, created = subscribe(
+                    workspace=workspace, user_id=user_id, plan_code=plan_code, return_url=return_url, now=now
+                )
+                if created:
+                    remember_resource(record=record, resource_id=str(subscription.pk))
+            if payment.status == SubscriptionPayment.Status.NEW:
+                submit_payment(payment_id=payment.pk, now=now)
+            current = get_subscription(workspace=workspace, subscription_id=str(subscription.pk))
+            return answer(current, created)
 
-    return answer_once(record=record, run=run)
+        return answer_once(record=record, run=run)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db.models import Exists, OuterRef
 
-from billy.core.errors import BillyError, Forbidden
+from billy.core.errors import BillyError
 
 from .models import WORKSPACE_NAME_VALIDATOR, ApiKey, Workspace
 from .operations import hash_api_key
@@ -78,7 +78,8 @@ def _load_principal(key_hash: str) -> Principal | None:
 def get_workspace_for(principal: Principal, workspace_name: str) -> Workspace:
     """The workspace, when the principal's key is granted it (one query).
 
-    Raises WorkspaceNotFound for an unknown name and Forbidden for one the key is not granted.
+    Raises WorkspaceNotFound for an unknown name and for one the key is not granted alike (the same
+    answer, so a key cannot learn which other workspaces exist).
     """
     if not WORKSPACE_NAME.fullmatch(workspace_name):
         raise WorkspaceNotFound(f"No workspace named {workspace_name!r}.")
@@ -86,21 +87,15 @@ def get_workspace_for(principal: Principal, workspace_name: str) -> Workspace:
         (principal.api_key_id, workspace_name), lambda: _load_granted_workspace(principal, workspace_name)
     )
     if workspace is None:
-        _load_granted_workspace(principal, workspace_name, strict=True)
+        raise WorkspaceNotFound(f"No workspace named {workspace_name!r}.")
     return workspace
 
 
-def _load_granted_workspace(principal: Principal, workspace_name: str, *, strict: bool = False) -> Workspace | None:
-    """The workspace when granted; None (or, when `strict`, the error saying why) otherwise."""
+def _load_granted_workspace(principal: Principal, workspace_name: str) -> Workspace | None:
+    """The workspace when granted; None otherwise."""
     granted = ApiKey.workspaces.through.objects.filter(apikey_id=principal.api_key_id, workspace_id=OuterRef("pk"))
     workspace = Workspace.objects.filter(name=workspace_name).annotate(granted=Exists(granted)).first()
-    if workspace is not None and workspace.granted:
-        return workspace
-    if not strict:
-        return None
-    if workspace is None:
-        raise WorkspaceNotFound(f"No workspace named {workspace_name!r}.")
-    raise Forbidden(f"This API key is not granted workspace {workspace_name!r}.")
+    return workspace if workspace is not None and workspace.granted else None
 
 
 def get_workspace(workspace_name: str) -> Workspace:

@@ -27,9 +27,13 @@ def current_principal() -> Principal:
     return principal
 
 
-def _bearer(metadata: dict[str, str]) -> str:
-    value = metadata.get("authorization", "")
-    scheme, _, token = value.partition(" ")
+def _bearer(metadata) -> str:
+    """The key of the one `authorization: Bearer <key>` entry; "" when there is none, or several
+    (which one counts would be a guess)."""
+    values = [value for key, value in metadata if key == "authorization"]
+    if len(values) != 1 or not isinstance(values[0], str):
+        return ""
+    scheme, _, token = values[0].partition(" ")
     return token.strip() if scheme.lower() == "bearer" else ""
 
 
@@ -57,7 +61,7 @@ class BillyInterceptor(grpc.ServerInterceptor):
         def behavior(request, context):
             close_old_connections()
             try:
-                principal = authenticate_api_key(_bearer(dict(context.invocation_metadata())))
+                principal = authenticate_api_key(_bearer(context.invocation_metadata()))
                 if principal is None:
                     raise Unauthenticated()
                 token = _principal.set(principal)

@@ -16,6 +16,7 @@ from billy.v1 import money_pb2, money_pb2_grpc
 from billy.workspaces.models import ApiKey
 from billy.workspaces.queries import get_workspace_for
 
+from .arguments import datetime_argument
 from .clients import timestamp
 from .interceptor import current_principal
 
@@ -169,10 +170,8 @@ class ChargeServicer(money_pb2_grpc.ChargeServiceServicer):
             cursor=request.cursor or None,
             product=request.product or None,
             status=request.status or None,
-            created_from=getattr(request, "from").ToDatetime(tzinfo=clock.now().tzinfo)
-            if request.HasField("from")
-            else None,
-            created_to=request.to.ToDatetime(tzinfo=clock.now().tzinfo) if request.HasField("to") else None,
+            created_from=datetime_argument(request, "from"),
+            created_to=datetime_argument(request, "to"),
         )
         return money_pb2.ListChargesResponse(
             charges=[charge_message(c) for c in charges], next_cursor=next_cursor or ""
