@@ -9,8 +9,8 @@ that doubles from 1 s to `BACKOFF_CAP`, logs one line when it answers again, and
 No job is lost on the way. A job that was running when the database went away has finished by the
 time the worker stops (Procrastinate waits for it), but its end may not have been written: it is
 still `doing`, in the name of the worker that stopped. The new worker removes that worker's row
-(its heartbeat would otherwise go stale only 30 s later), which hands such jobs to the stalled-job
-janitor (`retry_stalled_jobs`, every minute), which runs them again; tasks are idempotent.
+(its heartbeat would otherwise go stale only 30 s later) and runs the stalled-job janitor
+(`retry_stalled_jobs`) at once, which puts such jobs back in their queue; tasks are idempotent.
 """
 
 from __future__ import annotations
@@ -28,11 +28,12 @@ from procrastinate.contrib.django import app
 from procrastinate.contrib.django.utils import connector_params
 
 from billy.core.database import is_connection_failure
+from billy.core.tasks import retry_stalled_jobs
 
 logger = logging.getLogger(__name__)
 
 # The longest wait between two attempts to reach the database.
-BACKOFF_CAP = 30.0
+BACKOFF_CAP = 10.0
 # How long one attempt to connect may take.
 CONNECT_TIMEOUT = 5
 
@@ -76,7 +77,7 @@ class _Supervised:
                 with app.replace_connector(app.connector.get_worker_connector()):
                     async with app.open_async():
                         if lost is not None:
-                            await app.job_manager.unregister_worker(lost)
+                            await _forget_worker(lost)
                             lost = None
                         failure = await self._run_worker()
             except Exception as e:
@@ -138,6 +139,13 @@ class _Supervised:
                 await asyncio.wait_for(self.stopping.wait(), timeout=delay)
             delay = min(BACKOFF_CAP, delay * 2)
         return False
+
+
+async def _forget_worker(worker_id: int) -> None:
+    """Hand the jobs left `doing` by a worker that stopped with the database to the janitor, now."""
+    await app.job_manager.unregister_worker(worker_id)
+    # On the worker's own pool: this is no job's transaction, and Django's connection is sync-only.
+    await retry_stalled_jobs.defer_async(timestamp=int(time.time()))
 
 
 class _OutageRecords(logging.Filter):
