@@ -1,12 +1,18 @@
 """Wraps any non-JSON error under /api/ (Django's 404/405/500 pages) in billy's error envelope,
-and refuses a query or body billy does not read (see `strict`) before any view sees it."""
+refuses a query or body billy does not read (see `strict`) before any view sees it, and answers a
+view outside the API whose database does not answer (the admin) with 503, not a 500 page."""
 
 from __future__ import annotations
 
+import logging
+
+from billy.core.database import database_unavailable
 from billy.core.errors import BillyError, code_for_http_status
 
 from .errors import error_response
 from .strict import check_media_type, check_query
+
+logger = logging.getLogger(__name__)
 
 _MESSAGES = {
     400: "The request is malformed.",
@@ -53,3 +59,22 @@ class StrictInputMiddleware:
             except BillyError as e:
                 return error_response(e.code, e.message, e.details)
         return self.get_response(request)
+
+
+class DatabaseUnavailableMiddleware:
+    """The API's own handlers answer a database outage with `503 unavailable`; this does it for the rest."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        unavailable = database_unavailable(exception)
+        if unavailable is None:
+            return None
+        logger.warning("%s %s failed: %s: %s", request.method, request.path, unavailable.code, unavailable.message)
+        response = error_response(unavailable.code, unavailable.message, retry_after=unavailable.retry_after)
+        response._has_been_logged = True  # Django would log it again, as an error, without the reason
+        return response
