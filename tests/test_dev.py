@@ -17,6 +17,9 @@ import httpx
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from billy.core.embedded_pg import EmbeddedPostgres
+from billy.v1 import clients_pb2, clients_pb2_grpc
+
 KEY = "billy_dev_test_key_0123456789abcdefghijkl"
 
 
@@ -46,6 +49,7 @@ class DevProcess:
     def __init__(self, data_dir: Path, ports: dict[str, str]) -> None:
         env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "BILLY_LOG_LEVEL")}
         env.update(BILLY_DATA_DIR=str(data_dir), BILLY_DEV_API_KEY=KEY, **ports)
+        self.data_dir = data_dir
         self.process = subprocess.Popen(
             [sys.executable, "-m", "billy", "dev"],
             env=env,
@@ -92,13 +96,14 @@ def data_dir():
     shutil.rmtree(path, ignore_errors=True)
 
 
-def _subscribe_and_pay(base: str, headers: dict[str, str], *, yookassa: str) -> None:
+def _subscribe_and_pay(base: str, headers: dict[str, str], *, yookassa: str, user: str = "viewer-1") -> None:
     """The cinema's demo plans are on sale, and a payment on the emulator's page activates one."""
     plans = httpx.get(f"{base}/api/v1/workspaces/cinema/plans", headers=headers).json()["plans"]
     assert [p["code"] for p in plans] == ["monthly", "yearly"]
+    before = {p["id"] for p in httpx.get(f"{yookassa}/_emulator/payments").json()["payments"]}
     subscribed = httpx.post(
-        f"{base}/api/v1/workspaces/cinema/users/viewer-1/subscriptions",
-        headers={**headers, "Idempotency-Key": "dev-test"},
+        f"{base}/api/v1/workspaces/cinema/users/{user}/subscriptions",
+        headers={**headers, "Idempotency-Key": f"dev-test-{user}"},
         json={"plan": "monthly", "return_url": base + "/health"},
         timeout=30,
     )
@@ -119,7 +124,8 @@ def _subscribe_and_pay(base: str, headers: dict[str, str], *, yookassa: str) -> 
         ).json()["status"]
     assert status == "ACTIVE"
     at_provider = httpx.get(f"{yookassa}/_emulator/payments").json()["payments"]
-    assert [(p["id"], p["status"]) for p in at_provider] == [(payment["provider_payment_id"], "succeeded")]
+    new = [(p["id"], p["status"]) for p in at_provider if p["id"] not in before]
+    assert new == [(payment["provider_payment_id"], "succeeded")]
 
 
 def test_dev_starts_everything_and_keeps_data_between_runs(data_dir):
@@ -202,3 +208,107 @@ def test_dev_output_up_to_the_banner_fits_on_a_screen(dev_on_taken_ports):
     lines = dev.lines_to_banner()
     assert len(lines) <= 40, "".join(lines)
     assert not [line for line in lines if "Registering task" in line or "procrastinate" in line], "".join(lines)
+
+
+def _children(dev: DevProcess) -> dict[int, str]:
+    """billy dev's child processes: pid -> what it runs (`worker`, `grpc`, `serve`, `balance`, ...)."""
+    found = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            argv = (stat.parent / "cmdline").read_bytes().decode().split("\0")
+        except (OSError, ValueError, IndexError):
+            continue  # gone meanwhile
+        if ppid == dev.process.pid:
+            at = argv.index("billy") + 1 if "billy" in argv else len(argv) - 1
+            found[int(stat.parent.name)] = argv[at + 1] if argv[at] == "emulate" else argv[at]
+    return found
+
+
+def _poll(condition, what: str, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"not within {timeout} s: {what}"
+        time.sleep(0.2)
+
+
+def _grpc_serving(address: str) -> bool:
+    with grpc.insecure_channel(address) as channel:
+        try:
+            check = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=5)
+        except grpc.RpcError:
+            return False
+    return check.status == health_pb2.HealthCheckResponse.SERVING
+
+
+class _LightLoad:
+    """A request every 0.2 s from another thread, for as long as the test runs; their statuses."""
+
+    def __init__(self, url: str, headers: dict[str, str]) -> None:
+        self.answers: list[httpx.Response] = []
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._run, args=(url, headers))
+        self.thread.start()
+
+    def _run(self, url: str, headers: dict[str, str]) -> None:
+        while not self.done.wait(0.2):
+            self.answers.append(httpx.get(url, headers=headers, timeout=30))
+
+    def stop(self) -> list[httpx.Response]:
+        self.done.set()
+        self.thread.join()
+        return self.answers
+
+
+def test_dev_restarts_children_that_die_and_outlives_a_database_restart(dev_on_taken_ports):
+    dev, _ = dev_on_taken_ports
+    base, grpc_address, yookassa = dev.address("http"), dev.address("grpc"), dev.address("yookassa")
+    headers = {"Authorization": f"Bearer {KEY}"}
+
+    # SIGKILL the worker and the gRPC server: each is started again, and says so.
+    killed = {pid: name for pid, name in _children(dev).items() if name in ("worker", "grpc")}
+    assert sorted(killed.values()) == ["grpc", "worker"]
+    for pid in killed:
+        os.kill(pid, signal.SIGKILL)
+    _poll(
+        lambda: (
+            sorted(n for p, n in _children(dev).items() if n in ("worker", "grpc") and p not in killed)
+            == [
+                "grpc",
+                "worker",
+            ]
+        ),
+        "the worker and the gRPC server started again",
+    )
+    for name in ("worker", "grpc"):
+        assert f"[dev] {name} was killed by SIGKILL; starting it again in 1 s\n" in dev.lines
+    _poll(lambda: _grpc_serving(grpc_address), "the gRPC server serving again on its port")
+
+    # PostgreSQL stops and starts again under light load: nothing exits, and meanwhile HTTP says 503.
+    running = _children(dev)
+    plans = f"{base}/api/v1/workspaces/cinema/plans"
+    load = _LightLoad(plans, headers)
+    cluster = EmbeddedPostgres(dev.data_dir)
+    port = cluster.running_port()
+    cluster.stop()
+    try:
+        down = httpx.get(plans, headers=headers, timeout=30)
+        with grpc.insecure_channel(grpc_address) as channel, pytest.raises(grpc.RpcError) as grpc_down:
+            clients_pb2_grpc.ClientServiceStub(channel).GetClient(
+                clients_pb2.GetClientRequest(workspace="c2b", service_client_id="client-1"),
+                metadata=[("authorization", f"Bearer {KEY}")],
+                timeout=30,
+            )
+    finally:
+        assert cluster.start() == port
+    # The worker takes a webhook sent after the restart: the payment activates the subscription.
+    _subscribe_and_pay(base, headers, yookassa=yookassa, user="viewer-after-restart")
+    answers = load.stop()
+
+    assert (down.status_code, down.json()["error"]["code"], down.headers["Retry-After"]) == (503, "unavailable", "5")
+    assert grpc_down.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert {a.status_code for a in answers} <= {200, 503}, [a.text for a in answers if a.status_code not in (200, 503)]
+    assert all(a.headers.get("Retry-After") for a in answers if a.status_code == 503)
+    assert _children(dev) == running, dev.output[-3000:]
+    assert dev.process.poll() is None
+    assert "the worker goes on" in dev.output, dev.output[-3000:]

@@ -134,15 +134,13 @@ def cmd_grpc(args: argparse.Namespace) -> None:
 
 def cmd_worker(args: argparse.Namespace) -> None:
     _setup_django()
-    from procrastinate.contrib.django import app
+    from billy.core.worker import run_worker
 
     queues = [q.strip() for q in args.queues.split(",") if q.strip()] or None
     logger.info(
         "billy worker: jobs from %s, %s at a time", ", ".join(queues) if queues else "every queue", args.concurrency
     )
-    # What `manage.py procrastinate worker` does, less its banner on stderr: the worker gets its own pool.
-    with app.replace_connector(app.connector.get_worker_connector()):
-        app.run_worker(queues=queues, concurrency=args.concurrency, wait=not args.one_shot)
+    run_worker(queues=queues, concurrency=args.concurrency, wait=not args.one_shot)
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:

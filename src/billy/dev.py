@@ -2,7 +2,8 @@
 
 Embedded PostgreSQL (unless DATABASE_URL is set), migrations, the four emulators, demo workspaces,
 an admin user and an API key (both printed), then the HTTP server, the gRPC server and the worker,
-all as child processes. Ctrl-C stops every child; data stays in BILLY_DATA_DIR for next time.
+all as child processes (see `billy.supervisor`: a child that dies is started again, and so is the
+cluster `billy dev` started). Ctrl-C stops every child; data stays in BILLY_DATA_DIR for next time.
 
 Each server keeps its documented port (`PORTS`, or its variable) unless another program has it: then
 it listens on a free port, says so, and writes the port it got to a file; `billy dev` waits for
@@ -16,16 +17,13 @@ import json
 import os
 import secrets
 import signal
-import subprocess
 import sys
 import tempfile
 import threading
-import time
 from pathlib import Path
 
-import httpx
-
 from billy.core.embedded_pg import EmbeddedPostgres, data_dir_from_env, ensure_database
+from billy.supervisor import Children, ClusterKeeper, Stopped
 
 DEMO_WORKSPACES = [
     # name, title, Balance service id, integration, configuration
@@ -53,79 +51,6 @@ PORTS = {
     "auth": ("BILLY_AUTH_PORT", 8004),
     "notifications": ("BILLY_NOTIFICATIONS_PORT", 8005),
 }
-# How long a child may take to start on a busy machine before `billy dev` gives up.
-START_TIMEOUT = 120
-
-
-class _Stopped(Exception):
-    """Ctrl-C (or SIGTERM) came while `billy dev` was starting."""
-
-
-class _Children:
-    """billy's child processes, each in its own session (Ctrl-C reaches only `billy dev`)."""
-
-    def __init__(self, run_dir: Path, stopping: threading.Event) -> None:
-        self.run_dir = run_dir
-        self.stopping = stopping
-        self.processes: dict[str, subprocess.Popen] = {}
-
-    def spawn(self, name: str, *args: str) -> subprocess.Popen:
-        child = subprocess.Popen([sys.executable, "-m", "billy", *args], start_new_session=True)
-        self.processes[name] = child
-        return child
-
-    def server(self, name: str, *args: str) -> Path:
-        """Start a server on its port, or a free one when that is taken; returns the file it writes the port to."""
-        variable, default = PORTS[name]
-        port_file = self.run_dir / f"{name}.port"
-        port = os.environ.get(variable) or str(default)
-        self.spawn(name, *args, "--port", port, "--or-free-port", "--port-file", str(port_file))
-        return port_file
-
-    def port(self, name: str, port_file: Path) -> int:
-        """The port server `name` listens on, once it does."""
-        self._wait(name, port_file.exists, f"did not start listening within {START_TIMEOUT} s")
-        return int(port_file.read_text())
-
-    def wait_http(self, name: str, url: str) -> None:
-        def answers() -> bool:
-            try:
-                return httpx.get(url, timeout=5).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        self._wait(name, answers, f"did not answer {url} within {START_TIMEOUT} s")
-
-    def _wait(self, name: str, done, failure: str) -> None:
-        child = self.processes[name]
-        deadline = time.monotonic() + START_TIMEOUT
-        while not done():
-            if self.stopping.is_set():
-                raise _Stopped()
-            if child.poll() is not None:
-                raise RuntimeError(f"{name} exited with {child.returncode}")
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{name} {failure}")
-            time.sleep(0.1)
-
-    def exited(self) -> str | None:
-        """A child that is no longer running, as '<name> exited with <code>', or None."""
-        for name, child in self.processes.items():
-            if child.poll() is not None:
-                return f"{name} exited with {child.returncode}"
-        return None
-
-    def stop(self) -> None:
-        for child in self.processes.values():
-            if child.poll() is None:
-                os.killpg(child.pid, signal.SIGTERM)
-        deadline = time.monotonic() + 15
-        for child in self.processes.values():
-            try:
-                child.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                os.killpg(child.pid, signal.SIGKILL)
-                child.wait()
 
 
 def _load_dev_state(path: Path) -> dict:
@@ -199,17 +124,21 @@ def run_dev() -> int:
         port = cluster.start()
         os.environ["DATABASE_URL"] = cluster.url("billy", port)
     try:
-        return _run(data_dir)
+        # A cluster that was already running (another `billy` using it) is someone else's to keep up.
+        return _run(data_dir, cluster if started_cluster else None)
     except KeyboardInterrupt:
         return 130
     finally:
-        # A cluster that was already running (another `billy` using it) is left running.
         if cluster is not None and started_cluster:
             cluster.stop()
         print("[dev] stopped", flush=True)
 
 
-def _run(data_dir: Path) -> int:
+# The children that use the database: started again when the cluster had to move to another port.
+DATABASE_CHILDREN = ["serve", "grpc", "worker"]
+
+
+def _run(data_dir: Path, cluster: EmbeddedPostgres | None) -> int:
     ensure_database(os.environ["DATABASE_URL"])
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "billy.settings")
     # Payments nobody paid are re-read from the emulator after a minute, not five.
@@ -229,7 +158,7 @@ def _run(data_dir: Path) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     emulators = data_dir / "emulators"
     with tempfile.TemporaryDirectory(prefix="billy-dev-") as run_dir:
-        children = _Children(Path(run_dir), stopping)
+        children = Children(Path(run_dir), stopping, ports=PORTS)
         try:
             port_files = {
                 name: children.server(name, "emulate", name, "--state-file", str(emulators / f"{name}.json"))
@@ -250,14 +179,21 @@ def _run(data_dir: Path) -> int:
             webhook = f"{base}/api/v1/workspaces/cinema/providers/yookassa/webhook"
             YooKassaEmulatorControl(yookassa).register_webhook(CINEMA_SHOP_ID, webhook)
             _print_banner(ports=ports, admin=(admin_user, admin_password), api_key=api_key, data_dir=data_dir)
-            while not stopping.is_set():
-                exited = children.exited()
-                if exited:
-                    print(f"[dev] {exited}; stopping", flush=True)
-                    return 1
-                stopping.wait(0.3)
+            keeper = None
+            if cluster is not None:
+
+                def moved(port: int) -> None:
+                    os.environ["DATABASE_URL"] = cluster.url("billy", port)
+                    children.restart(DATABASE_CHILDREN, f"PostgreSQL now listens on port {port}")
+
+                keeper = ClusterKeeper(cluster, cluster.running_port() or 0, on_moved=moved)
+            # Until Ctrl-C: children that die are started again, and so is the cluster.
+            while not stopping.wait(1.0):
+                if keeper is not None:
+                    keeper.check()
+                children.supervise()
             return 0
-        except _Stopped:
+        except Stopped:
             return 0
         except RuntimeError as e:
             print(f"[dev] {e}", file=sys.stderr, flush=True)

@@ -48,6 +48,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "billy.api.http.middleware.ApiErrorEnvelopeMiddleware",
+    "billy.api.http.middleware.DatabaseUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -80,7 +81,9 @@ DATABASES = {
         os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/billy"),
         # Persistent connections: a new PostgreSQL connection per request costs more than a charge.
         conn_max_age=int(os.environ.get("BILLY_DB_CONN_MAX_AGE", "60")),
-        conn_health_checks=_env_bool("BILLY_DB_HEALTH_CHECKS", False),
+        # ...checked (`SELECT 1`) before a request reuses one: one a database restart closed is
+        # replaced, instead of failing the request it is next given to.
+        conn_health_checks=_env_bool("BILLY_DB_HEALTH_CHECKS", True),
     )
 }
 DATABASES["default"].setdefault("OPTIONS", {})

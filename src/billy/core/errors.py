@@ -81,6 +81,12 @@ _TABLE = [
         grpc.StatusCode.UNAVAILABLE,
         "The upstream system is unavailable; retry after Retry-After seconds.",
     ),
+    ErrorCode(
+        "unavailable",
+        503,
+        grpc.StatusCode.UNAVAILABLE,
+        "billy's database does not answer; nothing was changed, retry after Retry-After seconds.",
+    ),
     ErrorCode("internal_error", 500, grpc.StatusCode.INTERNAL, "An unexpected error; it is logged."),
 ]
 

@@ -9,6 +9,7 @@ import logging
 import grpc
 from django.db import close_old_connections
 
+from billy.core.database import database_unavailable
 from billy.core.errors import BillyError, Unauthenticated
 from billy.workspaces.queries import Principal, authenticate_api_key
 
@@ -69,9 +70,15 @@ class BillyInterceptor(grpc.ServerInterceptor):
                 if e.spec.http_status >= 500:  # an upstream down or failing: the call failed, say why
                     logger.warning("%s failed: %s: %s", handler_call_details.method, e.code, e.message)
                 abort_with(context, e)
-            except Exception:
-                logger.exception("unhandled error in %s", handler_call_details.method)
-                abort_with(context, BillyError("Internal error; it has been logged."))
+            except Exception as e:
+                unavailable = database_unavailable(e)
+                if unavailable is not None:
+                    method = handler_call_details.method
+                    logger.warning("%s failed: %s: %s", method, unavailable.code, unavailable.message)
+                    abort_with(context, unavailable)
+                else:
+                    logger.exception("unhandled error in %s", handler_call_details.method)
+                    abort_with(context, BillyError("Internal error; it has been logged."))
             finally:
                 close_old_connections()
 

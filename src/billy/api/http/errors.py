@@ -11,6 +11,7 @@ from ninja import Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
+from billy.core.database import database_unavailable
 from billy.core.errors import ERROR_CODES, BillyError, code_for_http_status
 
 logger = logging.getLogger(__name__)
@@ -82,6 +83,9 @@ def install_handlers(api) -> None:
 
     @api.exception_handler(Exception)
     def unexpected(request: HttpRequest, exc: Exception):
+        unavailable = database_unavailable(exc)
+        if unavailable is not None:
+            return billy_error(request, unavailable)
         logger.exception("unhandled error on %s %s", request.method, request.path)
         response = error_response("internal_error", "Internal error; it has been logged.")
         response._has_been_logged = True

@@ -1,7 +1,10 @@
 """Liveness (`/health`: the process answers) and readiness (`/ready`: the database answers)."""
 
+from django.conf import settings
 from django.db import connection
 from django.http import JsonResponse
+
+from .errors import error_response
 
 
 def health(request):
@@ -13,8 +16,6 @@ def ready(request):
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
     except Exception as e:  # noqa: BLE001  (any failure means not ready)
-        return JsonResponse(
-            {"error": {"code": "upstream_unavailable", "message": f"database unavailable: {e}", "details": {}}},
-            status=503,
-        )
+        retry_after = settings.BILLY_RETRY_AFTER_SECONDS
+        return error_response("unavailable", f"database unavailable: {e}", retry_after=retry_after)
     return JsonResponse({"status": "ready"})

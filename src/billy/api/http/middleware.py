@@ -1,10 +1,16 @@
-"""Wraps any non-JSON error under /api/ (Django's 404/405/500 pages) in billy's error envelope."""
+"""Wraps any non-JSON error under /api/ (Django's 404/405/500 pages) in billy's error envelope, and
+answers a view outside the API whose database does not answer (the admin) with 503, not a 500 page."""
 
 from __future__ import annotations
 
+import logging
+
+from billy.core.database import database_unavailable
 from billy.core.errors import code_for_http_status
 
 from .errors import error_response
+
+logger = logging.getLogger(__name__)
 
 _MESSAGES = {
     400: "The request is malformed.",
@@ -34,4 +40,23 @@ class ApiErrorEnvelopeMiddleware:
             if response.has_header("Allow"):
                 wrapped["Allow"] = response["Allow"]
             return wrapped
+        return response
+
+
+class DatabaseUnavailableMiddleware:
+    """The API's own handlers answer a database outage with `503 unavailable`; this does it for the rest."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        unavailable = database_unavailable(exception)
+        if unavailable is None:
+            return None
+        logger.warning("%s %s failed: %s: %s", request.method, request.path, unavailable.code, unavailable.message)
+        response = error_response(unavailable.code, unavailable.message, retry_after=unavailable.retry_after)
+        response._has_been_logged = True  # Django would log it again, as an error, without the reason
         return response
