@@ -50,7 +50,7 @@ SETTLE_TIMEOUT = 420
 # Faults per minute of run.
 FAULT_RATE = 10
 # Faults that need processes that heal (a worker that reconnects, `billy dev` restarting a child):
-# drawn into every schedule, injected only with --process-faults.
+# --no-process-faults skips them (they stay in the schedule, so the other faults keep their places).
 HEALING = ("kill_worker", "restart_postgres")
 FAULT_WEIGHTS = {
     "balance": 4,
@@ -282,7 +282,7 @@ class Injector(threading.Thread):
     def inject(self, fault: Fault) -> str:
         env, p = self.billy.env, fault.params
         if fault.kind in HEALING and not self.process_faults:
-            return "skipped (needs --process-faults)"
+            return "skipped (--no-process-faults)"
         if fault.kind == "balance":
             spec = {k: p[k] for k in ("kind", "count", "seconds", "method")}
             httpx.post(env["balance"] + "/_emulator/faults", json=spec, timeout=10).raise_for_status()
@@ -494,8 +494,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--faults", help="only these faults of the seed's schedule: indexes, e.g. 0,3,5 (empty: none)")
     parser.add_argument(
         "--process-faults",
-        action="store_true",
-        help=f"also {', '.join(HEALING)} (needs processes that heal; otherwise they are drawn but skipped)",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help=f"inject {', '.join(HEALING)} (default); --no-process-faults skips them",
     )
     parser.add_argument(
         "--shrink", action="store_true", help="on failure, rerun with fewer faults to find the shortest"
@@ -521,8 +522,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.shrink:
         selected = shrink(args, schedule, selected)
     command = f"bench/chaos --seed {args.seed} --minutes {args.minutes} --threads {args.threads}"
-    if args.process_faults:
-        command += " --process-faults"
+    if not args.process_faults:
+        command += " --no-process-faults"
     if len(selected) != len(schedule):
         command += f" --faults '{','.join(str(f.index) for f in selected)}'"
     print(f"\nreproduce ({len(selected)} faults): {command}")

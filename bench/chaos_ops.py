@@ -32,6 +32,8 @@ DECLINED_CARD = "4000000000000002"
 GOOD_CARD = "5555555555554477"
 HTTP_TIMEOUT = 30.0
 GRPC_TIMEOUT = 30.0
+# How long an actor waits after an unknown outcome (an outage) before its next call.
+BACKOFF_SECONDS = 0.25
 _UNKNOWN_GRPC = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED}
 _ERROR_GRPC = {grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN, grpc.StatusCode.DATA_LOSS}
 # How often each operation is drawn (relative weights).
@@ -77,6 +79,8 @@ class Journal:
     def add(self, answer: Answer) -> Answer:
         with self.lock:
             self.answers.append(answer)
+        if answer.outcome == "unknown":
+            time.sleep(BACKOFF_SECONDS)  # a client backs off before its next call, as Retry-After asks
         return answer
 
     def counts(self) -> dict[tuple[str, str], int]:
