@@ -20,8 +20,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 from chaos_checks import check_answers
 from chaos_ops import Answer, Journal
 
-# Its schedule has every kind of fault but the Auth API's: the emulators' errors, timeouts and
-# lost, repeated and reordered webhooks, a killed HTTP worker and billy worker, a PostgreSQL restart.
+# Its schedule: Balance delays and commit-then-timeouts, slow provider reads, lost and repeated
+# webhooks, the notification service down, a killed HTTP worker, billy worker killed twice and a
+# PostgreSQL restart (bench/chaos --seed 12 --minutes 1 prints it).
 SEED = 12
 # The run's own bound: a minute of load, then the janitors; only a failure comes near it.
 RUN_TIMEOUT = 1200
