@@ -284,7 +284,7 @@ def test_dev_restarts_children_that_die_and_outlives_a_database_restart(dev_on_t
         assert f"[dev] {name} was killed by SIGKILL; starting it again in 1 s\n" in dev.lines
     _poll(lambda: _grpc_serving(grpc_address), "the gRPC server serving again on its port")
 
-    # PostgreSQL stops and starts again under light load: nothing exits, and meanwhile HTTP says 503.
+    # PostgreSQL stops under light load: nothing exits, and meanwhile HTTP says 503 and gRPC UNAVAILABLE.
     running = _children(dev)
     plans = f"{base}/api/v1/workspaces/cinema/plans"
     load = _LightLoad(plans, headers)
@@ -299,8 +299,12 @@ def test_dev_restarts_children_that_die_and_outlives_a_database_restart(dev_on_t
                 metadata=[("authorization", f"Bearer {KEY}")],
                 timeout=30,
             )
+        # Left down, the cluster is started again by billy dev, on its port.
+        _poll(lambda: f"[dev] PostgreSQL answers again on port {port}\n" in dev.lines, "billy dev restarting it")
     finally:
-        assert cluster.start() == port
+        cluster.start()  # nothing to do unless the test failed
+    assert f"[dev] PostgreSQL does not answer on port {port}; billy waits for it\n" in dev.lines
+    assert any(line.startswith("[dev] PostgreSQL has not come back in") for line in dev.lines)
     # The worker takes a webhook sent after the restart: the payment activates the subscription.
     _subscribe_and_pay(base, headers, yookassa=yookassa, user="viewer-after-restart")
     answers = load.stop()

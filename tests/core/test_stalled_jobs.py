@@ -10,6 +10,7 @@ from procrastinate.contrib.django.models import ProcrastinateJob
 
 from billy.clients import operations
 from billy.clients.models import Client
+from billy.core import worker as worker_module
 from billy.core.tasks import retry_stalled_jobs
 from tests.conftest import NOW, START_TIMEOUT, billy_process, wait_until
 
@@ -27,7 +28,8 @@ def run_janitor() -> int:
         return asyncio.run(run())
 
 
-def test_job_of_a_killed_worker_is_retried(workspace, balance, balance_control, balance_emulator):
+def _link_job_doing_in_a_dead_worker(workspace, balance, balance_control, balance_emulator) -> tuple[Client, dict]:
+    """A client whose link job a worker took and never finished (the worker was killed mid-call)."""
     balance_control.inject("unavailable", count=1, method="LinkIntegrationToClient")
     client = operations.register_client(
         workspace=workspace,
@@ -45,6 +47,11 @@ def test_job_of_a_killed_worker_is_retried(workspace, balance, balance_control, 
     wait_until(link_jobs().filter(status="doing").exists, worker, "the worker picking the job up")
     worker.kill()
     worker.wait()
+    return client, env
+
+
+def test_job_of_a_killed_worker_is_retried(workspace, balance, balance_control, balance_emulator):
+    client, env = _link_job_doing_in_a_dead_worker(workspace, balance, balance_control, balance_emulator)
     with connection.cursor() as cursor:  # as if its heartbeat stopped long ago
         cursor.execute("UPDATE procrastinate_workers SET last_heartbeat = NOW() - INTERVAL '1 hour'")
 
@@ -53,6 +60,40 @@ def test_job_of_a_killed_worker_is_retried(workspace, balance, balance_control, 
     assert link_jobs().get().status == "todo"
     balance_control.clear_faults()
     finisher = billy_process("worker", "--one-shot", "--queues", "balance", env=env, stdout=subprocess.DEVNULL)
+    assert finisher.wait(timeout=START_TIMEOUT) == 0
+    assert link_jobs().get().status == "succeeded"
+    assert Client.objects.get(pk=client.pk).configuration_linked_at is not None
+
+
+def test_jobs_of_a_worker_that_lost_the_database_run_again_once_it_reconnects(
+    workspace, balance, balance_control, balance_emulator
+):
+    # As a worker whose job ended while the database was away: the job is still `doing` in its
+    # name, and its heartbeat is fresh.
+    client, env = _link_job_doing_in_a_dead_worker(workspace, balance, balance_control, balance_emulator)
+    lost = link_jobs().get().worker_id
+    with connection.cursor() as cursor:  # the janitor alone would not take its jobs for a long time
+        cursor.execute(
+            "UPDATE procrastinate_workers SET last_heartbeat = NOW() + INTERVAL '1 hour' WHERE id = %s", [lost]
+        )
+
+    async def reconnect():
+        async with app.open_async():
+            await worker_module._forget_worker(lost)
+
+    with app.replace_connector(app.connector.get_worker_connector()):
+        asyncio.run(reconnect())
+
+    balance_control.clear_faults()
+    # One job at a time: the janitor puts the link job back in its queue, then the link job runs.
+    finisher = billy_process(
+        "worker",
+        "--one-shot",
+        "--queues",
+        "balance,janitor",
+        env={**env, "BILLY_WORKER_CONCURRENCY": "1"},
+        stdout=subprocess.DEVNULL,
+    )
     assert finisher.wait(timeout=START_TIMEOUT) == 0
     assert link_jobs().get().status == "succeeded"
     assert Client.objects.get(pk=client.pk).configuration_linked_at is not None

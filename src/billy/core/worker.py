@@ -8,9 +8,10 @@ that doubles from 1 s to `BACKOFF_CAP`, logs one line when it answers again, and
 
 No job is lost on the way. A job that was running when the database went away has finished by the
 time the worker stops (Procrastinate waits for it), but its end may not have been written: it is
-still `doing`, in the name of the worker that stopped. The new worker removes that worker's row
-(its heartbeat would otherwise go stale only 30 s later), which hands such jobs to the stalled-job
-janitor (`retry_stalled_jobs`, every minute), which runs them again; tasks are idempotent.
+still `doing`, in the name of the worker that stopped (a worker that cannot write a job's end
+stops for that alone). The new worker removes that worker's row
+(its heartbeat would otherwise go stale only 30 s later) and runs the stalled-job janitor
+(`retry_stalled_jobs`) at once, which puts such jobs back in their queue; tasks are idempotent.
 """
 
 from __future__ import annotations
@@ -28,11 +29,15 @@ from procrastinate.contrib.django import app
 from procrastinate.contrib.django.utils import connector_params
 
 from billy.core.database import is_connection_failure
+from billy.core.tasks import retry_stalled_jobs
 
 logger = logging.getLogger(__name__)
 
 # The longest wait between two attempts to reach the database.
-BACKOFF_CAP = 30.0
+BACKOFF_CAP = 10.0
+# A worker that ran this long before it stopped is started again without a pause; one that stopped
+# sooner (the database flapping, or a failure that is not the database's) after a growing one.
+STEADY = 60.0
 # How long one attempt to connect may take.
 CONNECT_TIMEOUT = 5
 
@@ -67,16 +72,21 @@ class _Supervised:
         params = connector_params()
         lost: int | None = None  # the worker that stopped with the database, to forget
         lost_at: float | None = None
+        pause = 0.0  # before starting again a worker that stopped soon after it started
         while not self.stopping.is_set():
+            if pause:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.stopping.wait(), timeout=pause)
             if not await self._wait_for_database(params, since=lost_at):
                 return
+            started = time.monotonic()
             self.worker = None
             try:
                 # A fresh pool each time: one opened before an outage keeps trying the old connections.
                 with app.replace_connector(app.connector.get_worker_connector()):
                     async with app.open_async():
                         if lost is not None:
-                            await app.job_manager.unregister_worker(lost)
+                            await _forget_worker(lost)
                             lost = None
                         failure = await self._run_worker()
             except Exception as e:
@@ -88,12 +98,13 @@ class _Supervised:
             if self.worker is not None and self.worker.worker_id is not None:
                 lost = self.worker.worker_id
             lost_at = time.monotonic()
+            pause = 0.0 if lost_at - started >= STEADY else min(BACKOFF_CAP, max(1.0, pause * 2))
             logger.warning("the worker stopped (%s); it starts again once the database answers", _reason(failure))
 
     async def _run_worker(self) -> BaseException | None:
         """Run one Procrastinate worker until it stops; why it stopped on its own, or None."""
         self.outage.failure = None
-        self.worker = procrastinate_worker.Worker(
+        self.worker = _Worker(
             app=app,
             **{
                 **app.worker_defaults,
@@ -103,6 +114,7 @@ class _Supervised:
                 "install_signal_handlers": False,  # ours stop this loop too, not only the worker
             },
         )
+        self.worker.outage = self.outage
         if self.outage not in self.worker.logger.filters:
             self.worker.logger.addFilter(self.outage)
         if self.stopping.is_set():
@@ -138,6 +150,28 @@ class _Supervised:
                 await asyncio.wait_for(self.stopping.wait(), timeout=delay)
             delay = min(BACKOFF_CAP, delay * 2)
         return False
+
+
+class _Worker(procrastinate_worker.Worker):
+    outage: _OutageRecords
+
+    async def _persist_job_status(self, *args, **kwargs) -> None:
+        """Write how a job ended; when the database is gone, stop: the job stays `doing` in this
+        worker's name, and the next worker hands it to the janitor (see `_forget_worker`)."""
+        try:
+            await super()._persist_job_status(*args, **kwargs)
+        except Exception as e:
+            if not is_connection_failure(e):
+                raise
+            self.outage.failure = self.outage.failure or e
+            self.stop()
+
+
+async def _forget_worker(worker_id: int) -> None:
+    """Hand the jobs left `doing` by a worker that stopped with the database to the janitor, now."""
+    await app.job_manager.unregister_worker(worker_id)
+    # On the worker's own pool: this is no job's transaction, and Django's connection is sync-only.
+    await retry_stalled_jobs.defer_async(timestamp=int(time.time()))
 
 
 class _OutageRecords(logging.Filter):
