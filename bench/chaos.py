@@ -372,7 +372,7 @@ def _drive(args: argparse.Namespace, billy: Billy, schedule: list[Fault]) -> Res
     with billy.db() as db:
         left = _settle(db, env, deadline=settle_started + SETTLE_TIMEOUT)
         settle_seconds = time.monotonic() - settle_started
-        findings += check_all(db, env, journal)
+        findings += check_all(db, env, journal, left)
     for actor in actors:
         actor.close()
     if billy.process.poll() is not None:

@@ -34,9 +34,10 @@ def pending(db: psycopg.Connection) -> dict[str, int]:
     return {name: n for name, n in counts.items() if n}
 
 
-def check_all(db: psycopg.Connection, env: dict[str, str], journal: Journal) -> list[str]:
+def check_all(db: psycopg.Connection, env: dict[str, str], journal: Journal, left: dict[str, int]) -> list[str]:
+    """`left`: what was still pending when the wait for the janitors ended."""
     findings: list[str] = []
-    findings += [f"pending at the end: {n} {name}" for name, n in pending(db).items()]
+    findings += [f"pending at the end: {n} {name}" for name, n in left.items()]
     findings += check_ledger(db)
     findings += check_wallets(db, journal)
     findings += check_balance(db, env, journal)
