@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 import httpx  # noqa: E402
 import psycopg  # noqa: E402
-from chaos_checks import check_all, pending  # noqa: E402
+from chaos_checks import check_all, failed_janitor_runs, pending  # noqa: E402
 from chaos_ops import Actor, Journal  # noqa: E402
 
 from billy.core.embedded_pg import EmbeddedPostgres  # noqa: E402
@@ -373,12 +373,15 @@ def _drive(args: argparse.Namespace, billy: Billy, schedule: list[Fault]) -> Res
         left = _settle(db, env, deadline=settle_started + SETTLE_TIMEOUT)
         settle_seconds = time.monotonic() - settle_started
         findings += check_all(db, env, journal, left)
+        janitor_failures = failed_janitor_runs(db)
     for actor in actors:
         actor.close()
     if billy.process.poll() is not None:
         findings.append(f"billy dev exited with {billy.process.returncode} during the run")
     if left:
         _say(f"still pending after {SETTLE_TIMEOUT} s: {left}")
+    if janitor_failures:
+        _say(f"periodic janitor runs that failed (the next run did their work): {', '.join(janitor_failures)}")
     return Result(findings, Counter(journal.counts()), journal.codes(), injector.injected, settle_seconds)
 
 

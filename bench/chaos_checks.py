@@ -51,10 +51,22 @@ def check_ledger(db) -> list[str]:
     unbalanced = db.execute(
         "SELECT transaction_id, currency, sum(amount) FROM ledger_entry GROUP BY 1, 2 HAVING sum(amount) <> 0"
     ).fetchall()
-    failed = db.execute("SELECT id, task_name FROM procrastinate_jobs WHERE status = 'failed'").fetchall()
+    # A periodic janitor's run (its only argument is the `timestamp` Procrastinate gives it) has no
+    # retry: one that meets a database restart fails, and the next minute's run does its work.
+    # Those are listed by `failed_janitor_runs`, not counted as findings.
+    failed = db.execute(
+        "SELECT id, task_name FROM procrastinate_jobs WHERE status = 'failed' AND NOT args ? 'timestamp'"
+    ).fetchall()
     return [f"ledger transaction {t} does not sum to zero in {c}: {s}" for t, c, s in unbalanced] + [
         f"job {i} ({name}) failed for good" for i, name in failed
     ]
+
+
+def failed_janitor_runs(db) -> list[str]:
+    rows = db.execute(
+        "SELECT task_name, count(*) FROM procrastinate_jobs WHERE status = 'failed' AND args ? 'timestamp' GROUP BY 1"
+    ).fetchall()
+    return [f"{n} run(s) of {task}" for task, n in rows]
 
 
 def check_wallets(db, journal: Journal) -> list[str]:
