@@ -402,6 +402,15 @@ def test_repeat_webhook_delivers_a_notification_n_times(api, yookassa_control, w
     assert [n["object"]["id"] for n in webhook_receiver.received()] == [payment["id"]] * 3
 
 
+def test_delay_webhook_lets_a_later_notification_arrive_first(api, yookassa_control, webhook_receiver):
+    yookassa_control.inject("delay_webhook", seconds=300)
+    _succeeded(api, yookassa_control)
+    overtaking = _succeeded(api, yookassa_control)
+    wait_for(webhook_receiver.received)
+    assert [n["object"]["id"] for n in webhook_receiver.received()] == [overtaking["id"]]
+    assert yookassa_control.queued_notifications() == 1  # the first one, still held back
+
+
 def test_refund_pending_settles_and_notifies(api, yookassa_control, webhook_receiver):
     payment = _succeeded(api, yookassa_control)
     yookassa_control.inject("refund_pending", seconds=0.3)

@@ -7,10 +7,12 @@ provider, one activation, one role grant and one notification.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import threading
 
 import pytest
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
+from procrastinate.contrib.django import app
 
 from billy.core import clock
 from billy.core.errors import InvalidState, UpstreamUnavailable
@@ -301,6 +303,27 @@ def test_refund_revokes_the_role_and_notifies(cinema, yookassa, auth, notificati
     assert [n["template"] for n in notifications.notifications()] == ["subscription_activated", "subscription_refunded"]
     revenue = Account.objects.get(kind=Account.Kind.REVENUE)
     assert sum(e.amount for e in Entry.objects.filter(account=revenue)) == 0
+
+
+def test_a_notification_sent_again_after_the_subscription_changed_is_the_same_message(cinema, yookassa, notifications):
+    """The activation's job ran, the service kept the message, the answer was lost (a timeout, a killed
+    worker); the job runs again after a refund: the same key must come with the same body, or the
+    service refuses it (409) and the job fails for good."""
+    subscription = activate(cinema, yookassa)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT args FROM procrastinate_jobs WHERE task_name = 'billy.subscriptions.notify_user'"
+            " AND args->>'key' = %s",
+            [f"activated-{subscription.pk}"],
+        )
+        (activation_job,) = [args for (args,) in cursor.fetchall()]
+    request_refund(workspace=cinema, subscription_id=subscription.pk, reason="", requested_by="test", now=clock.now())
+    run_jobs()
+
+    app.tasks["billy.subscriptions.notify_user"].func(**json.loads(activation_job))
+
+    sent = [n for n in notifications.notifications() if n["template"] == "subscription_activated"]
+    assert [n["params"]["status"] for n in sent] == ["ACTIVE"]
 
 
 def test_refund_is_never_made_twice(cinema, yookassa):

@@ -32,8 +32,15 @@ def defer_role_change(subscription: Subscription, *, grant: bool) -> None:
 
 
 def defer_notification(subscription: Subscription, *, template: str, key: str) -> None:
-    """Tell the user by a job committed with the caller's transaction; `key` makes it once."""
-    defer("billy.subscriptions.notify_user", subscription_id=str(subscription.pk), template=template, key=key)
+    """Tell the user by a job committed with the caller's transaction; `key` makes it once, and the
+    message is composed now, from the change it tells of."""
+    defer(
+        "billy.subscriptions.notify_user",
+        subscription_id=str(subscription.pk),
+        template=template,
+        key=key,
+        params=message_params(subscription, template=template),
+    )
 
 
 def grant_role(*, subscription_id: uuid.UUID | str, auth_api: AuthApi, now: dt.datetime) -> bool:
@@ -78,9 +85,8 @@ def revoke_role(*, subscription_id: uuid.UUID | str, auth_api: AuthApi, now: dt.
     return True
 
 
-def notify_user(*, subscription_id: uuid.UUID | str, template: str, key: str, notifier: Notifier) -> None:
-    """Tell the user what happened (keyed by billy's ids: the service sends each message once)."""
-    subscription = Subscription.objects.select_related("workspace", "plan").get(pk=subscription_id)
+def message_params(subscription: Subscription, *, template: str) -> dict[str, str]:
+    """What a message tells of the subscription, as it is when the change is made."""
     payment = subscription.latest_payment()
     refund = subscription.refunds.order_by("-created_at").first()
     params = {
@@ -97,6 +103,26 @@ def notify_user(*, subscription_id: uuid.UUID | str, template: str, key: str, no
             params["failure_reason"] = payment.failure_reason
     if refund is not None and template == "subscription_refunded":
         params["refund_amount"] = format_amount(refund.amount)
+    return params
+
+
+def notify_user(
+    *,
+    subscription_id: uuid.UUID | str,
+    template: str,
+    key: str,
+    notifier: Notifier,
+    params: dict[str, str] | None = None,
+) -> None:
+    """Tell the user what happened (keyed by billy's ids: the service sends each message once).
+
+    `params` were composed when the job was deferred, so every attempt sends the same body: a
+    message already kept by the service, whose answer was lost, is not refused as another one with
+    the same key once the subscription has moved on. Jobs deferred without them compose them now.
+    """
+    subscription = Subscription.objects.select_related("workspace", "plan").get(pk=subscription_id)
+    if params is None:
+        params = message_params(subscription, template=template)
     notifier.send(
         key=key, scope=subscription.workspace.name, user_id=subscription.user_id, template=template, params=params
     )

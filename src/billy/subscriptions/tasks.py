@@ -68,8 +68,8 @@ def revoke_role_task(subscription_id: str) -> bool:
     retry=CappedBackoff(cap=300, give_up_on=(NotificationRejected,)),
 )
 @db_task
-def notify_user_task(subscription_id: str, template: str, key: str) -> None:
-    notify_user(subscription_id=subscription_id, template=template, key=key, notifier=get_notifier())
+def notify_user_task(subscription_id: str, template: str, key: str, params: dict[str, str] | None = None) -> None:
+    notify_user(subscription_id=subscription_id, template=template, key=key, notifier=get_notifier(), params=params)
 
 
 @app.periodic(cron="* * * * *", periodic_id="expire_subscriptions")

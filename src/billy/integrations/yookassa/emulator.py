@@ -59,6 +59,8 @@ The control API, JSON under `/_emulator/`:
     `commit_then_timeout` → do the call, wait `seconds`, close the connection without answering;
     `lose_webhook` → the next `count` notifications are never delivered;
     `repeat_webhook` → the next `count` notifications are each delivered `times` times;
+    `delay_webhook` → the next `count` notifications wait `seconds` (real time) before their first
+    delivery, so notifications sent after them arrive first (reordered);
     `refund_cancel` → the next `count` refunds end canceled (`yoo_money`, `reason` or `rejected_by_payee`);
     `refund_pending` → the next `count` refunds stay pending `seconds` of emulator time, then succeed
     (a test can settle them at once with `/_emulator/clock` instead of waiting).
@@ -99,7 +101,8 @@ from billy.core.money import format_amount, is_currency, parse_amount, prorate
 logger = logging.getLogger(__name__)
 
 API_FAULTS = ("error", "too_many_requests", "delay", "commit_then_timeout")
-FAULT_KINDS = (*API_FAULTS, "lose_webhook", "repeat_webhook", "refund_cancel", "refund_pending")
+WEBHOOK_FAULTS = ("lose_webhook", "repeat_webhook", "delay_webhook")
+FAULT_KINDS = (*API_FAULTS, *WEBHOOK_FAULTS, "refund_cancel", "refund_pending")
 OPERATIONS = (
     "create_payment",
     "get_payment",
@@ -630,7 +633,7 @@ class YooKassaState:
         if shop_id not in self.webhooks:
             return  # a shop without a webhook target has no subscription: YooKassa sends nothing
         notification_id = str(uuid.uuid4())
-        rule = self.take_fault(("lose_webhook", "repeat_webhook"))
+        rule = self.take_fault(WEBHOOK_FAULTS)
         if rule and rule.kind == "lose_webhook":
             self.deliveries.append(
                 self._attempt_entry(
@@ -642,7 +645,8 @@ class YooKassaState:
                 )
             )
             return
-        copies = rule.times if rule else 1
+        copies = rule.times if rule and rule.kind == "repeat_webhook" else 1
+        first_at = time.time() + (rule.seconds if rule and rule.kind == "delay_webhook" else 0)
         snapshot = json.loads(json.dumps(obj))  # the object as it is now, not as it will be
         for copy in range(1, copies + 1):
             self.queue.append(
@@ -653,7 +657,7 @@ class YooKassaState:
                     "event": event,
                     "object": snapshot,
                     "attempt": 0,
-                    "next_at": time.time(),
+                    "next_at": first_at,
                 }
             )
         self.wakeup.notify_all()
