@@ -97,3 +97,16 @@ def test_jobs_of_a_worker_that_lost_the_database_run_again_once_it_reconnects(
     assert finisher.wait(timeout=START_TIMEOUT) == 0
     assert link_jobs().get().status == "succeeded"
     assert Client.objects.get(pk=client.pk).configuration_linked_at is not None
+
+
+def test_the_worker_reaches_a_database_whose_url_sets_its_own_connect_timeout(transactional_db):
+    import asyncio
+
+    from procrastinate.contrib.django.utils import connector_params
+
+    from billy.core.worker import _Supervised
+
+    worker = _Supervised(queues=None, concurrency=1, wait=False)
+    params = {**connector_params(), "connect_timeout": 7}  # as dj-database-url puts ?connect_timeout=7
+
+    assert asyncio.run(worker._wait_for_database(params, since=None)) is True

@@ -23,7 +23,7 @@ JUNK = 1200
 THREADS = 6
 # Junk per source address per hour: a flood this size meets the limit, and what is refused is
 # answered 429 (the ignored count plus the refusals must be the whole flood).
-LIMIT = "600/h"
+LIMIT = "600/d"  # a day-long window: the flood never straddles two
 # From the payer's payment to an ACTIVE subscription, webhook and worker included (it takes a
 # fraction of this when idle; the bound leaves room for a busy machine, and junk that made jobs or
 # provider calls, ahead of the real one, would not meet it).

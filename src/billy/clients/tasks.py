@@ -8,7 +8,7 @@ from procrastinate.contrib.django import app
 
 from billy.core import clock
 from billy.core.errors import BillyError
-from billy.core.tasks import CappedBackoff, db_task
+from billy.core.tasks import JANITOR_RETRY, CappedBackoff, db_task
 from billy.integrations.balance import get_balance
 from billy.integrations.balance.port import BalanceFault
 
@@ -30,7 +30,7 @@ def link_client_configuration_task(client_id: int) -> bool:
 
 
 @app.periodic(cron="*/5 * * * *", periodic_id="resume_stalled_registrations")
-@app.task(name="billy.clients.resume_stalled_registrations", queue="balance")
+@app.task(name="billy.clients.resume_stalled_registrations", queue="balance", retry=JANITOR_RETRY)
 @db_task
 def resume_stalled_registrations_task(timestamp: int) -> int:
     """Janitor: finish registrations left PENDING by callers that gave up; returns how many ended ACTIVE."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import attr
@@ -21,6 +22,8 @@ from procrastinate.contrib.django.django_connector import DjangoConnector
 from procrastinate.jobs import Job
 from procrastinate.retry import RetryDecision
 
+from billy.core.database import is_connection_failure
+
 logger = logging.getLogger(__name__)
 
 
@@ -29,15 +32,19 @@ class CappedBackoff(RetryStrategy):
     """Exponential backoff (base ** attempt seconds) capped at `cap` seconds, forever by default.
 
     `give_up_on` lists exceptions that retrying cannot fix: the job fails at once and shows in
-    the admin's failed jobs, where an operator can retry it.
+    the admin's failed jobs, where an operator can retry it. With `only_when`, only exceptions it
+    accepts are retried.
     """
 
     base: int = 2
     cap: int = 300
     give_up_on: tuple[type[BaseException], ...] = ()
+    only_when: Callable[[BaseException], bool] | None = None
 
     def get_retry_decision(self, *, exception: BaseException, job: Job) -> RetryDecision | None:
         if isinstance(exception, self.give_up_on):
+            return None
+        if self.only_when is not None and not self.only_when(exception):
             return None
         if self.max_attempts and job.attempts >= self.max_attempts:
             return None
@@ -52,6 +59,13 @@ class CappedBackoff(RetryStrategy):
             exception,
         )
         return RetryDecision(retry_in={"seconds": wait})
+
+
+# A periodic janitor's run that lost the database (a restart) runs again a few seconds later, and
+# at most twice more: the next minute's run would do the work anyway, but a run that failed for
+# good shows in the admin's failed jobs as if something needed an operator. Any other error fails
+# the run at once.
+JANITOR_RETRY = CappedBackoff(base=3, cap=20, max_attempts=3, only_when=is_connection_failure)
 
 
 def defer(
@@ -90,7 +104,7 @@ def retry_failed_job(*, job_id: int, now) -> None:
 
 
 @app.periodic(cron="* * * * *", periodic_id="retry_stalled_jobs")
-@app.task(queue="janitor", pass_context=True, name="billy.retry_stalled_jobs")
+@app.task(queue="janitor", pass_context=True, name="billy.retry_stalled_jobs", retry=JANITOR_RETRY)
 async def retry_stalled_jobs(context, timestamp: int) -> int:
     """Janitor: put back jobs left `doing` by a worker that stopped sending heartbeats."""
     job_manager = context.app.job_manager

@@ -134,8 +134,9 @@ class _Supervised:
         delay = 1.0
         while not self.stopping.is_set():
             try:
+                # The URL's own connect_timeout, if it sets one, wins.
                 connection = await psycopg.AsyncConnection.connect(
-                    **params, connect_timeout=CONNECT_TIMEOUT, autocommit=True
+                    **{"connect_timeout": CONNECT_TIMEOUT, **params, "autocommit": True}
                 )
             except psycopg.OperationalError as e:
                 if since is None:

@@ -120,15 +120,20 @@ def _names_billy_object(workspace: Workspace, notification: Notification) -> boo
     A payment is known by the provider's id, recorded from the create call's answer: the payer
     reaches the payment page only through that answer, so no payment can be paid before billy knows
     its id (and the janitor re-reads payments left without one). A refund's id may not be recorded
-    yet when its notification comes, so while a refund of the workspace waits for its id, every
-    refund notification takes the job's way (which finds the refund by its payment)."""
+    yet when its notification comes, so while a refund of the payment the notification names waits
+    for its id, that payment's refund notifications take the job's way (which finds the refund by
+    its payment); junk naming other payments, or none, stays at the door."""
     if notification.event.startswith("payment."):
         return SubscriptionPayment.objects.filter(
             workspace=workspace, provider_payment_id=notification.object_id
         ).exists()
+    awaiting_its_id = Q(
+        status=SubscriptionRefund.Status.PENDING,
+        provider_refund_id__isnull=True,
+        payment__provider_payment_id=notification.payment_id,
+    )
     return SubscriptionRefund.objects.filter(
-        Q(provider_refund_id=notification.object_id)
-        | Q(status=SubscriptionRefund.Status.PENDING, provider_refund_id__isnull=True),
+        Q(provider_refund_id=notification.object_id) | (awaiting_its_id if notification.payment_id else Q(pk__in=[])),
         workspace=workspace,
     ).exists()
 

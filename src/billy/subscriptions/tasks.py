@@ -12,7 +12,7 @@ never the other way round.
 from procrastinate.contrib.django import app
 
 from billy.core import clock
-from billy.core.tasks import CappedBackoff, db_task
+from billy.core.tasks import JANITOR_RETRY, CappedBackoff, db_task
 from billy.integrations.auth_api import get_auth_api
 from billy.integrations.auth_api.port import AuthApiRejected
 from billy.integrations.notifications import get_notifier
@@ -73,7 +73,7 @@ def notify_user_task(subscription_id: str, template: str, key: str, params: dict
 
 
 @app.periodic(cron="* * * * *", periodic_id="expire_subscriptions")
-@app.task(name="billy.subscriptions.expire_subscriptions", queue="janitor")
+@app.task(name="billy.subscriptions.expire_subscriptions", queue="janitor", retry=JANITOR_RETRY)
 @db_task
 def expire_subscriptions_task(timestamp: int) -> int:
     """Every minute: subscriptions whose period has ended expire and lose their role."""
@@ -81,7 +81,7 @@ def expire_subscriptions_task(timestamp: int) -> int:
 
 
 @app.periodic(cron="* * * * *", periodic_id="recheck_open_payments")
-@app.task(name="billy.subscriptions.recheck_open_payments", queue="janitor")
+@app.task(name="billy.subscriptions.recheck_open_payments", queue="janitor", retry=JANITOR_RETRY)
 @db_task
 def recheck_open_payments_task(timestamp: int) -> int:
     """Janitor: payments without a final answer (no webhook came) and refunds in progress are

@@ -166,7 +166,10 @@ def parse_notification(body: bytes) -> Notification:
         raise ValueError('a notification carries the object it is about, with a string "id"')
     if len(obj["id"]) > 64 or not obj["id"].isprintable():
         raise ValueError("an object id is at most 64 printable characters")
-    return Notification(event=event, object_id=obj["id"])
+    payment_id = obj.get("payment_id")
+    if not isinstance(payment_id, str) or len(payment_id) > 64 or not payment_id.isprintable():
+        payment_id = ""
+    return Notification(event=event, object_id=obj["id"], payment_id=payment_id)
 
 
 def _result(what: str, response: httpx.Response) -> dict[str, Any]:

@@ -73,6 +73,7 @@ class Notification:
 
     event: str  # "payment.succeeded" | "payment.canceled" | "payment.waiting_for_capture" | "refund.succeeded"
     object_id: str
+    payment_id: str = ""  # a refund's payment, as the body says ("" when it says none)
 
 
 class PaymentProviderError(Exception):
