@@ -216,7 +216,7 @@ class Unauthenticated(BillyError):
 
 class Forbidden(BillyError):
     code = "forbidden"
-    default_message = "This API key is not granted this."
+    default_message = "This API key lacks the role this call needs."
 
 
 class IdempotencyConflict(BillyError):
