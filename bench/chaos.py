@@ -47,6 +47,9 @@ UPSTREAM_TIMEOUT = 3
 HANG_SECONDS = 6
 # How long the janitors get to finish once the actors stop: only a finding waits this long.
 SETTLE_TIMEOUT = 420
+# A longer run leaves a longer backlog (jobs backing off through the faults): the clients' last
+# steps and the janitors get this much more time per minute of the run beyond the first.
+SETTLE_PER_MINUTE = 30
 # Faults per minute of run.
 FAULT_RATE = 10
 # Faults that need processes that heal (a worker that reconnects, `billy dev` restarting a child):
@@ -367,10 +370,12 @@ def _drive(args: argparse.Namespace, billy: Billy, schedule: list[Fault]) -> Res
     if injector.failure:
         findings.append(f"the fault injector crashed: {injector.failure!r}")
     _say("actors stopped; clearing faults and letting the clients and the janitors finish")
-    findings += _finish(billy, actors, journal)
+    extra = SETTLE_PER_MINUTE * max(0.0, duration / 60 - 1)
+    findings += _finish(billy, actors, journal, seconds=240 + extra)
+    settle_timeout = SETTLE_TIMEOUT + extra
     settle_started = time.monotonic()
     with billy.db() as db:
-        left = _settle(db, env, deadline=settle_started + SETTLE_TIMEOUT)
+        left = _settle(db, env, deadline=settle_started + settle_timeout)
         settle_seconds = time.monotonic() - settle_started
         findings += check_all(db, env, journal, left)
         janitor_failures = failed_janitor_runs(db)
@@ -379,17 +384,17 @@ def _drive(args: argparse.Namespace, billy: Billy, schedule: list[Fault]) -> Res
     if billy.process.poll() is not None:
         findings.append(f"billy dev exited with {billy.process.returncode} during the run")
     if left:
-        _say(f"still pending after {SETTLE_TIMEOUT} s: {left}")
+        _say(f"still pending after {settle_timeout:.0f} s: {left}")
     if janitor_failures:
         _say(f"periodic janitor runs that failed (the next run did their work): {', '.join(janitor_failures)}")
     return Result(findings, Counter(journal.counts()), journal.codes(), injector.injected, settle_seconds)
 
 
-def _finish(billy: Billy, actors: list[Actor], journal: Journal) -> list[str]:
+def _finish(billy: Billy, actors: list[Actor], journal: Journal, *, seconds: float) -> list[str]:
     """What the clients still owe: repeat unfinished registrations, settle holds, act on payment pages."""
     clear_faults(billy.env)
     _wait_for(lambda: billy.child("worker") is not None and _answers(billy.env["http"]), 120, "billy answering")
-    deadline = time.monotonic() + 240
+    deadline = time.monotonic() + seconds
     helper = actors[0]
     findings = []
     for sid, data in journal.registrations.items():
