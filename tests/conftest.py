@@ -19,6 +19,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import grpc
 import httpx
@@ -173,6 +174,18 @@ def billy_process(*args: str, env: dict[str, str] | None = None, **kwargs) -> su
         env={**os.environ, "DATABASE_URL": database_url_for_children(), **(env or {})},
         **kwargs,
     )
+
+
+def wait_for(condition: Callable[[], Any], timeout: float = 60.0) -> Any:
+    """Poll until `condition()` is truthy and return it; fail the test after `timeout` seconds (only a
+    failure waits that long, so it leaves room for a busy machine)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        time.sleep(0.02)
+    raise AssertionError(f"condition not met within {timeout} s")
 
 
 def wait_until(condition: Callable[[], object], process: subprocess.Popen, what: str) -> None:

@@ -133,6 +133,9 @@ BALANCE_URL = os.environ.get("BALANCE_URL", "http://127.0.0.1:8002/xmlrpc")
 BALANCE_OPERATOR_UID = int(os.environ.get("BALANCE_OPERATOR_UID", "0"))
 BALANCE_CONNECT_TIMEOUT = float(os.environ.get("BALANCE_CONNECT_TIMEOUT", "3"))
 BALANCE_TIMEOUT = float(os.environ.get("BALANCE_TIMEOUT", "10"))
+# How long after billy sent a create call Balance may still carry it out (its own request limit
+# past billy's timeout). A create with an unknown outcome that left no trace by then did not happen.
+BALANCE_CALL_HORIZON_SECONDS = float(os.environ.get("BALANCE_CALL_HORIZON_SECONDS", "60"))
 
 # Card payment provider (YooKassa API v3). Each workspace keeps its own shop id, secret key and API
 # URL; these are the adapter's timeouts. `billy dev` points the demo workspace at the emulator.

@@ -9,6 +9,7 @@ import pytest
 
 from billy.clients.models import Client
 from billy.core import clock
+from billy.integrations.balance.port import ClientData
 from billy.workspaces import operations as workspace_operations
 from billy.workspaces.models import ApiKey
 from tests.conftest import COMMIT_THEN_TIMEOUT_SECONDS, make_api_key, make_workspace
@@ -148,7 +149,20 @@ def test_balance_outage_is_503_with_retry_after_then_retry_succeeds(client, key,
     assert len([c for c in balance_control.calls("CreateClient") if c["outcome"] == "ok"]) == 1
 
 
-def test_needs_attention_is_409(client, key, balance_control):
+def test_an_unknown_outcome_without_trace_is_503_until_the_call_is_surely_over(client, key, balance_control):
+    balance_control.inject("error", count=1)
+    assert_error(put(client, key), 503, "upstream_unavailable")
+
+    response = put(client, key)
+
+    assert_error(response, 503, "upstream_unavailable")
+    assert 1 <= int(response["Retry-After"]) <= 60
+    assert balance_control.clients() == []
+
+
+def test_needs_attention_is_409(client, key, balance, balance_control):
+    for _ in range(2):  # two Balance clients with the same data: which one is ours is ambiguous
+        balance.create_client(ClientData(name=BODY["name"], email=BODY["email"], phone="+74951234567"))
     balance_control.inject("error", count=1)
     assert_error(put(client, key), 503, "upstream_unavailable")
 

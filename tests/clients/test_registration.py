@@ -9,7 +9,9 @@ from billy.clients import operations
 from billy.clients.models import Client
 from billy.core.errors import UpstreamError, UpstreamRejected, UpstreamUnavailable, ValidationFailed
 from billy.integrations.balance.port import ClientData
-from tests.conftest import COMMIT_THEN_TIMEOUT_SECONDS, NOW
+from tests.conftest import COMMIT_THEN_TIMEOUT_SECONDS, NOW, TEST_BALANCE_TIMEOUT, wait_for
+
+HORIZON = 60  # BALANCE_CALL_HORIZON_SECONDS' default
 
 FIELDS = {"name": "ООО Ромашка", "email": "info@romashka.ru", "phone": "8 (495) 123-45-67"}
 
@@ -113,19 +115,40 @@ def test_commit_then_timeout_is_adopted_not_duplicated(workspace, balance, balan
     assert len(balance_control.calls("FindClient")) == 1
 
 
-def test_unknown_outcome_with_no_match_needs_attention(workspace, balance, balance_control):
+def test_unknown_outcome_with_no_match_is_retried_once_the_call_is_surely_over(workspace, balance, balance_control):
     balance_control.inject("error", count=1)  # a 500: maybe done, here not
     with pytest.raises(UpstreamUnavailable):
         register(workspace, balance)
 
-    with pytest.raises(operations.ClientNeedsAttention) as error:
-        register(workspace, balance)
+    # Balance may still be carrying the call out: no match yet proves nothing.
+    with pytest.raises(UpstreamUnavailable) as error:
+        register(workspace, balance, now=NOW + dt.timedelta(seconds=HORIZON - 20))
+    assert error.value.retry_after == 20
+    assert Client.objects.get().balance_call_started_at == NOW
+    assert len(balance_control.calls("CreateClient")) == 1
 
-    client = Client.objects.get()
-    assert client.status == Client.Status.NEEDS_ATTENTION
-    assert "0 unclaimed client(s)" in client.attention_reason
-    assert "0 unclaimed" in error.value.message
-    assert balance_control.clients() == []
+    registration = register(workspace, balance, now=NOW + dt.timedelta(seconds=HORIZON))
+
+    assert registration.created
+    (in_balance,) = balance_control.clients()
+    assert registration.client.balance_client_id == in_balance["CLIENT_ID"]
+    assert len(balance_control.calls("FindClient")) == 2
+
+
+def test_a_create_balance_carries_out_late_is_adopted_not_duplicated(workspace, balance, balance_control):
+    # Balance works on the call past billy's timeout, so the first read-back finds nothing.
+    balance_control.inject("delay", seconds=TEST_BALANCE_TIMEOUT + 2)
+    with pytest.raises(UpstreamUnavailable):
+        register(workspace, balance)
+    with pytest.raises(UpstreamUnavailable):
+        register(workspace, balance, now=NOW + dt.timedelta(seconds=1))
+    wait_for(lambda: len(balance_control.clients()) == 1)
+
+    registration = register(workspace, balance, now=NOW + dt.timedelta(seconds=HORIZON))
+
+    (in_balance,) = balance_control.clients()
+    assert registration.client.balance_client_id == in_balance["CLIENT_ID"]
+    assert len(balance_control.calls("CreateClient")) == 1
 
 
 def test_unknown_outcome_with_two_matches_needs_attention(workspace, balance, balance_control):
@@ -134,37 +157,44 @@ def test_unknown_outcome_with_two_matches_needs_attention(workspace, balance, ba
     with pytest.raises(UpstreamUnavailable):
         register(workspace, balance)
 
-    with pytest.raises(operations.ClientNeedsAttention):
+    with pytest.raises(operations.ClientNeedsAttention) as error:
         register(workspace, balance)
 
-    assert Client.objects.get().status == Client.Status.NEEDS_ATTENTION
+    client = Client.objects.get()
+    assert client.status == Client.Status.NEEDS_ATTENTION
+    assert "2 unclaimed clients" in client.attention_reason
+    assert "2 unclaimed" in error.value.message
     assert len(balance_control.clients()) == 2
 
 
 def test_a_balance_client_already_mapped_is_not_adopted_twice(workspace, balance, balance_control):
-    register(workspace, balance, service_client_id="twin-1")
+    first = register(workspace, balance, service_client_id="twin-1").client
     balance_control.inject("error", count=1)
     with pytest.raises(UpstreamUnavailable):
         register(workspace, balance, service_client_id="twin-2")
 
-    with pytest.raises(operations.ClientNeedsAttention):
-        register(workspace, balance, service_client_id="twin-2")
+    twin = register(workspace, balance, service_client_id="twin-2", now=NOW + dt.timedelta(seconds=HORIZON)).client
+
+    assert twin.balance_client_id != first.balance_client_id
+    assert len(balance_control.clients()) == 2
 
 
 def test_needs_attention_is_refused_until_an_operator_resolves_it(workspace, balance, balance_control):
+    balance.create_client(ClientData(name="ООО Ромашка", email="info@romashka.ru", phone="+74951234567"))
+    balance.create_client(ClientData(name="ООО Ромашка", email="info@romashka.ru", phone="+74951234567"))
     balance_control.inject("error", count=1)
     with pytest.raises(UpstreamUnavailable):
         register(workspace, balance)
     with pytest.raises(operations.ClientNeedsAttention):
         register(workspace, balance)
     with pytest.raises(operations.ClientNeedsAttention):
-        register(workspace, balance)
+        register(workspace, balance, now=NOW + dt.timedelta(seconds=HORIZON))
     client = Client.objects.get()
 
     resolved = operations.create_client_in_balance_anyway(client_id=client.pk, balance=balance, now=NOW)
 
     assert resolved.status == Client.Status.ACTIVE
-    assert len(balance_control.clients()) == 1
+    assert len(balance_control.clients()) == 3
     assert not register(workspace, balance).created
 
 
@@ -241,10 +271,14 @@ def test_a_balance_client_of_another_workspace_is_never_adopted(workspace, balan
     with pytest.raises(UpstreamUnavailable):
         register(realty, balance)
 
-    with pytest.raises(operations.ClientNeedsAttention):
+    with pytest.raises(UpstreamUnavailable):
         register(realty, balance)
-
     assert Client.objects.get(workspace=realty).balance_client_id is None
+
+    own = register(realty, balance, now=NOW + dt.timedelta(seconds=HORIZON)).client
+
+    assert own.balance_client_id != Client.objects.get(workspace=workspace).balance_client_id
+    assert len(balance_control.clients()) == 2
 
 
 def test_janitor_adopts_an_abandoned_unknown_outcome(workspace, balance, balance_control):

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
-from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -21,18 +19,6 @@ SECRET_KEY = "test_secret_key"
 TEST_YOOKASSA_TIMEOUT = 3.0
 # Webhook redelivery starts this fast in tests, so "until 200" takes milliseconds.
 TEST_WEBHOOK_RETRY_SECONDS = 0.05
-
-
-def wait_for(condition: Callable[[], Any], timeout: float = 60.0) -> Any:
-    """Poll until `condition()` is truthy and return it; fail the test after `timeout` seconds (only a
-    failure waits that long, so it leaves room for a busy machine)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = condition()
-        if result:
-            return result
-        time.sleep(0.02)
-    raise AssertionError(f"condition not met within {timeout} s")
 
 
 @pytest.fixture(scope="session")

@@ -17,8 +17,8 @@ from billy.integrations.yookassa.port import (
     RefundRequest,
     ShopCredentials,
 )
-from tests.conftest import COMMIT_THEN_TIMEOUT_SECONDS
-from tests.integrations.conftest import SHOP_ID, wait_for
+from tests.conftest import COMMIT_THEN_TIMEOUT_SECONDS, wait_for
+from tests.integrations.conftest import SHOP_ID
 
 REQUEST = PaymentRequest(
     amount=123450,

@@ -11,7 +11,8 @@ import pytest
 from yookassa import Configuration, Payment, Refund
 
 from billy.integrations.yookassa.emulator import YooKassaEmulator, YooKassaEmulatorControl
-from tests.integrations.conftest import SECRET_KEY, SHOP_ID, WebhookReceiver, wait_for
+from tests.conftest import wait_for
+from tests.integrations.conftest import SECRET_KEY, SHOP_ID, WebhookReceiver
 
 RETURN_URL = "https://shop.example/payments/return"
 PAYMENT = {
