@@ -147,6 +147,8 @@ YOOKASSA_TIMEOUT = float(os.environ.get("YOOKASSA_TIMEOUT", "10"))
 BILLY_PAYMENT_KEY_WINDOW_SECONDS = int(os.environ.get("BILLY_PAYMENT_KEY_WINDOW_SECONDS", str(20 * 3600)))
 # The janitor re-reads payments left NEW or PENDING (no webhook) this long from the provider.
 BILLY_PAYMENT_RECHECK_SECONDS = int(os.environ.get("BILLY_PAYMENT_RECHECK_SECONDS", "300"))
+# A janitor run stops taking new work after this long and leaves the rest to the next run.
+BILLY_JANITOR_RUN_SECONDS = float(os.environ.get("BILLY_JANITOR_RUN_SECONDS", "50"))
 # ...and polls refunds still in progress after this long.
 BILLY_REFUND_POLL_SECONDS = int(os.environ.get("BILLY_REFUND_POLL_SECONDS", "60"))
 # Webhooks are taken only from these networks (comma-separated CIDRs); empty takes them from anywhere

@@ -2,9 +2,13 @@
 
 import datetime as dt
 
+import psycopg
+from django.db import connection
+
 from billy.charges import operations as charges
 from billy.charges.models import Charge
 from billy.charges.tasks import expire_holds_task
+from billy.core.tasks import _JANITOR_LOCK
 from billy.events.models import Event
 from billy.ledger.models import Account
 from tests.charges.conftest import fund
@@ -38,3 +42,27 @@ def test_the_periodic_job_catches_up_on_many_expired_holds(client_a):
     assert expire_holds_task(timestamp=0) == 3  # the clock is past NOW + 60 s
 
     assert Account.objects.get(client=client_a).held == 0
+
+
+def test_a_run_stands_down_while_the_previous_run_is_at_work_and_goes_on_when_its_worker_dies(client_a):
+    fund(client_a, 100_000_00)
+    for i in range(3):
+        hold(client_a, f"h-{i}", ttl=60, now=NOW)
+    previous_run = psycopg.connect(**connection.get_connection_params(), autocommit=True)
+    previous_run.execute("SELECT pg_advisory_lock(%s, hashtext(%s))", [_JANITOR_LOCK, "billy.charges.expire_holds"])
+
+    assert expire_holds_task(timestamp=0) is None
+
+    assert Account.objects.get(client=client_a).held == 30_00
+    previous_run.close()  # its worker died: PostgreSQL frees the lock
+    assert expire_holds_task(timestamp=0) == 3
+
+
+def test_a_run_takes_no_new_work_past_its_time(client_a, settings):
+    fund(client_a, 100_000_00)
+    hold(client_a, "h", ttl=60, now=NOW)
+    settings.BILLY_JANITOR_RUN_SECONDS = 0
+
+    assert expire_holds_task(timestamp=0) == 0
+
+    assert Account.objects.get(client=client_a).held == 10_00

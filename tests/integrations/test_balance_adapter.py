@@ -1,5 +1,7 @@
 """The XML-RPC adapter against the emulator over loopback: protocol, faults, and what is known."""
 
+import json
+
 import pytest
 
 from billy.integrations.balance.client import XmlRpcBalance
@@ -9,7 +11,7 @@ from billy.integrations.balance.port import (
     BalanceUnavailable,
     ClientData,
 )
-from tests.conftest import COMMIT_THEN_TIMEOUT_SECONDS
+from tests.conftest import COMMIT_THEN_TIMEOUT_SECONDS, wait_for
 
 DATA = ClientData(name="ООО Ромашка", email="info@romashka.ru", phone="+74951234567")
 
@@ -106,6 +108,22 @@ def test_call_log_records_method_and_params(balance, balance_control):
     assert call["method"] == "Balance2.CreateClient"
     assert call["params"][1] == {"NAME": DATA.name, "EMAIL": DATA.email, "PHONE": DATA.phone}
     assert call["outcome"] == "ok"
+
+
+def test_emulator_state_reaches_its_file_behind_the_changes_without_a_stop(tmp_path):
+    from billy.integrations.balance.emulator import BalanceEmulator
+
+    state_file = tmp_path / "balance.json"
+    emulator = BalanceEmulator(state_file=state_file).start()
+    try:
+        balance = XmlRpcBalance(url=emulator.url, operator_uid=0)
+        people = [ClientData(name=f"n{i}", email=f"{i}@x.ru", phone="+74950000000") for i in range(50)]
+        ids = [balance.create_client(person) for person in people]
+
+        wait_for(lambda: state_file.exists() and len(json.loads(state_file.read_text())["clients"]) == 50)
+        assert sorted(int(k) for k in json.loads(state_file.read_text())["clients"]) == sorted(ids)
+    finally:
+        emulator.stop()
 
 
 def test_emulator_state_file_survives_a_restart(tmp_path):

@@ -1,19 +1,17 @@
 """Background jobs for charges."""
 
-from procrastinate.contrib.django import app
+import time
 
 from billy.core import clock
-from billy.core.tasks import JANITOR_RETRY, db_task
+from billy.core.tasks import janitor
 
 from . import operations
 
 
-@app.periodic(cron="* * * * *", periodic_id="expire_holds")
-@app.task(name="billy.charges.expire_holds", queue="charges", retry=JANITOR_RETRY)
-@db_task
-def expire_holds_task(timestamp: int) -> int:
+@janitor(name="billy.charges.expire_holds", cron="* * * * *", periodic_id="expire_holds", queue="charges")
+def expire_holds_task(timestamp: int, *, until: float) -> int:
     """Cancel holds past their TTL; runs every minute, and catches up on minutes it missed."""
     now, total = clock.now(), 0
-    while expired := operations.expire_holds(now=now):
+    while time.monotonic() < until and (expired := operations.expire_holds(now=now)):
         total += expired
     return total

@@ -2,13 +2,14 @@
 
 import datetime as dt
 import logging
+import time
 
 from django.conf import settings
 from procrastinate.contrib.django import app
 
 from billy.core import clock
 from billy.core.errors import BillyError
-from billy.core.tasks import JANITOR_RETRY, CappedBackoff, db_task
+from billy.core.tasks import CappedBackoff, db_task, janitor
 from billy.integrations.balance import get_balance
 from billy.integrations.balance.port import BalanceFault
 
@@ -29,15 +30,20 @@ def link_client_configuration_task(client_id: int) -> bool:
     return operations.link_client_configuration(client_id=client_id, balance=get_balance(), now=clock.now())
 
 
-@app.periodic(cron="*/5 * * * *", periodic_id="resume_stalled_registrations")
-@app.task(name="billy.clients.resume_stalled_registrations", queue="balance", retry=JANITOR_RETRY)
-@db_task
-def resume_stalled_registrations_task(timestamp: int) -> int:
+@janitor(
+    name="billy.clients.resume_stalled_registrations",
+    cron="*/5 * * * *",
+    periodic_id="resume_stalled_registrations",
+    queue="balance",
+)
+def resume_stalled_registrations_task(timestamp: int, *, until: float) -> int:
     """Janitor: finish registrations left PENDING by callers that gave up; returns how many ended ACTIVE."""
     now = clock.now()
     untouched_since = now - dt.timedelta(seconds=settings.BILLY_STALLED_REGISTRATION_SECONDS)
     balance, finished = get_balance(), 0
     for client_id in queries.stalled_registrations(untouched_since=untouched_since):
+        if time.monotonic() >= until:
+            break  # the next run goes on
         try:
             client = operations.resume_client_registration(client_id=client_id, balance=balance, now=now)
         except BillyError as e:

@@ -8,13 +8,16 @@ running job would escape the job's transaction; going through `defer` here never
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
 import attr
-from django.db import close_old_connections
+from django.conf import settings
+from django.db import DatabaseError, close_old_connections, connection
 from procrastinate import RetryStrategy, manager
 from procrastinate import tasks as procrastinate_tasks
 from procrastinate.contrib.django import app
@@ -127,3 +130,47 @@ def db_task(func):
             close_old_connections()
 
     return wrapper
+
+
+# Session advisory locks of janitor runs: the first key names the lock, the second is the task's name.
+_JANITOR_LOCK = 0x6A616E69  # "jani"
+
+
+def janitor(*, name: str, cron: str, periodic_id: str, queue: str = "janitor"):
+    """A periodic janitor task: run by `cron` (missed runs caught up), retried as JANITOR_RETRY says.
+
+    Runs of one janitor never overlap: a run that finds the previous one still at work returns None at
+    once, so slow runs (an upstream that answers slowly) cannot pile up and take every worker slot from
+    the jobs that move money. The guard is a session advisory lock, which PostgreSQL frees when the
+    worker holding it dies. Each run gets `until`, a time.monotonic() deadline
+    (BILLY_JANITOR_RUN_SECONDS from its start) after which it should stop taking new work and leave
+    the rest to the next run.
+    """
+
+    def decorate(func: Callable[..., Any]):
+        @functools.wraps(func)
+        def run(timestamp: int) -> Any:
+            with _single_run(name) as mine:
+                if not mine:
+                    logger.info("janitor %s: the previous run is still at work; this one stands down", name)
+                    return None
+                return func(timestamp, until=time.monotonic() + settings.BILLY_JANITOR_RUN_SECONDS)
+
+        task = app.task(name=name, queue=queue, retry=JANITOR_RETRY)(db_task(run))
+        return app.periodic(cron=cron, periodic_id=periodic_id)(task)
+
+    return decorate
+
+
+@contextlib.contextmanager
+def _single_run(name: str):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, hashtext(%s))", [_JANITOR_LOCK, name])
+        mine = cursor.fetchone()[0]
+    try:
+        yield mine
+    finally:
+        if mine:
+            # A connection that was lost took the lock with it.
+            with contextlib.suppress(DatabaseError), connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", [_JANITOR_LOCK, name])

@@ -21,14 +21,15 @@ emulator does the same way, so each app only says what its service does:
   `replayed` (a repeated idempotency key got the first answer back), `rejected:<code>` (4xx),
   and the fault that answered instead: `unavailable`, `error`, `down`;
 - `POST /_emulator/reset`: forget the app's state, the log and the faults;
-- with a state file, the app's state (not the log, not the faults) is written after each change
-  and read back at start, so it survives a restart.
+- with a state file, the app's state (not the log, not the faults) is written behind each change
+  (`StateFile`) and read back at start, so it survives a restart.
 
 Errors, from the API and the control API alike, are `{"error": {"code", "message"}}`.
 """
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import hmac
 import json
@@ -36,6 +37,7 @@ import logging
 import threading
 import time
 import urllib.parse
+from collections.abc import Callable
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -54,6 +56,71 @@ API_PREFIX = "/v1/"
 def timestamp() -> str:
     """Now, as the emulators write it: ISO 8601 UTC with milliseconds, `2026-11-23T12:00:00.000Z`."""
     return clock.now().isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class StateFile:
+    """An emulator's state on disk, written behind its changes.
+
+    `changed()` (under the emulator's lock) marks the state dirty; a background thread writes the
+    latest state at most every `interval` seconds, so a busy emulator pays one JSON dump per
+    interval instead of one per request (which, as the state grew to thousands of objects, made
+    every request slower and the emulator the bottleneck of a long run). `flush()` writes at once:
+    on stop, on reset and at exit (SIGTERM included). A SIGKILL loses at most the last interval's
+    changes. Each write goes aside and is renamed, so a crash mid-write leaves the previous state.
+    """
+
+    def __init__(
+        self, path: Path | None, *, lock: threading.RLock, snapshot: Callable[[], Any], interval: float = 0.25
+    ) -> None:
+        self.path = path
+        self._lock = lock  # the emulator's: `snapshot` reads its state under it
+        self._snapshot = snapshot
+        self._interval = interval
+        self._dirty = False
+        self._write_lock = threading.Lock()  # one write at a time, in order
+        self._wakeup = threading.Event()
+        self._writer: threading.Thread | None = None
+
+    def read(self) -> Any:
+        """The saved state, or None without a file."""
+        if self.path is None or not self.path.exists():
+            return None
+        return json.loads(self.path.read_text())
+
+    def changed(self) -> None:
+        if self.path is None:
+            return
+        self._dirty = True
+        if self._writer is None:
+            self._writer = threading.Thread(target=self._write_behind, name="emulator-state", daemon=True)
+            self._writer.start()
+            atexit.register(self.flush)
+        self._wakeup.set()
+
+    def flush(self) -> None:
+        if self.path is None:
+            return
+        with self._write_lock:
+            with self._lock:
+                if not self._dirty:
+                    return
+                text = json.dumps(self._snapshot(), ensure_ascii=False)
+                self._dirty = False
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_suffix(".tmp")
+            tmp.write_text(text)
+            tmp.replace(self.path)
+
+    def _write_behind(self) -> None:
+        while True:
+            self._wakeup.wait()
+            self._wakeup.clear()
+            try:
+                self.flush()
+            except Exception:
+                logger.exception("writing the emulator's state to %s failed; the next change tries again", self.path)
+                self._dirty = True
+            time.sleep(self._interval)  # a pace for writes, not a wait for anything
 
 
 @dataclasses.dataclass(frozen=True)
@@ -168,12 +235,13 @@ class EmulatorApp:
     def __init__(self, *, token: str, state_file: Path | None = None) -> None:
         self.lock = threading.RLock()
         self.token = token
-        self.state_file = state_file
+        self.state_file = StateFile(state_file, lock=self.lock, snapshot=self.dump)
         self.faults = Faults()
         self.requests: list[dict[str, Any]] = []
         self.forget()
-        if state_file is not None and state_file.exists():
-            self.load(json.loads(state_file.read_text()))
+        saved = self.state_file.read()
+        if saved is not None:
+            self.load(saved)
 
     # -- hooks ---------------------------------------------------------------------------------
     def forget(self) -> None:
@@ -203,13 +271,8 @@ class EmulatorApp:
         return hmac.compare_digest(given.encode(), f"Bearer {self.token}".encode())
 
     def save(self) -> None:
-        if self.state_file is None:
-            return
-        self.state_file.parent.mkdir(parents=True, exist_ok=True)
-        # Written aside and renamed, so a crash mid-write leaves the previous state readable.
-        tmp = self.state_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.dump(), ensure_ascii=False))
-        tmp.replace(self.state_file)
+        """The state changed: the state file is written behind."""
+        self.state_file.changed()
 
     def reset(self) -> None:
         with self.lock:
@@ -217,6 +280,7 @@ class EmulatorApp:
             self.requests.clear()
             self.faults.clear()
             self.save()
+        self.state_file.flush()
 
     def log(self, request: Request, fields: dict[str, Any], *, status: int | None, outcome: str) -> None:
         with self.lock:
@@ -366,6 +430,7 @@ class Emulator:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+        self.app.state_file.flush()
 
 
 class EmulatorControl:

@@ -12,7 +12,7 @@ never the other way round.
 from procrastinate.contrib.django import app
 
 from billy.core import clock
-from billy.core.tasks import JANITOR_RETRY, CappedBackoff, db_task
+from billy.core.tasks import CappedBackoff, db_task, janitor
 from billy.integrations.auth_api import get_auth_api
 from billy.integrations.auth_api.port import AuthApiRejected
 from billy.integrations.notifications import get_notifier
@@ -72,18 +72,14 @@ def notify_user_task(subscription_id: str, template: str, key: str, params: dict
     notify_user(subscription_id=subscription_id, template=template, key=key, notifier=get_notifier(), params=params)
 
 
-@app.periodic(cron="* * * * *", periodic_id="expire_subscriptions")
-@app.task(name="billy.subscriptions.expire_subscriptions", queue="janitor", retry=JANITOR_RETRY)
-@db_task
-def expire_subscriptions_task(timestamp: int) -> int:
+@janitor(name="billy.subscriptions.expire_subscriptions", cron="* * * * *", periodic_id="expire_subscriptions")
+def expire_subscriptions_task(timestamp: int, *, until: float) -> int:
     """Every minute: subscriptions whose period has ended expire and lose their role."""
     return expire_subscriptions(now=clock.now())
 
 
-@app.periodic(cron="* * * * *", periodic_id="recheck_open_payments")
-@app.task(name="billy.subscriptions.recheck_open_payments", queue="janitor", retry=JANITOR_RETRY)
-@db_task
-def recheck_open_payments_task(timestamp: int) -> int:
+@janitor(name="billy.subscriptions.recheck_open_payments", cron="* * * * *", periodic_id="recheck_open_payments")
+def recheck_open_payments_task(timestamp: int, *, until: float) -> int:
     """Janitor: payments without a final answer (no webhook came) and refunds in progress are
     re-read from the provider; returns how many were looked at."""
-    return recheck_open_payments(now=clock.now())
+    return recheck_open_payments(now=clock.now(), until=until)

@@ -34,6 +34,8 @@ from typing import Any
 
 import httpx
 
+from billy.integrations.emulation import StateFile
+
 logger = logging.getLogger(__name__)
 
 FAULT_KINDS = ("unavailable", "error", "fault", "delay", "commit_then_timeout")
@@ -65,25 +67,24 @@ class BalanceState:
 
     def __init__(self, state_file: Path | None = None) -> None:
         self.lock = threading.RLock()
-        self.state_file = state_file
+        self.state_file = StateFile(
+            state_file,
+            lock=self.lock,
+            snapshot=lambda: {"clients": self.clients, "links": self.links, "next_id": self.next_id},
+        )
         self.clients: dict[int, dict[str, Any]] = {}
         self.links: dict[int, list[dict[str, str]]] = {}
         self.next_id = 1_000_001
         self.calls: list[dict[str, Any]] = []
         self.faults: list[_FaultRule] = []
-        if state_file and state_file.exists():
-            saved = json.loads(state_file.read_text())
+        saved = self.state_file.read()
+        if saved is not None:
             self.clients = {int(k): v for k, v in saved["clients"].items()}
             self.links = {int(k): v for k, v in saved["links"].items()}
             self.next_id = saved["next_id"]
 
     def _save(self) -> None:
-        if self.state_file is None:
-            return
-        self.state_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.state_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"clients": self.clients, "links": self.links, "next_id": self.next_id}))
-        tmp.replace(self.state_file)
+        self.state_file.changed()
 
     def reset(self) -> None:
         with self.lock:
@@ -331,6 +332,7 @@ class BalanceEmulator:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+        self.state.state_file.flush()
 
 
 class BalanceEmulatorControl:

@@ -97,6 +97,7 @@ from typing import Any
 import httpx
 
 from billy.core.money import format_amount, is_currency, parse_amount, prorate
+from billy.integrations.emulation import StateFile
 
 logger = logging.getLogger(__name__)
 
@@ -246,7 +247,7 @@ class YooKassaState:
     ) -> None:
         self.lock = threading.RLock()
         self.wakeup = threading.Condition(self.lock)  # the delivery thread waits on it
-        self.state_file = state_file
+        self.state_file = StateFile(state_file, lock=self.lock, snapshot=self._snapshot)
         self.pending_ttl_seconds = pending_ttl_seconds
         self.webhook_retry_seconds = webhook_retry_seconds
         self.base_url = ""  # set once the server is bound; confirmation URLs point at it
@@ -261,8 +262,8 @@ class YooKassaState:
         self.requests: list[dict[str, Any]] = []
         self.deliveries: list[dict[str, Any]] = []
         self.faults: list[_FaultRule] = []
-        if state_file and state_file.exists():
-            saved = json.loads(state_file.read_text())
+        saved = self.state_file.read()
+        if saved is not None:
             self.payments = saved["payments"]
             self.refunds = saved["refunds"]
             self.keys = saved["keys"]
@@ -278,11 +279,10 @@ class YooKassaState:
         return dt.datetime.now(dt.UTC) + dt.timedelta(seconds=self.clock_offset)
 
     def _save(self) -> None:
-        if self.state_file is None:
-            return
-        self.state_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.state_file.with_suffix(".tmp")
-        saved = {
+        self.state_file.changed()
+
+    def _snapshot(self) -> dict[str, Any]:
+        return {
             "payments": self.payments,
             "refunds": self.refunds,
             "keys": self.keys,
@@ -291,8 +291,6 @@ class YooKassaState:
             "clock_offset": self.clock_offset,
             "seq": self.seq,
         }
-        tmp.write_text(json.dumps(saved, ensure_ascii=False))
-        tmp.replace(self.state_file)
 
     def _next_seq(self) -> int:
         self.seq += 1
@@ -1246,6 +1244,7 @@ class YooKassaEmulator:
         self._server.shutdown()
         self._server.server_close()
         self._stop_delivery()
+        self.state.state_file.flush()
 
     def _start_delivery(self) -> None:
         self._stopping.clear()
