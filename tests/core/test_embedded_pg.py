@@ -55,6 +55,25 @@ def test_cluster_starts_keeps_data_and_stops(parent, bin_dir):
     assert sorted(p.name for p in parent.iterdir()) == ["data"]
 
 
+def test_a_fast_shutdown_that_does_not_finish_in_time_becomes_an_immediate_one(parent):
+    cluster = EmbeddedPostgres(parent / "data")
+    try:
+        port = cluster.start()
+        url = cluster.url("billy", port)
+        ensure_database(url)
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("CREATE TABLE kept (v int)")
+            conn.execute("INSERT INTO kept VALUES (42)")
+
+        cluster.stop(fast_timeout=0)  # pg_ctl gives up on the fast shutdown at once
+
+        assert cluster.running_port() is None
+        with psycopg.connect(cluster.url("billy", cluster.start())) as conn:
+            assert conn.execute("SELECT v FROM kept").fetchone() == (42,)
+    finally:
+        cluster.stop()
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="only root hands the cluster to another user")
 def test_as_root_an_unreachable_data_dir_is_a_clear_error(tmp_path):
     locked = tmp_path / "locked"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import glob
+import logging
 import os
 import pwd
 import shutil
@@ -24,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_DATA_DIR = ".billy"
+
+logger = logging.getLogger(__name__)
 
 
 class EmbeddedPostgresError(RuntimeError):
@@ -222,10 +225,26 @@ class EmbeddedPostgres:
             ]
         )
 
-    def stop(self) -> None:
+    def stop(self, *, fast_timeout: int = 60) -> None:
+        """Stop the server: a fast shutdown (sessions ended, a checkpoint written); if that has not
+        finished within `fast_timeout` seconds (a slow disk under load, a stuck client), an immediate
+        one, after which the next start recovers from the WAL like after a crash: nothing committed is
+        lost either way."""
         with self._lock():
-            if self.running_port() is not None:
-                self._run([self._bin("pg_ctl"), "stop", "-D", str(self.pgdata), "-m", "fast", "-w"])
+            if self.running_port() is None:
+                return
+            pg_ctl = [self._bin("pg_ctl"), "stop", "-D", str(self.pgdata), "-w"]
+            fast = self._run([*pg_ctl, "-m", "fast", "-t", str(fast_timeout)], check=False)
+            if fast.returncode == 0 or self.running_port() is None:
+                return
+            logger.warning(
+                "PostgreSQL did not finish a fast shutdown within %s s; stopping it immediately", fast_timeout
+            )
+            immediate = self._run([*pg_ctl, "-m", "immediate", "-t", "60"], check=False)
+            if immediate.returncode != 0 and self.running_port() is not None:
+                raise EmbeddedPostgresError(
+                    f"pg_ctl failed ({immediate.returncode}): {immediate.stderr.strip() or immediate.stdout.strip()}"
+                )
 
     def url(self, database: str, port: int) -> str:
         return f"postgresql://postgres@127.0.0.1:{port}/{database}"
