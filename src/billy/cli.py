@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
+import json
 import logging
 import os
 import signal
@@ -13,6 +15,9 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
+
+from billy.cli_errors import refusal
+from billy.core.errors import CommandError
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -44,7 +49,8 @@ def _or_free_port(listen: Callable[[int], T], port: int, *, fallback: bool) -> t
         return listen(port), None
     except OSError as e:
         if not (fallback and port):
-            raise
+            why = os.strerror(e.errno) if e.errno else str(e)
+            raise CommandError("port_unavailable", f"Cannot listen on port {port}: {why}; choose another with --port.")
         return listen(0), os.strerror(e.errno) if e.errno else str(e)
 
 
@@ -160,35 +166,41 @@ def cmd_manage(args: argparse.Namespace) -> None:
 def cmd_apikey(args: argparse.Namespace) -> None:
     _setup_django()
     from billy.core import clock
-    from billy.core.errors import BillyError
-    from billy.workspaces import operations
-    from billy.workspaces.models import ApiKey
+    from billy.workspaces import operations, queries
 
     if args.apikey_command == "create":
-        try:
-            issued = operations.create_api_key(
-                name=args.name,
-                workspace_names=args.workspace,
-                role=args.role.upper(),
-                now=clock.now(),
-            )
-        except BillyError as e:
-            sys.exit(f"error: {e.message} {e.details or ''}".strip())
+        issued = operations.create_api_key(
+            name=args.name, workspace_names=args.workspace, role=args.role.upper(), now=clock.now()
+        )
         granted = ", ".join(sorted(args.workspace))
         print(f"API key '{issued.api_key.name}' ({issued.api_key.role.lower()}) granted: {granted}")
         print("Shown once; billy keeps only its SHA-256:")
         print(issued.secret)
     elif args.apikey_command == "revoke":
-        key = ApiKey.objects.filter(prefix=args.prefix).first()
-        if key is None:
-            sys.exit(f"error: no API key with prefix {args.prefix!r}")
+        key = queries.get_api_key_by_prefix(args.prefix)
         operations.revoke_api_key(api_key_id=key.pk, now=clock.now())
         print(f"revoked {key}")
     else:
-        for key in ApiKey.objects.prefetch_related("workspaces"):
-            state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active"
-            names = ",".join(w.name for w in key.workspaces.all())
-            print(f"{key.prefix}…  {key.role.lower():8}  {state:18}  {key.name}  [{names}]")
+        rows = [_api_key_row(key) for key in queries.list_api_keys()]
+        if args.json:
+            print(json.dumps({"api_keys": rows}, ensure_ascii=False, indent=2))
+            return
+        for row in rows:
+            state = f"revoked {row['revoked_at'][:10]}" if row["revoked_at"] else "active"
+            names = ",".join(row["workspaces"])
+            print(f"{row['prefix']}…  {row['role']:8}  {state:18}  {row['name']}  [{names}]")
+
+
+def _api_key_row(key) -> dict:
+    """What `billy apikey list` shows of a key, in text and in JSON alike."""
+    return {
+        "prefix": key.prefix,
+        "role": key.role.lower(),
+        "state": "revoked" if key.revoked_at else "active",
+        "revoked_at": key.revoked_at.isoformat() if key.revoked_at else None,
+        "name": key.name,
+        "workspaces": [w.name for w in key.workspaces.all()],
+    }
 
 
 def cmd_emulate(args: argparse.Namespace) -> None:
@@ -244,7 +256,7 @@ def _project_root() -> Path:
     for path in [Path.cwd(), *Path.cwd().parents]:
         if (path / "pyproject.toml").exists() and (path / "src" / "billy").is_dir():
             return path
-    sys.exit("error: run `billy test` inside the billy checkout")
+    raise CommandError("not_a_checkout", "Run `billy test` inside the billy checkout.")
 
 
 def cmd_test(args: argparse.Namespace) -> None:
@@ -270,6 +282,7 @@ def _add_listen_options(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="billy", description="billy, the billing service")
+    parser.add_argument("--version", action="version", version=f"billy {importlib.metadata.version('billy')}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("serve", help="HTTP API and admin (gunicorn, several processes)")
@@ -323,7 +336,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--role", choices=["service", "operator"], default="service")
     r = keys.add_parser("revoke", help="revoke the key with this prefix")
     r.add_argument("prefix")
-    keys.add_parser("list", help="list keys (prefixes only)")
+    ls = keys.add_parser("list", help="list keys (prefixes only)")
+    ls.add_argument("--json", action="store_true", help='one JSON document: {"api_keys": [...]}')
     p.set_defaults(func=cmd_apikey)
 
     p = sub.add_parser("db", help="the embedded PostgreSQL cluster (when DATABASE_URL is unset)")
@@ -352,7 +366,13 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     elif extra:
         args.rest = [*args.rest, *extra]
-    args.func(args)
+    try:
+        args.func(args)
+    except Exception as e:
+        said = refusal(e)
+        if said is None:
+            raise  # a bug: its traceback is what a person needs
+        sys.exit(f"billy: {said[0]}: {said[1]}")
 
 
 if __name__ == "__main__":
