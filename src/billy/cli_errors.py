@@ -8,8 +8,11 @@ bug, and its traceback is what a person needs.
 
 from __future__ import annotations
 
-import sys
+import os
 
+import psycopg
+
+from billy.core.database import is_connection_failure
 from billy.core.embedded_pg import EmbeddedPostgresError
 from billy.core.errors import BillyError, CommandError
 
@@ -22,13 +25,9 @@ def refusal(error: Exception) -> tuple[str, str] | None:
         return error.code, error.message
     if isinstance(error, EmbeddedPostgresError):
         return "unavailable", _sentence(f"billy's private PostgreSQL cluster did not start: {error}", {})
-    if "django" in sys.modules:  # only a command that reached the database can have lost it
-        from billy.core.database import is_connection_failure  # reads Django's settings
-
-        if is_connection_failure(error):
-            first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            where = _database_address()
-            return "unavailable", f"billy's database{where} does not answer: {first_line.rstrip('.')}."
+    if is_connection_failure(error):
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        return "unavailable", f"billy's database{_database_address()} does not answer: {first_line.rstrip('.')}."
     return None
 
 
@@ -42,7 +41,10 @@ def _sentence(message: str, details: dict) -> str:
 
 
 def _database_address() -> str:
-    from django.db import connection
-
-    settings = connection.settings_dict
-    return f" at {settings.get('HOST') or 'localhost'}:{settings.get('PORT') or 5432}" if settings.get("NAME") else ""
+    """ " at host:port" of the database a command used (DATABASE_URL's), or "" when unknown."""
+    url = os.environ.get("DATABASE_URL", "")
+    try:
+        info = psycopg.conninfo.conninfo_to_dict(url) if url else {}
+    except psycopg.ProgrammingError:
+        return ""
+    return f" at {info.get('host') or 'localhost'}:{info.get('port') or 5432}" if info else ""
