@@ -107,6 +107,8 @@ def test_operator_adjusts_and_batch_charges(charges, wallets, client_a, operator
     )
 
     assert (adjusted.created, adjusted.wallet.balance) == (True, "50.00")
+    assert (adjusted.client, adjusted.reason, adjusted.created_by) == ("client-1", "gift", "api key test")
+    assert adjusted.HasField("created_at")
     assert [(r.status, r.error_code) for r in batch.results] == [(201, ""), (422, "insufficient_funds")]
 
 
