@@ -19,8 +19,9 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from billy.core.embedded_pg import EmbeddedPostgres
+from billy.dev_lock import claim_database
 from billy.v1 import clients_pb2, clients_pb2_grpc
-from tests.conftest import START_TIMEOUT
+from tests.conftest import START_TIMEOUT, database_url_for_children
 
 KEY = "billy_dev_test_key_0123456789abcdefghijkl"
 
@@ -251,6 +252,28 @@ def test_a_second_dev_on_the_same_data_directory_names_the_first_and_starts_noth
     with psycopg.connect(database) as connection:
         (shop,) = connection.execute("SELECT yookassa_api_url FROM workspace WHERE name = 'cinema'").fetchone()
     assert shop == dev.address("yookassa") + "/v3"
+
+
+def test_a_dev_on_a_database_another_dev_uses_names_it_and_starts_nothing(django_db_setup, data_dir):
+    url = database_url_for_children()
+    env = {k: v for k, v in os.environ.items() if k != "BILLY_LOG_LEVEL"}
+    env.update(DATABASE_URL=url, BILLY_DATA_DIR=str(data_dir), BILLY_DEV_API_KEY=KEY, **ANY_PORTS)
+
+    with claim_database(url):  # as a running billy dev holds it, with its own data directory
+        second = subprocess.run(
+            [sys.executable, "-m", "billy", "dev"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=START_TIMEOUT,
+            check=False,
+        )
+
+    assert second.returncode == 1, second.stdout + second.stderr
+    assert "billy is running." not in second.stdout
+    assert second.stderr.splitlines()[-1].startswith(
+        f"billy: dev_already_running: billy dev (pid {os.getpid()}) is already running with the database "
+    )
 
 
 def _children(dev: DevProcess) -> dict[int, str]:

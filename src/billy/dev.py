@@ -10,7 +10,8 @@ it listens on a free port, says so, and writes the port it got to a file; `billy
 that file, so the banner and the other processes use the ports actually taken, and no port is
 picked here and bound later by someone else.
 
-One `billy dev` at a time per data directory (`billy.dev_lock`), taken before anything starts.
+One `billy dev` at a time per data directory and per database (`billy.dev_lock`), checked before
+anything starts.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import threading
 from pathlib import Path
 
 from billy.core.embedded_pg import EmbeddedPostgres, data_dir_from_env, ensure_database
-from billy.dev_lock import DevLock
+from billy.dev_lock import DevLock, claim_database
 from billy.supervisor import Children, ClusterKeeper, Stopped
 
 DEMO_WORKSPACES = [
@@ -152,6 +153,14 @@ DATABASE_CHILDREN = ["serve", "grpc", "worker"]
 
 def _run(data_dir: Path, cluster: EmbeddedPostgres | None, lock: DevLock) -> int:
     ensure_database(os.environ["DATABASE_URL"])
+    claim = claim_database(os.environ["DATABASE_URL"])  # before anything uses the database
+    try:
+        return _run_claimed(data_dir, cluster, lock)
+    finally:
+        claim.close()
+
+
+def _run_claimed(data_dir: Path, cluster: EmbeddedPostgres | None, lock: DevLock) -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "billy.settings")
     # Payments nobody paid are re-read from the emulator after a minute, not five.
     os.environ.setdefault("BILLY_PAYMENT_RECHECK_SECONDS", "60")

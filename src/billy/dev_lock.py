@@ -1,4 +1,4 @@
-"""One `billy dev` per data directory.
+"""One `billy dev` per data directory, and per database.
 
 A second `billy dev` on the same data directory would share the first's database and emulator state
 (and re-point the demo shop at its own emulator), while its servers took free ports and its banner
@@ -7,6 +7,11 @@ claimed a billy of its own. Before starting anything, `billy dev` takes an exclu
 writes its pid, then its servers' ports, there. A second one finds the lock taken, names the first
 one's pid and the ports of its own settings that the first holds, with the settings that move them,
 and stops with `dev_already_running`.
+
+Two `billy dev`s with their own data directories but one `DATABASE_URL` would share a database the
+same way, so `billy dev` also holds a session advisory lock in its database (PostgreSQL keys advisory
+locks by database), on a connection named after its pid. The claim is checked at the start; a
+database restart ends that session and with it the claim, until the next start.
 """
 
 from __future__ import annotations
@@ -16,7 +21,12 @@ import json
 import os
 from pathlib import Path
 
+import psycopg
+
 from billy.core.errors import CommandError
+
+# The advisory lock key `billy dev` holds in its database ("billydev" read as a number, any would do).
+DATABASE_LOCK_KEY = int.from_bytes(b"billydev", "big") >> 1
 
 # What the banner calls each server, for the message that names another `billy dev`'s ports.
 PORT_TITLES = {
@@ -84,3 +94,31 @@ def _read_holder(text: str) -> dict:
     except ValueError:  # written in the same instant: say what is known
         return {}
     return holder if isinstance(holder, dict) else {}
+
+
+def claim_database(url: str) -> psycopg.Connection:
+    """A connection holding the database's `billy dev` advisory lock: keep it open while running.
+
+    Raises CommandError `dev_already_running`, naming the holder, when another session has it."""
+    connection = psycopg.connect(url, autocommit=True, application_name=f"billy dev (pid {os.getpid()})")
+    (claimed,) = connection.execute("SELECT pg_try_advisory_lock(%s)", [DATABASE_LOCK_KEY]).fetchone()
+    if claimed:
+        return connection
+    row = connection.execute(
+        """
+        SELECT a.application_name
+          FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+         WHERE l.locktype = 'advisory' AND l.granted AND l.database = a.datid
+           AND (l.classid::bigint << 32) | l.objid::bigint = %s
+        """,
+        [DATABASE_LOCK_KEY],
+    ).fetchone()
+    connection.close()
+    info = psycopg.conninfo.conninfo_to_dict(url)
+    where = f"{info.get('host') or 'localhost'}:{info.get('port') or 5432}/{info.get('dbname') or ''}"
+    who = row[0] if row and row[0] else "another billy dev"
+    raise CommandError(
+        "dev_already_running",
+        f"{who} is already running with the database {where} (DATABASE_URL); stop it first, or give this one "
+        "another database (or unset DATABASE_URL for a private cluster in BILLY_DATA_DIR).",
+    )
