@@ -211,7 +211,7 @@ def cmd_emulate(args: argparse.Namespace) -> None:
     elif args.system == "yookassa":
         from billy.integrations.yookassa.emulator import YooKassaEmulator as Emulator
 
-        options["webhooks"] = dict(spec.split("=", 1) for spec in args.webhook)
+        options["webhooks"] = dict(args.webhook)
     elif args.system == "auth":
         from billy.integrations.auth_api.emulator import AuthEmulator as Emulator
     else:
@@ -280,6 +280,13 @@ def _add_listen_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--port-file", metavar="PATH", help="once listening, write the port to PATH (for `billy dev`)")
 
 
+def _webhook(spec: str) -> tuple[str, str]:
+    shop_id, equals, url = spec.partition("=")
+    if not (shop_id and equals and url):
+        raise argparse.ArgumentTypeError(f"{spec!r} is not SHOP_ID=URL")
+    return shop_id, url
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="billy", description="billy, the billing service")
     parser.add_argument("--version", action="version", version=f"billy {importlib.metadata.version('billy')}")
@@ -320,6 +327,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--webhook",
         action="append",
         default=[],
+        type=_webhook,
         metavar="SHOP_ID=URL",
         help="yookassa: send this shop's notifications to URL (repeatable)",
     )
