@@ -85,6 +85,16 @@ def test_a_taken_port_is_one_line_naming_it():
     )
 
 
+def test_a_usage_mistake_is_one_line_with_its_code():
+    result = run_billy("apikey", "create", "--workspace", "autoru", "--role", "owner")
+
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == (
+        "billy: invalid_arguments: billy apikey create: argument --role: invalid choice: 'owner' "
+        "(choose from 'service', 'operator') (see `billy apikey create --help`).\n"
+    )
+
+
 def test_version_is_the_installed_distribution_version():
     result = run_billy("--version")
 

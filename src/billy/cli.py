@@ -287,8 +287,15 @@ def _webhook(spec: str) -> tuple[str, str]:
     return shop_id, url
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a mistake said the way every other refusal is: one line with a code, exit 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"billy: invalid_arguments: {self.prog}: {message} (see `{self.prog} --help`).\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="billy", description="billy, the billing service")
+    parser = _Parser(prog="billy", description="billy, the billing service")
     parser.add_argument("--version", action="version", version=f"billy {importlib.metadata.version('billy')}")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -337,7 +344,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_migrate)
 
     p = sub.add_parser("apikey", help="create, list or revoke API keys")
-    keys = p.add_subparsers(dest="apikey_command", required=True)
+    keys = p.add_subparsers(dest="apikey_command", required=True, metavar="{create,revoke,list}")
     c = keys.add_parser("create", help="print a new key, alone on the last line")
     c.add_argument("--workspace", action="append", required=True, help="grant this workspace (repeatable)")
     c.add_argument("--name", default="api key", help="who holds the key")
