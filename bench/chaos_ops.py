@@ -23,6 +23,8 @@ from typing import Any
 
 import grpc
 import httpx
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
 
 from billy.v1 import clients_pb2, clients_pb2_grpc, money_pb2, money_pb2_grpc
 
@@ -166,8 +168,7 @@ class Actor(threading.Thread):
         except grpc.RpcError as e:
             status = e.code()
             outcome = "unknown" if status in _UNKNOWN_GRPC else "error" if status in _ERROR_GRPC else "refused"
-            code = dict(e.trailing_metadata() or ()).get("billy-error-code", "")
-            return self.journal.add(Answer(op, "grpc", outcome, status.name, code, ids)), None
+            return self.journal.add(Answer(op, "grpc", outcome, status.name, _grpc_error_code(e), ids)), None
         return self.journal.add(Answer(op, "grpc", "ok", "OK", "", ids)), reply
 
     def _client(self) -> str | None:
@@ -226,7 +227,7 @@ class Actor(threading.Thread):
             if answer.outcome == "ok":
                 self._saw_wallet(client, answer.body["wallet"])
         else:
-            request = money_pb2.AdjustWalletRequest(workspace=C2B, service_client_id=client, **body)
+            request = money_pb2.AdjustWalletRequest(workspace=C2B, client=client, **body)
             _, reply = self._grpc("fund", self.wallets.AdjustWallet, request, ids, operator=True)
             if reply is not None:
                 self._saw_wallet(client, {f: getattr(reply.wallet, f) for f in ("balance", "held", "available")})
@@ -251,7 +252,7 @@ class Actor(threading.Thread):
             if self.rng.random() < 0.15:  # the caller did not see the answer and sends it again
                 self._http(op + ".replay", "POST", path, ids, json=body)
         else:
-            request = money_pb2.CreateChargeRequest(workspace=C2B, service_client_id=client, **body)
+            request = money_pb2.CreateChargeRequest(workspace=C2B, client=client, **body)
             answer, _ = self._grpc(op, self.charges.CreateCharge, request, ids)
         return answer, charge_id, amount
 
@@ -349,7 +350,15 @@ class Actor(threading.Thread):
             transport = "http"
         else:
             request = money_pb2.CreateChargesRequest(
-                workspace=C2B, charges=[money_pb2.CreateChargeRequest(workspace=C2B, **i) for i in items]
+                workspace=C2B,
+                charges=[
+                    money_pb2.CreateChargeRequest(
+                        workspace=C2B,
+                        client=i["service_client_id"],
+                        **{k: v for k, v in i.items() if k != "service_client_id"},
+                    )
+                    for i in items
+                ],
             )
             answer, reply = self._grpc("batch", self.charges.CreateCharges, request, {})
             results = [(r.status, r.error_code) for r in reply.results] if reply is not None else None
@@ -451,6 +460,17 @@ class Actor(threading.Thread):
         answer = self._http("refund_subscription", "POST", path, ids, key=key, json={"reason": "chaos"})
         if answer.outcome == "unknown":
             self._http("refund_subscription.replay", "POST", path, ids, key=key, json={"reason": "chaos"})
+
+
+def _grpc_error_code(error: grpc.RpcError) -> str:
+    """billy's error code: the reason of the ErrorInfo in the call's google.rpc.Status ("" if none)."""
+    status = rpc_status.from_call(error)
+    for detail in status.details if status is not None else ():
+        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+            info = error_details_pb2.ErrorInfo()
+            detail.Unpack(info)
+            return info.reason
+    return ""
 
 
 def _json(response: httpx.Response) -> dict[str, Any] | None:

@@ -40,7 +40,7 @@ async def main() -> None:
                 n += 1
                 request = money_pb2.CreateChargeRequest(
                     workspace="c2b",
-                    service_client_id=f"c{random.randint(1, args.clients)}",
+                    client=f"c{random.randint(1, args.clients)}",
                     charge_id=f"g{args.run_id}-{worker_id}-{n}",
                     product="bench",
                     amount="1.00",

@@ -1,5 +1,8 @@
 """The `billy` command as a newcomer runs it."""
 
+import importlib.metadata
+import json
+import socket
 import subprocess
 import sys
 
@@ -32,10 +35,95 @@ def test_apikey_create_with_operator_role(transactional_db):
     assert authenticate_api_key(result.stdout.strip().splitlines()[-1]).role == "OPERATOR"
 
 
-def test_apikey_create_for_an_unknown_workspace_fails_clearly(transactional_db):
+def test_apikey_create_for_an_unknown_workspace_says_so_in_one_line_with_its_code(transactional_db):
     result = run_billy("apikey", "create", "--workspace", "nope")
-    assert result.returncode != 0
-    assert "Unknown workspace: nope" in result.stderr
+
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == 'billy: workspace_not_found: No workspace named "nope".\n'
+
+
+def test_an_invalid_field_is_named_in_the_one_line(transactional_db):
+    make_workspace("autoru")
+
+    result = run_billy("apikey", "create", "--workspace", "autoru", "--name", "x" * 129)
+
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == "billy: validation_failed: Some fields are invalid: name: 1 to 128 characters.\n"
+
+
+def test_apikey_revoke_of_an_unknown_prefix_says_so(transactional_db):
+    result = run_billy("apikey", "revoke", "billy_nope")
+
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == 'billy: api_key_not_found: No API key with prefix "billy_nope".\n'
+
+
+def test_a_database_that_does_not_answer_is_one_line_not_a_traceback(refused_port):
+    process = billy_process(
+        "apikey",
+        "list",
+        env={"DATABASE_URL": f"postgresql://postgres@127.0.0.1:{refused_port}/billy"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    stdout, stderr = process.communicate(timeout=START_TIMEOUT)
+
+    assert (process.returncode, stdout) == (1, "")
+    (line,) = stderr.splitlines()
+    assert line.startswith(f"billy: unavailable: billy's database at 127.0.0.1:{refused_port} does not answer: ")
+
+
+def test_a_taken_port_is_one_line_naming_it():
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = run_billy("emulate", "balance", "--port", str(port))
+
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == (
+        f"billy: port_unavailable: Cannot listen on port {port}: Address already in use; choose another with --port.\n"
+    )
+
+
+def test_a_usage_mistake_is_one_line_with_its_code():
+    result = run_billy("apikey", "create", "--workspace", "autoru", "--role", "owner")
+
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == (
+        "billy: invalid_arguments: billy apikey create: argument --role: invalid choice: 'owner' "
+        "(choose from 'service', 'operator') (see `billy apikey create --help`).\n"
+    )
+
+
+def test_version_is_the_installed_distribution_version():
+    result = run_billy("--version")
+
+    assert (result.returncode, result.stdout) == (0, f"billy {importlib.metadata.version('billy')}\n")
+
+
+def test_apikey_list_json_has_the_fields_the_text_shows(transactional_db):
+    make_workspace("autoru")
+    make_workspace("realty")
+    kept = run_billy("apikey", "create", "--workspace", "autoru", "--workspace", "realty", "--name", "cabinet")
+    gone = run_billy("apikey", "create", "--workspace", "autoru", "--role", "operator", "--name", "old one")
+    run_billy("apikey", "revoke", gone.stdout.splitlines()[-1][:12])
+
+    text = run_billy("apikey", "list")
+    listed = run_billy("apikey", "list", "--json")
+
+    assert (listed.returncode, listed.stderr) == (0, "")
+    keys = json.loads(listed.stdout)["api_keys"]
+    assert [(k["prefix"], k["role"], k["state"], k["name"], k["workspaces"]) for k in keys] == [
+        (gone.stdout.splitlines()[-1][:12], "operator", "revoked", "old one", ["autoru"]),
+        (kept.stdout.splitlines()[-1][:12], "service", "active", "cabinet", ["autoru", "realty"]),
+    ]
+    assert keys[0]["revoked_at"] and keys[1]["revoked_at"] is None
+    lines = text.stdout.splitlines()
+    assert len(lines) == len(keys)
+    for line, key in zip(lines, keys, strict=True):
+        state = f"revoked {key['revoked_at'][:10]}" if key["revoked_at"] else "active"
+        for shown in (key["prefix"], key["role"], state, key["name"], ",".join(key["workspaces"])):
+            assert shown in line
 
 
 def test_apikey_revoke(transactional_db):

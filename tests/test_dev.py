@@ -14,11 +14,14 @@ from pathlib import Path
 
 import grpc
 import httpx
+import psycopg
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from billy.core.embedded_pg import EmbeddedPostgres
+from billy.dev_lock import claim_database
 from billy.v1 import clients_pb2, clients_pb2_grpc
+from tests.conftest import START_TIMEOUT, database_url_for_children
 
 KEY = "billy_dev_test_key_0123456789abcdefghijkl"
 
@@ -208,6 +211,69 @@ def test_dev_output_up_to_the_banner_fits_on_a_screen(dev_on_taken_ports):
     lines = dev.lines_to_banner()
     assert len(lines) <= 40, "".join(lines)
     assert not [line for line in lines if "Registering task" in line or "procrastinate" in line], "".join(lines)
+
+
+# Each banner name's port variable.
+BANNER_VARIABLES = {
+    "http": "BILLY_HTTP_PORT",
+    "grpc": "BILLY_GRPC_PORT",
+    "balance": "BILLY_BALANCE_PORT",
+    "yookassa": "BILLY_YOOKASSA_PORT",
+    "auth": "BILLY_AUTH_PORT",
+    "notifications": "BILLY_NOTIFICATIONS_PORT",
+}
+
+
+def test_a_second_dev_on_the_same_data_directory_names_the_first_and_starts_nothing(dev_on_taken_ports):
+    dev, _ = dev_on_taken_ports
+    ports = {variable: dev.address(name).rsplit(":", 1)[1] for name, variable in BANNER_VARIABLES.items()}
+    running = {pid: name for pid, name in _children(dev).items() if name}  # a zombie has no command line
+
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "BILLY_LOG_LEVEL")}
+    env.update(BILLY_DATA_DIR=str(dev.data_dir), BILLY_DEV_API_KEY=KEY, **ports)
+
+    second = subprocess.run(
+        [sys.executable, "-m", "billy", "dev"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=START_TIMEOUT,
+        check=False,
+    )
+
+    assert (second.returncode, second.stdout) == (1, ""), second.stdout + second.stderr
+    (line,) = second.stderr.splitlines()
+    assert line.startswith(f"billy: dev_already_running: billy dev (pid {dev.process.pid}) is already running with")
+    for name, variable in BANNER_VARIABLES.items():
+        assert f" port {ports[variable]} ({variable})" in line, name
+    # Nothing of the second one started, and the first one's demo shop still points at its own emulator.
+    assert {pid: name for pid, name in _children(dev).items() if name} == running
+    database = re.search(r"^  database +(\S+)", dev.output, re.M).group(1)
+    with psycopg.connect(database) as connection:
+        (shop,) = connection.execute("SELECT yookassa_api_url FROM workspace WHERE name = 'cinema'").fetchone()
+    assert shop == dev.address("yookassa") + "/v3"
+
+
+def test_a_dev_on_a_database_another_dev_uses_names_it_and_starts_nothing(django_db_setup, data_dir):
+    url = database_url_for_children()
+    env = {k: v for k, v in os.environ.items() if k != "BILLY_LOG_LEVEL"}
+    env.update(DATABASE_URL=url, BILLY_DATA_DIR=str(data_dir), BILLY_DEV_API_KEY=KEY, **ANY_PORTS)
+
+    with claim_database(url):  # as a running billy dev holds it, with its own data directory
+        second = subprocess.run(
+            [sys.executable, "-m", "billy", "dev"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=START_TIMEOUT,
+            check=False,
+        )
+
+    assert second.returncode == 1, second.stdout + second.stderr
+    assert "billy is running." not in second.stdout
+    assert second.stderr.splitlines()[-1].startswith(
+        f"billy: dev_already_running: billy dev (pid {os.getpid()}) is already running with the database "
+    )
 
 
 def _children(dev: DevProcess) -> dict[int, str]:

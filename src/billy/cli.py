@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
+import json
 import logging
 import os
 import signal
@@ -13,6 +15,9 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
+
+from billy.cli_errors import refusal
+from billy.core.errors import CommandError
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -44,7 +49,8 @@ def _or_free_port(listen: Callable[[int], T], port: int, *, fallback: bool) -> t
         return listen(port), None
     except OSError as e:
         if not (fallback and port):
-            raise
+            why = os.strerror(e.errno) if e.errno else str(e)
+            raise CommandError("port_unavailable", f"Cannot listen on port {port}: {why}; choose another with --port.")
         return listen(0), os.strerror(e.errno) if e.errno else str(e)
 
 
@@ -160,35 +166,41 @@ def cmd_manage(args: argparse.Namespace) -> None:
 def cmd_apikey(args: argparse.Namespace) -> None:
     _setup_django()
     from billy.core import clock
-    from billy.core.errors import BillyError
-    from billy.workspaces import operations
-    from billy.workspaces.models import ApiKey
+    from billy.workspaces import operations, queries
 
     if args.apikey_command == "create":
-        try:
-            issued = operations.create_api_key(
-                name=args.name,
-                workspace_names=args.workspace,
-                role=args.role.upper(),
-                now=clock.now(),
-            )
-        except BillyError as e:
-            sys.exit(f"error: {e.message} {e.details or ''}".strip())
+        issued = operations.create_api_key(
+            name=args.name, workspace_names=args.workspace, role=args.role.upper(), now=clock.now()
+        )
         granted = ", ".join(sorted(args.workspace))
         print(f"API key '{issued.api_key.name}' ({issued.api_key.role.lower()}) granted: {granted}")
         print("Shown once; billy keeps only its SHA-256:")
         print(issued.secret)
     elif args.apikey_command == "revoke":
-        key = ApiKey.objects.filter(prefix=args.prefix).first()
-        if key is None:
-            sys.exit(f"error: no API key with prefix {args.prefix!r}")
+        key = queries.get_api_key_by_prefix(args.prefix)
         operations.revoke_api_key(api_key_id=key.pk, now=clock.now())
         print(f"revoked {key}")
     else:
-        for key in ApiKey.objects.prefetch_related("workspaces"):
-            state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active"
-            names = ",".join(w.name for w in key.workspaces.all())
-            print(f"{key.prefix}…  {key.role.lower():8}  {state:18}  {key.name}  [{names}]")
+        rows = [_api_key_row(key) for key in queries.list_api_keys()]
+        if args.json:
+            print(json.dumps({"api_keys": rows}, ensure_ascii=False, indent=2))
+            return
+        for row in rows:
+            state = f"revoked {row['revoked_at'][:10]}" if row["revoked_at"] else "active"
+            names = ",".join(row["workspaces"])
+            print(f"{row['prefix']}…  {row['role']:8}  {state:18}  {row['name']}  [{names}]")
+
+
+def _api_key_row(key) -> dict:
+    """What `billy apikey list` shows of a key, in text and in JSON alike."""
+    return {
+        "prefix": key.prefix,
+        "role": key.role.lower(),
+        "state": "revoked" if key.revoked_at else "active",
+        "revoked_at": key.revoked_at.isoformat() if key.revoked_at else None,
+        "name": key.name,
+        "workspaces": [w.name for w in key.workspaces.all()],
+    }
 
 
 def cmd_emulate(args: argparse.Namespace) -> None:
@@ -199,7 +211,7 @@ def cmd_emulate(args: argparse.Namespace) -> None:
     elif args.system == "yookassa":
         from billy.integrations.yookassa.emulator import YooKassaEmulator as Emulator
 
-        options["webhooks"] = dict(spec.split("=", 1) for spec in args.webhook)
+        options["webhooks"] = dict(args.webhook)
     elif args.system == "auth":
         from billy.integrations.auth_api.emulator import AuthEmulator as Emulator
     else:
@@ -244,7 +256,7 @@ def _project_root() -> Path:
     for path in [Path.cwd(), *Path.cwd().parents]:
         if (path / "pyproject.toml").exists() and (path / "src" / "billy").is_dir():
             return path
-    sys.exit("error: run `billy test` inside the billy checkout")
+    raise CommandError("not_a_checkout", "Run `billy test` inside the billy checkout.")
 
 
 def cmd_test(args: argparse.Namespace) -> None:
@@ -268,8 +280,23 @@ def _add_listen_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--port-file", metavar="PATH", help="once listening, write the port to PATH (for `billy dev`)")
 
 
+def _webhook(spec: str) -> tuple[str, str]:
+    shop_id, equals, url = spec.partition("=")
+    if not (shop_id and equals and url):
+        raise argparse.ArgumentTypeError(f"{spec!r} is not SHOP_ID=URL")
+    return shop_id, url
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a mistake said the way every other refusal is: one line with a code, exit 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"billy: invalid_arguments: {self.prog}: {message} (see `{self.prog} --help`).\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="billy", description="billy, the billing service")
+    parser = _Parser(prog="billy", description="billy, the billing service")
+    parser.add_argument("--version", action="version", version=f"billy {importlib.metadata.version('billy')}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("serve", help="HTTP API and admin (gunicorn, several processes)")
@@ -307,6 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--webhook",
         action="append",
         default=[],
+        type=_webhook,
         metavar="SHOP_ID=URL",
         help="yookassa: send this shop's notifications to URL (repeatable)",
     )
@@ -316,14 +344,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_migrate)
 
     p = sub.add_parser("apikey", help="create, list or revoke API keys")
-    keys = p.add_subparsers(dest="apikey_command", required=True)
+    keys = p.add_subparsers(dest="apikey_command", required=True, metavar="{create,revoke,list}")
     c = keys.add_parser("create", help="print a new key, alone on the last line")
     c.add_argument("--workspace", action="append", required=True, help="grant this workspace (repeatable)")
     c.add_argument("--name", default="api key", help="who holds the key")
     c.add_argument("--role", choices=["service", "operator"], default="service")
     r = keys.add_parser("revoke", help="revoke the key with this prefix")
     r.add_argument("prefix")
-    keys.add_parser("list", help="list keys (prefixes only)")
+    ls = keys.add_parser("list", help="list keys (prefixes only)")
+    ls.add_argument("--json", action="store_true", help='one JSON document: {"api_keys": [...]}')
     p.set_defaults(func=cmd_apikey)
 
     p = sub.add_parser("db", help="the embedded PostgreSQL cluster (when DATABASE_URL is unset)")
@@ -352,7 +381,13 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     elif extra:
         args.rest = [*args.rest, *extra]
-    args.func(args)
+    try:
+        args.func(args)
+    except Exception as e:
+        said = refusal(e)
+        if said is None:
+            raise  # a bug: its traceback is what a person needs
+        sys.exit(f"billy: {said[0]}: {said[1]}")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,9 @@ Each server keeps its documented port (`PORTS`, or its variable) unless another 
 it listens on a free port, says so, and writes the port it got to a file; `billy dev` waits for
 that file, so the banner and the other processes use the ports actually taken, and no port is
 picked here and bound later by someone else.
+
+One `billy dev` at a time per data directory and per database (`billy.dev_lock`), checked before
+anything starts.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import threading
 from pathlib import Path
 
 from billy.core.embedded_pg import EmbeddedPostgres, data_dir_from_env, ensure_database
+from billy.dev_lock import DevLock, claim_database
 from billy.supervisor import Children, ClusterKeeper, Stopped
 
 DEMO_WORKSPACES = [
@@ -115,6 +119,15 @@ def _seed(data_dir: Path, *, yookassa_api_url: str) -> tuple[str, str, str]:
 def run_dev() -> int:
     data_dir = data_dir_from_env()
     data_dir.mkdir(parents=True, exist_ok=True)
+    lock = DevLock(data_dir, ports=PORTS)
+    lock.acquire()  # before anything starts: a second billy dev on this data directory stops here
+    try:
+        return _run_with_cluster(data_dir, lock)
+    finally:
+        lock.release()
+
+
+def _run_with_cluster(data_dir: Path, lock: DevLock) -> int:
     cluster = None
     started_cluster = False
     if not os.environ.get("DATABASE_URL"):
@@ -125,7 +138,7 @@ def run_dev() -> int:
         os.environ["DATABASE_URL"] = cluster.url("billy", port)
     try:
         # A cluster that was already running (another `billy` using it) is someone else's to keep up.
-        return _run(data_dir, cluster if started_cluster else None)
+        return _run(data_dir, cluster if started_cluster else None, lock)
     except KeyboardInterrupt:
         return 130
     finally:
@@ -138,8 +151,16 @@ def run_dev() -> int:
 DATABASE_CHILDREN = ["serve", "grpc", "worker"]
 
 
-def _run(data_dir: Path, cluster: EmbeddedPostgres | None) -> int:
+def _run(data_dir: Path, cluster: EmbeddedPostgres | None, lock: DevLock) -> int:
     ensure_database(os.environ["DATABASE_URL"])
+    claim = claim_database(os.environ["DATABASE_URL"])  # before anything uses the database
+    try:
+        return _run_claimed(data_dir, cluster, lock)
+    finally:
+        claim.close()
+
+
+def _run_claimed(data_dir: Path, cluster: EmbeddedPostgres | None, lock: DevLock) -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "billy.settings")
     # Payments nobody paid are re-read from the emulator after a minute, not five.
     os.environ.setdefault("BILLY_PAYMENT_RECHECK_SECONDS", "60")
@@ -178,6 +199,7 @@ def _run(data_dir: Path, cluster: EmbeddedPostgres | None) -> int:
             children.wait_http("serve", f"{base}/health")
             webhook = f"{base}/api/v1/workspaces/cinema/providers/yookassa/webhook"
             YooKassaEmulatorControl(yookassa).register_webhook(CINEMA_SHOP_ID, webhook)
+            lock.record(ports)
             _print_banner(ports=ports, admin=(admin_user, admin_password), api_key=api_key, data_dir=data_dir)
             keeper = None
             if cluster is not None:

@@ -33,7 +33,7 @@ def test_create_or_update_client(stub, key, balance_control):
     response = stub.CreateOrUpdateClient(request, metadata=auth(key), timeout=10)
 
     assert response.created
-    assert (response.client.phone, response.client.status) == ("+74951234567", "ACTIVE")
+    assert (response.client.phone, response.client.status) == ("+74951234567", clients_pb2.CLIENT_STATUS_ACTIVE)
     assert stub.CreateOrUpdateClient(request, metadata=auth(key), timeout=10).created is False
     fetched = stub.GetClient(
         clients_pb2.GetClientRequest(workspace="c2b", service_client_id="client-1"), metadata=auth(key), timeout=10

@@ -4,17 +4,19 @@ code (or a success), never INTERNAL, UNKNOWN or a dead stream."""
 import grpc
 import pytest
 
-from billy.v1 import clients_pb2, money_pb2
+from billy.v1 import clients_pb2, events_pb2, money_pb2, subscriptions_pb2
 from tests.charges.conftest import fund, make_client
 from tests.conftest import make_api_key
 
-MODULES = {clients_pb2.DESCRIPTOR: clients_pb2, money_pb2.DESCRIPTOR: money_pb2}
-SERVICES = [
-    clients_pb2.DESCRIPTOR.services_by_name["ClientService"],
-    money_pb2.DESCRIPTOR.services_by_name["WalletService"],
-    money_pb2.DESCRIPTOR.services_by_name["ChargeService"],
-]
-DEFAULTS = {"workspace": "c2b", "service_client_id": "client-1", "amount": "1.00", "charge_id": "c-1"}
+MODULES = {m.DESCRIPTOR: m for m in (clients_pb2, money_pb2, events_pb2, subscriptions_pb2)}
+SERVICES = [service for module in MODULES for service in module.services_by_name.values()]
+DEFAULTS = {
+    "workspace": "c2b",
+    "service_client_id": "client-1",
+    "client": "client-1",
+    "amount": "1.00",
+    "charge_id": "c-1",
+}
 
 
 @pytest.mark.parametrize("value", ["a\x00b", "x" * 100_000, "\ufffe"], ids=["nul", "huge", "non_character"])

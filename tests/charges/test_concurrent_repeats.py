@@ -63,7 +63,7 @@ def test_one_charge_id_over_grpc_charges_once(grpc_channel, client_a, service_ke
     fund(client_a, 100_00)
     charges = money_pb2_grpc.ChargeServiceStub(grpc_channel)
     request = money_pb2.CreateChargeRequest(
-        workspace="c2b", service_client_id="client-1", charge_id="g-1", product="p", amount="30.00"
+        workspace="c2b", client="client-1", charge_id="g-1", product="p", amount="30.00"
     )
 
     answers = all_at_once(
@@ -71,6 +71,8 @@ def test_one_charge_id_over_grpc_charges_once(grpc_channel, client_a, service_ke
     )
 
     assert sorted(a.created for a in answers) == [False] * (CALLS - 1) + [True]
-    assert {(a.charge.charge_id, a.charge.amount, a.charge.status) for a in answers} == {("g-1", "30.00", "COMPLETED")}
+    assert {(a.charge.charge_id, a.charge.amount, a.charge.status) for a in answers} == {
+        ("g-1", "30.00", money_pb2.CHARGE_STATUS_COMPLETED)
+    }
     assert Charge.objects.count() == 1
     assert Account.objects.get(client=client_a).balance == 70_00

@@ -23,7 +23,7 @@ def auth(key):
 
 def create(charge_id="g-1", amount="30.00", **extra):
     return money_pb2.CreateChargeRequest(
-        workspace="c2b", service_client_id="client-1", charge_id=charge_id, product="p", amount=amount, **extra
+        workspace="c2b", client="client-1", charge_id=charge_id, product="p", amount=amount, **extra
     )
 
 
@@ -41,14 +41,16 @@ def test_charge_lifecycle(charges, wallets, client_a, service_key):
         money_pb2.RefundChargeRequest(workspace="c2b", charge_id="g-1", refund_id="gr-1"), metadata=metadata
     )
     listed = charges.ListCharges(
-        money_pb2.ListChargesRequest(workspace="c2b", service_client_id="client-1", limit=10), metadata=metadata
+        money_pb2.ListChargesRequest(workspace="c2b", client="client-1", limit=10), metadata=metadata
     )
-    wallet = wallets.GetWallet(
-        money_pb2.GetWalletRequest(workspace="c2b", service_client_id="client-1"), metadata=metadata
-    )
+    wallet = wallets.GetWallet(money_pb2.GetWalletRequest(workspace="c2b", client="client-1"), metadata=metadata)
 
-    assert (created.created, created.charge.status, repeat.created) == (True, "COMPLETED", False)
-    assert (held.charge.status, confirmed.status, confirmed.captured_amount) == ("HELD", "COMPLETED", "10.00")
+    assert (created.created, created.charge.status, repeat.created) == (True, money_pb2.CHARGE_STATUS_COMPLETED, False)
+    assert (held.charge.status, confirmed.status, confirmed.captured_amount) == (
+        money_pb2.CHARGE_STATUS_HELD,
+        money_pb2.CHARGE_STATUS_COMPLETED,
+        "10.00",
+    )
     assert (refund.created, refund.refund.amount) == (True, "30.00")
     assert [c.charge_id for c in listed.charges] == ["g-2", "g-1"]
     assert (wallet.balance, wallet.available) == ("90.00", "90.00")
@@ -76,7 +78,7 @@ def test_errors_map_to_status_codes(charges, wallets, client_a, service_key):
         (
             lambda: wallets.AdjustWallet(
                 money_pb2.AdjustWalletRequest(
-                    workspace="c2b", service_client_id="client-1", adjustment_id="a", amount="1.00", reason="r"
+                    workspace="c2b", client="client-1", adjustment_id="a", amount="1.00", reason="r"
                 ),
                 metadata=metadata,
             ),
@@ -95,7 +97,7 @@ def test_operator_adjusts_and_batch_charges(charges, wallets, client_a, operator
     metadata = auth(operator_key)
     adjusted = wallets.AdjustWallet(
         money_pb2.AdjustWalletRequest(
-            workspace="c2b", service_client_id="client-1", adjustment_id="adj-g", amount="50.00", reason="gift"
+            workspace="c2b", client="client-1", adjustment_id="adj-g", amount="50.00", reason="gift"
         ),
         metadata=metadata,
     )
@@ -105,6 +107,8 @@ def test_operator_adjusts_and_batch_charges(charges, wallets, client_a, operator
     )
 
     assert (adjusted.created, adjusted.wallet.balance) == (True, "50.00")
+    assert (adjusted.client, adjusted.reason, adjusted.created_by) == ("client-1", "gift", "api key test")
+    assert adjusted.HasField("created_at")
     assert [(r.status, r.error_code) for r in batch.results] == [(201, ""), (422, "insufficient_funds")]
 
 

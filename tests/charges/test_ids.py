@@ -70,7 +70,7 @@ def test_grpc_refuses_a_charge_id_http_could_never_reach(grpc_channel, client_a,
     with pytest.raises(grpc.RpcError) as error:
         charges.CreateCharge(
             money_pb2.CreateChargeRequest(
-                workspace="c2b", service_client_id="client-1", charge_id="a/b", product="p", amount="1.00", hold=True
+                workspace="c2b", client="client-1", charge_id="a/b", product="p", amount="1.00", hold=True
             ),
             metadata=metadata,
             timeout=30,
@@ -79,9 +79,7 @@ def test_grpc_refuses_a_charge_id_http_could_never_reach(grpc_channel, client_a,
         money_pb2.CreateChargesRequest(
             workspace="c2b",
             charges=[
-                money_pb2.CreateChargeRequest(
-                    workspace="c2b", service_client_id="", charge_id="b-1", product="p", amount="1.00"
-                )
+                money_pb2.CreateChargeRequest(workspace="c2b", client="", charge_id="b-1", product="p", amount="1.00")
             ],
         ),
         metadata=metadata,

@@ -34,6 +34,7 @@ _TABLE = [
         "No workspace with this name that the API key is granted (unknown and not granted look the same).",
     ),
     ErrorCode("client_not_found", 404, grpc.StatusCode.NOT_FOUND, "No client with this service client id."),
+    ErrorCode("api_key_not_found", 404, grpc.StatusCode.NOT_FOUND, "No API key with this prefix."),
     ErrorCode("payload_too_large", 413, grpc.StatusCode.RESOURCE_EXHAUSTED, "The request body is too large."),
     ErrorCode(
         "unsupported_media_type",
@@ -196,6 +197,16 @@ class BillyError(Exception):
 
     def as_dict(self) -> dict[str, Any]:
         return {"error": {"code": self.code, "message": self.message, "details": self.details}}
+
+
+class CommandError(Exception):
+    """A command-line command refused to go on for a reason of its own (not an API error, so it has no
+    HTTP or gRPC status): a stable code and one sentence, printed as `billy: <code>: <message>`."""
+
+    def __init__(self, code: str, message: str) -> None:
+        self.code = code
+        self.message = message
+        super().__init__(message)
 
 
 class ValidationFailed(BillyError):

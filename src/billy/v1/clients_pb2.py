@@ -25,13 +25,15 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16\x62illy/v1/clients.proto\x12\x08\x62illy.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"w\n\x1b\x43reateOrUpdateClientRequest\x12\x11\n\tworkspace\x18\x01 \x01(\t\x12\x19\n\x11service_client_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\r\n\x05\x65mail\x18\x04 \x01(\t\x12\r\n\x05phone\x18\x05 \x01(\t\"Q\n\x1c\x43reateOrUpdateClientResponse\x12 \n\x06\x63lient\x18\x01 \x01(\x0b\x32\x10.billy.v1.Client\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\"@\n\x10GetClientRequest\x12\x11\n\tworkspace\x18\x01 \x01(\t\x12\x19\n\x11service_client_id\x18\x02 \x01(\t\"\xd2\x01\n\x06\x43lient\x12\x11\n\tworkspace\x18\x01 \x01(\t\x12\x19\n\x11service_client_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\r\n\x05\x65mail\x18\x04 \x01(\t\x12\r\n\x05phone\x18\x05 \x01(\t\x12\x0e\n\x06status\x18\x06 \x01(\t\x12.\n\ncreated_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp2\xb1\x01\n\rClientService\x12\x65\n\x14\x43reateOrUpdateClient\x12%.billy.v1.CreateOrUpdateClientRequest\x1a&.billy.v1.CreateOrUpdateClientResponse\x12\x39\n\tGetClient\x12\x1a.billy.v1.GetClientRequest\x1a\x10.billy.v1.Clientb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16\x62illy/v1/clients.proto\x12\x08\x62illy.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"w\n\x1b\x43reateOrUpdateClientRequest\x12\x11\n\tworkspace\x18\x01 \x01(\t\x12\x19\n\x11service_client_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\r\n\x05\x65mail\x18\x04 \x01(\t\x12\r\n\x05phone\x18\x05 \x01(\t\"Q\n\x1c\x43reateOrUpdateClientResponse\x12 \n\x06\x63lient\x18\x01 \x01(\x0b\x32\x10.billy.v1.Client\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\"@\n\x10GetClientRequest\x12\x11\n\tworkspace\x18\x01 \x01(\t\x12\x19\n\x11service_client_id\x18\x02 \x01(\t\"\xf0\x01\n\x06\x43lient\x12\x11\n\tworkspace\x18\x01 \x01(\t\x12\x19\n\x11service_client_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\r\n\x05\x65mail\x18\x04 \x01(\t\x12\r\n\x05phone\x18\x05 \x01(\t\x12&\n\x06status\x18\t \x01(\x0e\x32\x16.billy.v1.ClientStatus\x12.\n\ncreated_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampJ\x04\x08\x06\x10\x07*\x85\x01\n\x0c\x43lientStatus\x12\x1d\n\x19\x43LIENT_STATUS_UNSPECIFIED\x10\x00\x12\x19\n\x15\x43LIENT_STATUS_PENDING\x10\x01\x12\x18\n\x14\x43LIENT_STATUS_ACTIVE\x10\x02\x12!\n\x1d\x43LIENT_STATUS_NEEDS_ATTENTION\x10\x03\x32\xb1\x01\n\rClientService\x12\x65\n\x14\x43reateOrUpdateClient\x12%.billy.v1.CreateOrUpdateClientRequest\x1a&.billy.v1.CreateOrUpdateClientResponse\x12\x39\n\tGetClient\x12\x1a.billy.v1.GetClientRequest\x1a\x10.billy.v1.Clientb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'billy.v1.clients_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_CLIENTSTATUS']._serialized_start=583
+  _globals['_CLIENTSTATUS']._serialized_end=716
   _globals['_CREATEORUPDATECLIENTREQUEST']._serialized_start=69
   _globals['_CREATEORUPDATECLIENTREQUEST']._serialized_end=188
   _globals['_CREATEORUPDATECLIENTRESPONSE']._serialized_start=190
@@ -39,7 +41,7 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETCLIENTREQUEST']._serialized_start=273
   _globals['_GETCLIENTREQUEST']._serialized_end=337
   _globals['_CLIENT']._serialized_start=340
-  _globals['_CLIENT']._serialized_end=550
-  _globals['_CLIENTSERVICE']._serialized_start=553
-  _globals['_CLIENTSERVICE']._serialized_end=730
+  _globals['_CLIENT']._serialized_end=580
+  _globals['_CLIENTSERVICE']._serialized_start=719
+  _globals['_CLIENTSERVICE']._serialized_end=896
 # @@protoc_insertion_point(module_scope)

@@ -1,12 +1,24 @@
 import datetime
 
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class ClientStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CLIENT_STATUS_UNSPECIFIED: _ClassVar[ClientStatus]
+    CLIENT_STATUS_PENDING: _ClassVar[ClientStatus]
+    CLIENT_STATUS_ACTIVE: _ClassVar[ClientStatus]
+    CLIENT_STATUS_NEEDS_ATTENTION: _ClassVar[ClientStatus]
+CLIENT_STATUS_UNSPECIFIED: ClientStatus
+CLIENT_STATUS_PENDING: ClientStatus
+CLIENT_STATUS_ACTIVE: ClientStatus
+CLIENT_STATUS_NEEDS_ATTENTION: ClientStatus
 
 class CreateOrUpdateClientRequest(_message.Message):
     __slots__ = ("workspace", "service_client_id", "name", "email", "phone")
@@ -53,7 +65,7 @@ class Client(_message.Message):
     name: str
     email: str
     phone: str
-    status: str
+    status: ClientStatus
     created_at: _timestamp_pb2.Timestamp
     updated_at: _timestamp_pb2.Timestamp
-    def __init__(self, workspace: _Optional[str] = ..., service_client_id: _Optional[str] = ..., name: _Optional[str] = ..., email: _Optional[str] = ..., phone: _Optional[str] = ..., status: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    def __init__(self, workspace: _Optional[str] = ..., service_client_id: _Optional[str] = ..., name: _Optional[str] = ..., email: _Optional[str] = ..., phone: _Optional[str] = ..., status: _Optional[_Union[ClientStatus, str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...

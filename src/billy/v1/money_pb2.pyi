@@ -2,6 +2,7 @@ import datetime
 
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Iterable as _Iterable, Mapping as _Mapping
@@ -9,13 +10,48 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class ChargeStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CHARGE_STATUS_UNSPECIFIED: _ClassVar[ChargeStatus]
+    CHARGE_STATUS_HELD: _ClassVar[ChargeStatus]
+    CHARGE_STATUS_COMPLETED: _ClassVar[ChargeStatus]
+    CHARGE_STATUS_CANCELLED: _ClassVar[ChargeStatus]
+
+class CancelReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CANCEL_REASON_UNSPECIFIED: _ClassVar[CancelReason]
+    CANCEL_REASON_REQUESTED: _ClassVar[CancelReason]
+    CANCEL_REASON_EXPIRED: _ClassVar[CancelReason]
+
+class TransactionKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    TRANSACTION_KIND_UNSPECIFIED: _ClassVar[TransactionKind]
+    TRANSACTION_KIND_ADJUSTMENT: _ClassVar[TransactionKind]
+    TRANSACTION_KIND_CHARGE: _ClassVar[TransactionKind]
+    TRANSACTION_KIND_REFUND: _ClassVar[TransactionKind]
+    TRANSACTION_KIND_CARD_PAYMENT: _ClassVar[TransactionKind]
+    TRANSACTION_KIND_CARD_REFUND: _ClassVar[TransactionKind]
+CHARGE_STATUS_UNSPECIFIED: ChargeStatus
+CHARGE_STATUS_HELD: ChargeStatus
+CHARGE_STATUS_COMPLETED: ChargeStatus
+CHARGE_STATUS_CANCELLED: ChargeStatus
+CANCEL_REASON_UNSPECIFIED: CancelReason
+CANCEL_REASON_REQUESTED: CancelReason
+CANCEL_REASON_EXPIRED: CancelReason
+TRANSACTION_KIND_UNSPECIFIED: TransactionKind
+TRANSACTION_KIND_ADJUSTMENT: TransactionKind
+TRANSACTION_KIND_CHARGE: TransactionKind
+TRANSACTION_KIND_REFUND: TransactionKind
+TRANSACTION_KIND_CARD_PAYMENT: TransactionKind
+TRANSACTION_KIND_CARD_REFUND: TransactionKind
+
 class GetWalletRequest(_message.Message):
-    __slots__ = ("workspace", "service_client_id")
+    __slots__ = ("workspace", "client")
     WORKSPACE_FIELD_NUMBER: _ClassVar[int]
-    SERVICE_CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_FIELD_NUMBER: _ClassVar[int]
     workspace: str
-    service_client_id: str
-    def __init__(self, workspace: _Optional[str] = ..., service_client_id: _Optional[str] = ...) -> None: ...
+    client: str
+    def __init__(self, workspace: _Optional[str] = ..., client: _Optional[str] = ...) -> None: ...
 
 class Wallet(_message.Message):
     __slots__ = ("currency", "balance", "held", "available", "credit_limit")
@@ -32,16 +68,16 @@ class Wallet(_message.Message):
     def __init__(self, currency: _Optional[str] = ..., balance: _Optional[str] = ..., held: _Optional[str] = ..., available: _Optional[str] = ..., credit_limit: _Optional[str] = ...) -> None: ...
 
 class ListWalletTransactionsRequest(_message.Message):
-    __slots__ = ("workspace", "service_client_id", "limit", "cursor")
+    __slots__ = ("workspace", "client", "limit", "cursor")
     WORKSPACE_FIELD_NUMBER: _ClassVar[int]
-    SERVICE_CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
     CURSOR_FIELD_NUMBER: _ClassVar[int]
     workspace: str
-    service_client_id: str
+    client: str
     limit: int
     cursor: str
-    def __init__(self, workspace: _Optional[str] = ..., service_client_id: _Optional[str] = ..., limit: _Optional[int] = ..., cursor: _Optional[str] = ...) -> None: ...
+    def __init__(self, workspace: _Optional[str] = ..., client: _Optional[str] = ..., limit: _Optional[int] = ..., cursor: _Optional[str] = ...) -> None: ...
 
 class WalletTransaction(_message.Message):
     __slots__ = ("id", "kind", "amount", "currency", "description", "created_at")
@@ -52,12 +88,12 @@ class WalletTransaction(_message.Message):
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     id: int
-    kind: str
+    kind: TransactionKind
     amount: str
     currency: str
     description: str
     created_at: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[int] = ..., kind: _Optional[str] = ..., amount: _Optional[str] = ..., currency: _Optional[str] = ..., description: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    def __init__(self, id: _Optional[int] = ..., kind: _Optional[_Union[TransactionKind, str]] = ..., amount: _Optional[str] = ..., currency: _Optional[str] = ..., description: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ListWalletTransactionsResponse(_message.Message):
     __slots__ = ("transactions", "next_cursor")
@@ -68,37 +104,45 @@ class ListWalletTransactionsResponse(_message.Message):
     def __init__(self, transactions: _Optional[_Iterable[_Union[WalletTransaction, _Mapping]]] = ..., next_cursor: _Optional[str] = ...) -> None: ...
 
 class AdjustWalletRequest(_message.Message):
-    __slots__ = ("workspace", "service_client_id", "adjustment_id", "amount", "reason")
+    __slots__ = ("workspace", "client", "adjustment_id", "amount", "reason")
     WORKSPACE_FIELD_NUMBER: _ClassVar[int]
-    SERVICE_CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_FIELD_NUMBER: _ClassVar[int]
     ADJUSTMENT_ID_FIELD_NUMBER: _ClassVar[int]
     AMOUNT_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     workspace: str
-    service_client_id: str
+    client: str
     adjustment_id: str
     amount: str
     reason: str
-    def __init__(self, workspace: _Optional[str] = ..., service_client_id: _Optional[str] = ..., adjustment_id: _Optional[str] = ..., amount: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+    def __init__(self, workspace: _Optional[str] = ..., client: _Optional[str] = ..., adjustment_id: _Optional[str] = ..., amount: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class AdjustWalletResponse(_message.Message):
-    __slots__ = ("adjustment_id", "amount", "currency", "created", "wallet")
+    __slots__ = ("adjustment_id", "amount", "currency", "created", "wallet", "client", "reason", "created_by", "created_at")
     ADJUSTMENT_ID_FIELD_NUMBER: _ClassVar[int]
     AMOUNT_FIELD_NUMBER: _ClassVar[int]
     CURRENCY_FIELD_NUMBER: _ClassVar[int]
     CREATED_FIELD_NUMBER: _ClassVar[int]
     WALLET_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    CREATED_BY_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     adjustment_id: str
     amount: str
     currency: str
     created: bool
     wallet: Wallet
-    def __init__(self, adjustment_id: _Optional[str] = ..., amount: _Optional[str] = ..., currency: _Optional[str] = ..., created: _Optional[bool] = ..., wallet: _Optional[_Union[Wallet, _Mapping]] = ...) -> None: ...
+    client: str
+    reason: str
+    created_by: str
+    created_at: _timestamp_pb2.Timestamp
+    def __init__(self, adjustment_id: _Optional[str] = ..., amount: _Optional[str] = ..., currency: _Optional[str] = ..., created: _Optional[bool] = ..., wallet: _Optional[_Union[Wallet, _Mapping]] = ..., client: _Optional[str] = ..., reason: _Optional[str] = ..., created_by: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class CreateChargeRequest(_message.Message):
-    __slots__ = ("workspace", "service_client_id", "charge_id", "product", "amount", "currency", "hold", "hold_ttl_seconds", "description")
+    __slots__ = ("workspace", "client", "charge_id", "product", "amount", "currency", "hold", "hold_ttl_seconds", "description")
     WORKSPACE_FIELD_NUMBER: _ClassVar[int]
-    SERVICE_CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_FIELD_NUMBER: _ClassVar[int]
     CHARGE_ID_FIELD_NUMBER: _ClassVar[int]
     PRODUCT_FIELD_NUMBER: _ClassVar[int]
     AMOUNT_FIELD_NUMBER: _ClassVar[int]
@@ -107,7 +151,7 @@ class CreateChargeRequest(_message.Message):
     HOLD_TTL_SECONDS_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     workspace: str
-    service_client_id: str
+    client: str
     charge_id: str
     product: str
     amount: str
@@ -115,7 +159,7 @@ class CreateChargeRequest(_message.Message):
     hold: bool
     hold_ttl_seconds: int
     description: str
-    def __init__(self, workspace: _Optional[str] = ..., service_client_id: _Optional[str] = ..., charge_id: _Optional[str] = ..., product: _Optional[str] = ..., amount: _Optional[str] = ..., currency: _Optional[str] = ..., hold: _Optional[bool] = ..., hold_ttl_seconds: _Optional[int] = ..., description: _Optional[str] = ...) -> None: ...
+    def __init__(self, workspace: _Optional[str] = ..., client: _Optional[str] = ..., charge_id: _Optional[str] = ..., product: _Optional[str] = ..., amount: _Optional[str] = ..., currency: _Optional[str] = ..., hold: _Optional[bool] = ..., hold_ttl_seconds: _Optional[int] = ..., description: _Optional[str] = ...) -> None: ...
 
 class CreateChargeResponse(_message.Message):
     __slots__ = ("charge", "created")
@@ -162,9 +206,9 @@ class GetChargeRequest(_message.Message):
     def __init__(self, workspace: _Optional[str] = ..., charge_id: _Optional[str] = ...) -> None: ...
 
 class ListChargesRequest(_message.Message):
-    __slots__ = ("workspace", "service_client_id", "product", "status", "to", "limit", "cursor")
+    __slots__ = ("workspace", "client", "product", "status", "to", "limit", "cursor")
     WORKSPACE_FIELD_NUMBER: _ClassVar[int]
-    SERVICE_CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_FIELD_NUMBER: _ClassVar[int]
     PRODUCT_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     FROM_FIELD_NUMBER: _ClassVar[int]
@@ -172,13 +216,13 @@ class ListChargesRequest(_message.Message):
     LIMIT_FIELD_NUMBER: _ClassVar[int]
     CURSOR_FIELD_NUMBER: _ClassVar[int]
     workspace: str
-    service_client_id: str
+    client: str
     product: str
-    status: str
+    status: ChargeStatus
     to: _timestamp_pb2.Timestamp
     limit: int
     cursor: str
-    def __init__(self, workspace: _Optional[str] = ..., service_client_id: _Optional[str] = ..., product: _Optional[str] = ..., status: _Optional[str] = ..., to: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., limit: _Optional[int] = ..., cursor: _Optional[str] = ..., **kwargs) -> None: ...
+    def __init__(self, workspace: _Optional[str] = ..., client: _Optional[str] = ..., product: _Optional[str] = ..., status: _Optional[_Union[ChargeStatus, str]] = ..., to: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., limit: _Optional[int] = ..., cursor: _Optional[str] = ..., **kwargs) -> None: ...
 
 class ListChargesResponse(_message.Message):
     __slots__ = ("charges", "next_cursor")
@@ -245,9 +289,9 @@ class Refund(_message.Message):
     def __init__(self, refund_id: _Optional[str] = ..., charge_id: _Optional[str] = ..., amount: _Optional[str] = ..., currency: _Optional[str] = ..., reason: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Charge(_message.Message):
-    __slots__ = ("charge_id", "service_client_id", "product", "amount", "currency", "status", "hold", "captured_amount", "refunded_amount", "hold_expires_at", "cancel_reason", "description", "created_at", "updated_at", "refunds")
+    __slots__ = ("charge_id", "client", "product", "amount", "currency", "status", "hold", "captured_amount", "refunded_amount", "hold_expires_at", "cancel_reason", "description", "created_at", "updated_at", "refunds")
     CHARGE_ID_FIELD_NUMBER: _ClassVar[int]
-    SERVICE_CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_FIELD_NUMBER: _ClassVar[int]
     PRODUCT_FIELD_NUMBER: _ClassVar[int]
     AMOUNT_FIELD_NUMBER: _ClassVar[int]
     CURRENCY_FIELD_NUMBER: _ClassVar[int]
@@ -262,18 +306,18 @@ class Charge(_message.Message):
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
     REFUNDS_FIELD_NUMBER: _ClassVar[int]
     charge_id: str
-    service_client_id: str
+    client: str
     product: str
     amount: str
     currency: str
-    status: str
+    status: ChargeStatus
     hold: bool
     captured_amount: str
     refunded_amount: str
     hold_expires_at: _timestamp_pb2.Timestamp
-    cancel_reason: str
+    cancel_reason: CancelReason
     description: str
     created_at: _timestamp_pb2.Timestamp
     updated_at: _timestamp_pb2.Timestamp
     refunds: _containers.RepeatedCompositeFieldContainer[Refund]
-    def __init__(self, charge_id: _Optional[str] = ..., service_client_id: _Optional[str] = ..., product: _Optional[str] = ..., amount: _Optional[str] = ..., currency: _Optional[str] = ..., status: _Optional[str] = ..., hold: _Optional[bool] = ..., captured_amount: _Optional[str] = ..., refunded_amount: _Optional[str] = ..., hold_expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cancel_reason: _Optional[str] = ..., description: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., refunds: _Optional[_Iterable[_Union[Refund, _Mapping]]] = ...) -> None: ...
+    def __init__(self, charge_id: _Optional[str] = ..., client: _Optional[str] = ..., product: _Optional[str] = ..., amount: _Optional[str] = ..., currency: _Optional[str] = ..., status: _Optional[_Union[ChargeStatus, str]] = ..., hold: _Optional[bool] = ..., captured_amount: _Optional[str] = ..., refunded_amount: _Optional[str] = ..., hold_expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cancel_reason: _Optional[_Union[CancelReason, str]] = ..., description: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., refunds: _Optional[_Iterable[_Union[Refund, _Mapping]]] = ...) -> None: ...

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
-from billy.core.errors import ValidationFailed
+from billy.core.errors import BillyError, ValidationFailed
 
 from .models import ApiKey, Workspace
 
@@ -27,8 +27,11 @@ class IssuedApiKey:
     secret: str  # shown once; only its hash is stored
 
 
-class UnknownWorkspaces(ValidationFailed):
-    """Some of the workspaces to grant do not exist."""
+class UnknownWorkspace(BillyError):
+    """A workspace to grant does not exist. `details={"workspaces": [name, ...]}`: every unknown one."""
+
+    code = "workspace_not_found"
+    default_message = "No such workspace."
 
 
 def create_api_key(
@@ -41,15 +44,22 @@ def create_api_key(
 ) -> IssuedApiKey:
     """Create a key granted `workspace_names`; `secret` fixes the key (dev), else a random one.
 
-    Raises UnknownWorkspaces when a name is not a workspace, ValidationFailed for an empty grant.
+    Raises UnknownWorkspace when a name is not a workspace, ValidationFailed for an empty grant or a
+    name that is empty or over 128 characters.
     """
     names = sorted(set(workspace_names))
+    if not 1 <= len(name) <= ApiKey._meta.get_field("name").max_length:
+        raise ValidationFailed({"name": ["1 to 128 characters."]})
     if not names:
         raise ValidationFailed({"workspaces": ["Grant at least one workspace."]})
     workspaces = list(Workspace.objects.filter(name__in=names))
     missing = sorted(set(names) - {w.name for w in workspaces})
     if missing:
-        raise UnknownWorkspaces({"workspaces": [f"Unknown workspace: {n}" for n in missing]})
+        names = ", ".join(f'"{n}"' for n in missing)
+        raise UnknownWorkspace(
+            f"No workspace named {names}." if len(missing) == 1 else f"No workspaces named {names}.",
+            details={"workspaces": missing},
+        )
     secret = secret or KEY_PREFIX + secrets.token_urlsafe(32)
     with transaction.atomic():
         api_key = ApiKey.objects.create(

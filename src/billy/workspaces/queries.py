@@ -22,6 +22,11 @@ class WorkspaceNotFound(BillyError):
     default_message = "No such workspace."
 
 
+class ApiKeyNotFound(BillyError):
+    code = "api_key_not_found"
+    default_message = "No such API key."
+
+
 @dataclass(frozen=True)
 class Principal:
     """Who is calling: an API key that is valid now."""
@@ -108,3 +113,16 @@ def get_workspace(workspace_name: str) -> Workspace:
     if workspace is None:
         raise WorkspaceNotFound(f"No workspace named {workspace_name!r}.")
     return workspace
+
+
+def list_api_keys() -> list[ApiKey]:
+    """Every API key, newest first, with its workspaces (two queries)."""
+    return list(ApiKey.objects.prefetch_related("workspaces"))
+
+
+def get_api_key_by_prefix(prefix: str) -> ApiKey:
+    """The key whose first characters are `prefix` (as `list_api_keys` shows them). Raises ApiKeyNotFound."""
+    key = ApiKey.objects.filter(prefix=prefix).first()
+    if key is None:
+        raise ApiKeyNotFound(f'No API key with prefix "{prefix}".', details={"prefix": prefix})
+    return key

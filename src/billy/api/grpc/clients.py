@@ -11,6 +11,7 @@ from billy.integrations.balance import get_balance
 from billy.v1 import clients_pb2, clients_pb2_grpc
 from billy.workspaces.queries import get_workspace_for
 
+from .enums import enum_number
 from .interceptor import current_principal
 
 
@@ -30,7 +31,7 @@ def client_message(client: Client, workspace_name: str) -> clients_pb2.Client:
         name=client.name,
         email=client.email,
         phone=client.phone,
-        status=client.status,
+        status=enum_number(clients_pb2.ClientStatus, client.status),
         created_at=timestamp(client.created_at),
         updated_at=timestamp(client.updated_at),
     )

@@ -8,6 +8,10 @@ import logging
 
 import grpc
 from django.db import close_old_connections
+from google.protobuf import any_pb2
+from google.protobuf.duration_pb2 import Duration
+from google.rpc import error_details_pb2, status_pb2
+from grpc_status import rpc_status
 
 from billy.core.database import database_unavailable
 from billy.core.errors import BillyError, Unauthenticated
@@ -38,12 +42,39 @@ def _bearer(metadata) -> str:
     return token.strip() if scheme.lower() == "bearer" else ""
 
 
+# ErrorInfo's domain: the service that defines the reasons (billy's error codes).
+ERROR_DOMAIN = "billy"
+
+
+def error_status(error: BillyError) -> grpc.Status:
+    """The error as a `google.rpc.Status`: the table's gRPC code, the message, and as details an
+    `ErrorInfo` (reason: billy's code; metadata: the details, each as a string) and, when a retry
+    may succeed later, a `RetryInfo`. Its trailing metadata carries it as `grpc-status-details-bin`."""
+    info = error_details_pb2.ErrorInfo(
+        reason=error.code,
+        domain=ERROR_DOMAIN,
+        metadata={key: value if isinstance(value, str) else json.dumps(value) for key, value in error.details.items()},
+    )
+    details = [info]
+    if error.retry_after is not None:
+        details.append(error_details_pb2.RetryInfo(retry_delay=Duration(seconds=error.retry_after)))
+    packed = []
+    for detail in details:
+        any_detail = any_pb2.Any()
+        any_detail.Pack(detail)
+        packed.append(any_detail)
+    code = error.spec.grpc_status
+    return rpc_status.to_status(status_pb2.Status(code=code.value[0], message=error.message, details=packed))
+
+
 def abort_with(context: grpc.ServicerContext, error: BillyError) -> None:
+    status = error_status(error)
+    # billy's own trailers, which clients read before the standard details existed, go alongside.
     trailers = [("billy-error-code", error.code), ("billy-error-details", json.dumps(error.details))]
     if error.retry_after is not None:
         trailers.append(("retry-after", str(error.retry_after)))
-    context.set_trailing_metadata(trailers)
-    context.abort(error.spec.grpc_status, error.message)
+    context.set_trailing_metadata([*trailers, *status.trailing_metadata])
+    context.abort(status.code, status.details)
 
 
 class BillyInterceptor(grpc.ServerInterceptor):

@@ -18,12 +18,13 @@ from billy.workspaces.queries import get_workspace_for
 
 from .arguments import datetime_argument
 from .clients import timestamp
+from .enums import enum_number, enum_value
 from .interceptor import current_principal
 
 
 def _client(request):
     workspace = get_workspace_for(current_principal(), request.workspace)
-    return workspace, get_client(workspace=workspace, service_client_id=request.service_client_id, related=("wallet",))
+    return workspace, get_client(workspace=workspace, service_client_id=request.client, related=("wallet",))
 
 
 def _optional(message, field: str):
@@ -54,16 +55,16 @@ def refund_message(refund: Refund, charge: Charge) -> money_pb2.Refund:
 def charge_message(charge: Charge) -> money_pb2.Charge:
     return money_pb2.Charge(
         charge_id=charge.charge_id,
-        service_client_id=charge.client.service_client_id,
+        client=charge.client.service_client_id,
         product=charge.product,
         amount=format_amount(charge.amount),
         currency=charge.currency,
-        status=charge.status,
+        status=enum_number(money_pb2.ChargeStatus, charge.status),
         hold=charge.hold,
         captured_amount=format_amount(charge.captured),
         refunded_amount=format_amount(charge.refunded),
         hold_expires_at=timestamp(charge.hold_expires_at),
-        cancel_reason=charge.cancel_reason,
+        cancel_reason=enum_number(money_pb2.CancelReason, charge.cancel_reason),
         description=charge.description,
         created_at=timestamp(charge.created_at),
         updated_at=timestamp(charge.updated_at),
@@ -97,7 +98,7 @@ class WalletServicer(money_pb2_grpc.WalletServiceServicer):
             transactions=[
                 money_pb2.WalletTransaction(
                     id=t.id,
-                    kind=t.kind,
+                    kind=enum_number(money_pb2.TransactionKind, t.kind),
                     amount=format_amount(t.amount),
                     currency=t.currency,
                     description=t.description,
@@ -127,6 +128,10 @@ class WalletServicer(money_pb2_grpc.WalletServiceServicer):
             currency=adjustment.currency,
             created=created,
             wallet=wallet_message(ledger_queries.get_wallet(client=client)),
+            client=client.service_client_id,
+            reason=adjustment.reason,
+            created_by=adjustment.created_by,
+            created_at=timestamp(adjustment.created_at),
         )
 
 
@@ -143,7 +148,7 @@ class ChargeServicer(money_pb2_grpc.ChargeServiceServicer):
         items = []
         for item in request.charges:
             try:
-                items.append(batch.BatchItem(service_client_id=item.service_client_id, request=_charge_request(item)))
+                items.append(batch.BatchItem(service_client_id=item.client, request=_charge_request(item)))
             except ValidationFailed as e:  # this item only, as the HTTP batch answers it
                 items.append(batch.UnreadableItem(charge_id=item.charge_id, error=e))
         results = [
@@ -169,7 +174,7 @@ class ChargeServicer(money_pb2_grpc.ChargeServiceServicer):
             limit=request.limit or 50,
             cursor=request.cursor or None,
             product=request.product or None,
-            status=request.status or None,
+            status=enum_value(money_pb2.ChargeStatus, request.status, field="status"),
             created_from=datetime_argument(request, "from"),
             created_to=datetime_argument(request, "to"),
         )

@@ -9,16 +9,30 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from billy.v1 import clients_pb2, clients_pb2_grpc, money_pb2, money_pb2_grpc
+from billy.v1 import (
+    clients_pb2,
+    clients_pb2_grpc,
+    events_pb2,
+    events_pb2_grpc,
+    money_pb2,
+    money_pb2_grpc,
+    subscriptions_pb2,
+    subscriptions_pb2_grpc,
+)
 
 from .clients import ClientServicer
+from .events import EventServicer
 from .interceptor import BillyInterceptor
 from .money import ChargeServicer, WalletServicer
+from .subscriptions import PlanServicer
 
+# billy's services, each served, reported SERVING by health and listed by reflection.
 SERVICE_NAMES = [
     clients_pb2.DESCRIPTOR.services_by_name["ClientService"].full_name,
     money_pb2.DESCRIPTOR.services_by_name["WalletService"].full_name,
     money_pb2.DESCRIPTOR.services_by_name["ChargeService"].full_name,
+    events_pb2.DESCRIPTOR.services_by_name["EventService"].full_name,
+    subscriptions_pb2.DESCRIPTOR.services_by_name["PlanService"].full_name,
 ]
 
 
@@ -34,6 +48,8 @@ def build_server(*, host: str, port: int, max_workers: int = 16) -> tuple[grpc.S
     clients_pb2_grpc.add_ClientServiceServicer_to_server(ClientServicer(), server)
     money_pb2_grpc.add_WalletServiceServicer_to_server(WalletServicer(), server)
     money_pb2_grpc.add_ChargeServiceServicer_to_server(ChargeServicer(), server)
+    events_pb2_grpc.add_EventServiceServicer_to_server(EventServicer(), server)
+    subscriptions_pb2_grpc.add_PlanServiceServicer_to_server(PlanServicer(), server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     for name in ["", *SERVICE_NAMES]:
