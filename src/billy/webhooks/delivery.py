@@ -80,6 +80,8 @@ def deliver_next(*, endpoint_id: int, now: dt.datetime) -> Step:
     if delivery.next_attempt_at > now:
         return Step(WAITING, delivery.pk, delivery.next_attempt_at)
     attempt = _start_attempt(delivery_id=delivery.pk, replay=False, now=now)
+    if attempt is None:
+        return Step(IDLE)
     return _record(attempt, _send(delivery, now), now)
 
 
@@ -108,9 +110,11 @@ def _current_delivery(*, endpoint_id: int, now: dt.datetime) -> WebhookDelivery 
     return delivery
 
 
-def _start_attempt(*, delivery_id: int, replay: bool, now: dt.datetime) -> WebhookAttempt:
+def _start_attempt(*, delivery_id: int, replay: bool, now: dt.datetime) -> WebhookAttempt | None:
     with transaction.atomic():
-        delivery = WebhookDelivery.objects.select_for_update().get(pk=delivery_id)
+        delivery = WebhookDelivery.objects.select_for_update().filter(pk=delivery_id).first()
+        if delivery is None:  # its endpoint was deleted meanwhile
+            return None
         # An attempt still open here was never finished: its worker stopped during the call.
         WebhookAttempt.objects.filter(delivery=delivery, replay=False, finished_at__isnull=True).update(
             finished_at=now, error=INTERRUPTED
@@ -138,7 +142,9 @@ def _record(attempt: WebhookAttempt, result: SendResult, now: dt.datetime) -> St
         WebhookAttempt.objects.filter(pk=attempt.pk, finished_at__isnull=True).update(
             finished_at=finished_at, status_code=result.status_code, error=result.error, latency_ms=result.latency_ms
         )
-        delivery = WebhookDelivery.objects.select_for_update().get(pk=attempt.delivery_id)
+        delivery = WebhookDelivery.objects.select_for_update().filter(pk=attempt.delivery_id).first()
+        if delivery is None:  # its endpoint was deleted during the call
+            return Step(IDLE)
         if result.succeeded and delivery.status != WebhookDelivery.Status.DELIVERED:
             delivery.status, delivery.finished_at = WebhookDelivery.Status.DELIVERED, finished_at
         elif result.succeeded or attempt.replay or delivery.status != WebhookDelivery.Status.PENDING:
