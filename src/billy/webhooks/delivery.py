@@ -34,9 +34,10 @@ from .signing import signature_header
 
 DELIVER_TASK = "billy.webhooks.deliver"
 REPLAY_TASK = "billy.webhooks.send_replay"
-# Feed reads per step: a step that walks past this many unwanted events stops and goes on next time.
-FEED_PAGE = 500
-FEED_PAGES_PER_STEP = 20
+# A step reads the feed in small pages (it needs one event; decoding a big page for it costs more than
+# the call) and, past FEED_PAGE * FEED_PAGES_PER_STEP unwanted events, stops and goes on next time.
+FEED_PAGE = 20
+FEED_PAGES_PER_STEP = 100
 INTERRUPTED = "No outcome was recorded: the call was cut short (the worker stopped during it)."
 
 IDLE = "idle"  # nothing to send now (no new event, or the endpoint is disabled or gone)
