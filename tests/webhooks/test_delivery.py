@@ -220,7 +220,7 @@ def test_an_attempt_cut_short_by_a_dead_worker_is_logged_and_the_event_sent_agai
     fund(client, 10_00)
     pending = wait_for(lambda: delivery._current_delivery(endpoint_id=made.endpoint.pk, now=NOW))
     # What a worker killed during the call leaves: the attempt written, no outcome.
-    delivery._start_attempt(delivery_id=pending.pk, replay=False, now=NOW)
+    delivery._start_attempt(delivery_id=pending.pk, now=NOW)
 
     assert deliver_next(endpoint_id=made.endpoint.pk, now=NOW).outcome == DELIVERED
 

@@ -80,7 +80,7 @@ def deliver_next(*, endpoint_id: int, now: dt.datetime) -> Step:
         return Step(IDLE)
     if delivery.next_attempt_at > now:
         return Step(WAITING, delivery.pk, delivery.next_attempt_at)
-    attempt = _start_attempt(delivery_id=delivery.pk, replay=False, now=now)
+    attempt = _start_attempt(delivery_id=delivery.pk, now=now)
     if attempt is None:
         return Step(IDLE)
     return _record(attempt, _send(delivery, now), now)
@@ -111,7 +111,7 @@ def _current_delivery(*, endpoint_id: int, now: dt.datetime) -> WebhookDelivery 
     return delivery
 
 
-def _start_attempt(*, delivery_id: int, replay: bool, now: dt.datetime) -> WebhookAttempt | None:
+def _start_attempt(*, delivery_id: int, now: dt.datetime) -> WebhookAttempt | None:
     with transaction.atomic():
         delivery = WebhookDelivery.objects.select_for_update().filter(pk=delivery_id).first()
         if delivery is None:  # its endpoint was deleted meanwhile
@@ -122,7 +122,7 @@ def _start_attempt(*, delivery_id: int, replay: bool, now: dt.datetime) -> Webho
         )
         delivery.attempt_count += 1
         delivery.save(update_fields=["attempt_count"])
-        return WebhookAttempt.objects.create(delivery=delivery, replay=replay, started_at=now)
+        return WebhookAttempt.objects.create(delivery=delivery, started_at=now)
 
 
 def _send(delivery: WebhookDelivery, now: dt.datetime) -> SendResult:
