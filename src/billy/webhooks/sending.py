@@ -52,6 +52,6 @@ def post_event(*, url: str, body: bytes, headers: dict[str, str], timeout: float
             ) as response,
         ):
             status, error = response.status_code, ""
-    except (httpx.HTTPError, httpx.InvalidURL) as e:
+    except (httpx.HTTPError, httpx.InvalidURL, ValueError) as e:  # ValueError: e.g. a host name IDNA refuses
         status, error = None, f"{type(e).__name__}: {e}"[:MAX_ERROR_LENGTH]
     return SendResult(status_code=status, error=error, latency_ms=int((time.monotonic() - started) * 1000))
