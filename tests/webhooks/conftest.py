@@ -1,12 +1,13 @@
 """A webhook receiver on a loopback socket: it verifies each request's signature with the README's
-own helper, answers 500 to its first `fail_first` requests on purpose, and can hold a request
-until told to answer."""
+own helper (once given its secrets), answers 500 to its first `fail_first` requests on purpose, and
+can hold a request until told to answer."""
 
 from __future__ import annotations
 
 import dataclasses
 import re
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -37,6 +38,10 @@ class Received:
 class Receiver:
     def __init__(self) -> None:
         self.fail_first = 0
+        # Given secrets, a request no secret verifies (at `now()`, unix seconds) is answered 400.
+        self.secrets: list[str] = []
+        self.now = time.time
+        self.verify = readme_verifier()
         self.requests: list[Received] = []
         self.lock = threading.Lock()
         self.hold = threading.Event()
@@ -50,13 +55,17 @@ class Receiver:
                 if not receiver.hold.is_set():
                     receiver.holding.set()
                     receiver.hold.wait(timeout=120)
+                signature = self.headers.get("Billy-Signature", "")
                 with receiver.lock:
-                    status = 500 if len(receiver.requests) < receiver.fail_first else 200
+                    verified = not receiver.secrets or any(
+                        receiver.verify(signature, body, secret, now=receiver.now()) for secret in receiver.secrets
+                    )
+                    status = 500 if len(receiver.requests) < receiver.fail_first else 200 if verified else 400
                     receiver.requests.append(
                         Received(
                             event_id=self.headers.get("Billy-Event-Id", ""),
                             event_type=self.headers.get("Billy-Event-Type", ""),
-                            signature=self.headers.get("Billy-Signature", ""),
+                            signature=signature,
                             body=body,
                             answered=status,
                         )

@@ -25,6 +25,9 @@ class Clock:
     def __init__(self, now: dt.datetime) -> None:
         self.now = now
 
+    def timestamp(self) -> float:
+        return self.now.timestamp()
+
 
 def charge(client, charge_id: str, now: dt.datetime, amount: int = 1_00):
     request = charge_operations.ChargeRequest(charge_id=charge_id, product="placement", amount=amount)
@@ -63,7 +66,7 @@ def test_receiver_sees_every_event_once_in_feed_order_across_failures_rotation_a
     client = make_client(workspace)
     made = create_endpoint(workspace=workspace, url=receiver.url, event_types=[], enabled=True, now=clock.now)
     endpoint, old_secret = made.endpoint, made.secret
-    receiver.fail_first = 3
+    receiver.fail_first, receiver.secrets, receiver.now = 3, [old_secret], clock.timestamp
     fund(client, 100_00)
     for i in range(4):
         charge(client, f"ch-a{i}", clock.now)
@@ -79,6 +82,7 @@ def test_receiver_sees_every_event_once_in_feed_order_across_failures_rotation_a
 
     rotated = rotate_secret(workspace=workspace, endpoint_id=endpoint.pk, overlap_seconds=3600, now=clock.now)
     new_secret = rotated.secret
+    receiver.secrets = [new_secret]  # the receiver switches to the new secret at once
     for i in range(3):
         charge(client, f"ch-b{i}", clock.now)
     deliver_until(endpoint.pk, clock, lambda: len(receiver.seen_once()) == 8)
@@ -106,6 +110,7 @@ def test_receiver_sees_every_event_once_in_feed_order_across_failures_rotation_a
         "a replay job that runs again sends nothing"
     )
 
+    assert [r.answered for r in receiver.requests].count(400) == 0, "every request verified"
     accepted = receiver.accepted()
     assert accepted[-1].event_id == str(replayed.event_id)
     assert verify(accepted[-1].signature, accepted[-1].body, new_secret, now=clock.now.timestamp())
