@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "billy.charges",
     "billy.idempotency",
     "billy.subscriptions",
+    "billy.webhooks",
 ]
 
 MIDDLEWARE = [
@@ -196,3 +197,12 @@ BILLY_AUTH_CACHE_SECONDS = float(os.environ.get("BILLY_AUTH_CACHE_SECONDS", "5")
 
 # Seconds a client is told to wait (Retry-After) when an upstream system is unavailable.
 BILLY_RETRY_AFTER_SECONDS = int(os.environ.get("BILLY_RETRY_AFTER_SECONDS", "5"))
+
+# Webhooks to integrators: how long billy waits for a receiver's answer; the retry schedule of a
+# delivery that failed (the first wait, doubling up to the cap, for the window, then given up); how
+# long one delivery job goes on before it leaves its worker slot and continues in a new job.
+BILLY_WEBHOOK_TIMEOUT = float(os.environ.get("BILLY_WEBHOOK_TIMEOUT", "10"))
+BILLY_WEBHOOK_RETRY_FIRST_SECONDS = float(os.environ.get("BILLY_WEBHOOK_RETRY_FIRST_SECONDS", "5"))
+BILLY_WEBHOOK_RETRY_MAX_SECONDS = float(os.environ.get("BILLY_WEBHOOK_RETRY_MAX_SECONDS", "3600"))
+BILLY_WEBHOOK_RETRY_WINDOW_SECONDS = float(os.environ.get("BILLY_WEBHOOK_RETRY_WINDOW_SECONDS", str(3 * 24 * 3600)))
+BILLY_WEBHOOK_RUN_SECONDS = float(os.environ.get("BILLY_WEBHOOK_RUN_SECONDS", "20"))

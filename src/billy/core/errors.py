@@ -50,6 +50,8 @@ _TABLE = [
     ErrorCode("charge_not_found", 404, grpc.StatusCode.NOT_FOUND, "No charge with this charge_id."),
     ErrorCode("plan_not_found", 404, grpc.StatusCode.NOT_FOUND, "No active plan with this code."),
     ErrorCode("subscription_not_found", 404, grpc.StatusCode.NOT_FOUND, "No subscription with this id."),
+    ErrorCode("webhook_endpoint_not_found", 404, grpc.StatusCode.NOT_FOUND, "No webhook endpoint with this id."),
+    ErrorCode("webhook_delivery_not_found", 404, grpc.StatusCode.NOT_FOUND, "No delivery with this id."),
     ErrorCode(
         "refund_not_allowed",
         422,

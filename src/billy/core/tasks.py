@@ -76,6 +76,7 @@ def defer(
     *,
     schedule_in: dict[str, Any] | None = None,
     lock: str | None = None,
+    queueing_lock: str | None = None,
     **kwargs: Any,
 ) -> int:
     """Defer the task registered as `task_name` with `kwargs` on Django's connection (inside the
@@ -83,7 +84,9 @@ def defer(
 
     Tasks are named, not imported: a domain module defers its app's jobs without importing the
     `tasks` module that imports it. Jobs deferred with the same `lock` run one at a time, in the order
-    they were deferred. Raises LookupError for a name no task is registered under."""
+    they were deferred; with a `queueing_lock`, at most one job waits in the queue under it (another
+    defer raises procrastinate's AlreadyEnqueued, which aborts the caller's transaction unless it was
+    made in a savepoint). Raises LookupError for a name no task is registered under."""
     try:
         task = app.tasks[task_name]
     except KeyError:
@@ -92,7 +95,7 @@ def defer(
         name=task.name,
         job_manager=manager.JobManager(DjangoConnector()),
         lock=lock or task.lock,
-        queueing_lock=task.queueing_lock,
+        queueing_lock=queueing_lock or task.queueing_lock,
         queue=task.queue,
         priority=task.priority,
         schedule_in=schedule_in,

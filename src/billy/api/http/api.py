@@ -2,7 +2,7 @@
 
 from ninja import NinjaAPI
 
-from . import clients, money, subscriptions
+from . import clients, money, subscriptions, webhooks
 from .auth import ApiKeyAuth
 from .errors import install_handlers
 from .strict import StrictJsonParser
@@ -50,3 +50,4 @@ install_handlers(api)
 api.add_router("", clients.router)
 api.add_router("", money.router)
 api.add_router("", subscriptions.router)
+api.add_router("", webhooks.router)

@@ -467,10 +467,7 @@ def get_events(
     return Status(
         200,
         EventPage(
-            events=[
-                {"id": e.id, "type": e.type, "version": e.version, "created_at": e.created_at, **e.data}
-                for e in page.events
-            ],
+            events=[e.as_item() for e in page.events],
             next_cursor=page.next_cursor,
         ),
     )

@@ -1,0 +1,268 @@
+"""Webhook endpoints over HTTP: create, list, get, update, delete, rotate the secret; the delivery
+log and manual replay.
+
+Create, rotate and replay make something the consumer does not name, so they take an
+`Idempotency-Key` header (the same key and request replay the first answer). The secret is in the
+answers of create and rotate only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.http import HttpResponse, JsonResponse
+from ninja import Field, Query, Router, Schema, Status
+
+from billy.core import clock
+from billy.core.pagination import MAX_LIMIT
+from billy.events.registry import EVENT_TYPES
+from billy.webhooks import delivery as webhook_delivery
+from billy.webhooks import endpoints, queries
+from billy.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from billy.workspaces.queries import get_workspace_for
+
+from .errors import ErrorOut
+from .strict import StrictSchema
+
+router = Router(tags=["webhooks"])
+
+ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
+IDEMPOTENCY_KEY = "Idempotency-Key"
+PATH = "/workspaces/{workspace}/webhook-endpoints"
+_URL = {"minLength": 1, "maxLength": endpoints.MAX_URL_LENGTH, "examples": ["https://integrator.example/billy"]}
+_TYPES = {"items": {"enum": sorted(EVENT_TYPES)}, "examples": [["charge.completed", "charge.refunded"]]}
+
+
+class EndpointIn(StrictSchema):
+    url: str = Field(description="An absolute http:// or https:// URL.", json_schema_extra=_URL)
+    event_types: list[str] = Field(
+        default_factory=list, description="The event types to send; empty: all.", json_schema_extra=_TYPES
+    )
+    enabled: bool = True
+
+
+class EndpointPatch(StrictSchema):
+    url: str | None = Field(None, json_schema_extra=_URL)
+    event_types: list[str] | None = Field(None, description="Empty: all.", json_schema_extra=_TYPES)
+    enabled: bool | None = Field(None, description="false pauses deliveries; true resumes them where they stopped.")
+
+
+class RotateIn(StrictSchema):
+    overlap_seconds: int = Field(
+        endpoints.DEFAULT_OVERLAP_SECONDS,
+        description="How long the old secret keeps signing too (default 24 h; 0: it stops at once).",
+        json_schema_extra={"minimum": 0, "maximum": endpoints.MAX_OVERLAP_SECONDS},
+    )
+
+
+class EndpointOut(Schema):
+    id: int
+    url: str
+    event_types: list[str] = Field(description="Empty: all.")
+    enabled: bool
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class EndpointWithSecretOut(EndpointOut):
+    secret: str = Field(description="The signing secret (whsec_...): shown in this answer only.")
+    previous_secret_expires_at: dt.datetime | None = Field(
+        None, description="After a rotation: until when the old secret signs too."
+    )
+
+
+class EndpointPage(Schema):
+    webhook_endpoints: list[EndpointOut]
+    next_cursor: str | None
+
+
+class AttemptOut(Schema):
+    started_at: dt.datetime
+    finished_at: dt.datetime | None = Field(description="None: in flight, or its outcome was never recorded.")
+    status_code: int | None = Field(description="The receiver's HTTP status; None when there was none.")
+    error: str = Field(description="Why there is no status: a timeout, a refused connection, ...")
+    latency_ms: int | None
+    replay: bool
+
+
+class DeliveryOut(Schema):
+    id: int
+    event_id: int
+    event_type: str
+    status: str = Field(description="PENDING (being sent or retried), DELIVERED or GIVEN_UP.")
+    attempt_count: int = Field(description="Attempts of the retry schedule (replays not counted).")
+    next_attempt_at: dt.datetime | None
+    created_at: dt.datetime
+    finished_at: dt.datetime | None
+    attempts: list[AttemptOut] = Field(description="Oldest first.")
+
+
+class DeliveryFilters(Schema):
+    status: WebhookDelivery.Status | None = None
+    limit: int = Field(50, ge=1, le=MAX_LIMIT)
+    cursor: str | None = None
+
+
+class DeliveryPage(Schema):
+    deliveries: list[DeliveryOut]
+    next_cursor: str | None
+
+
+def endpoint_data(endpoint: WebhookEndpoint) -> dict:
+    return {
+        "id": endpoint.pk,
+        "url": endpoint.url,
+        "event_types": list(endpoint.event_types),
+        "enabled": endpoint.enabled,
+        "created_at": endpoint.created_at,
+        "updated_at": endpoint.updated_at,
+    }
+
+
+def attempt_data(attempt: WebhookAttempt) -> dict:
+    return {
+        "started_at": attempt.started_at,
+        "finished_at": attempt.finished_at,
+        "status_code": attempt.status_code,
+        "error": attempt.error,
+        "latency_ms": attempt.latency_ms,
+        "replay": attempt.replay,
+    }
+
+
+def delivery_data(delivery: WebhookDelivery) -> dict:
+    pending = delivery.status == WebhookDelivery.Status.PENDING
+    return {
+        "id": delivery.pk,
+        "event_id": delivery.event_id,
+        "event_type": delivery.event.type,
+        "status": delivery.status,
+        "attempt_count": delivery.attempt_count,
+        "next_attempt_at": delivery.next_attempt_at if pending else None,
+        "created_at": delivery.created_at,
+        "finished_at": delivery.finished_at,
+        "attempts": [attempt_data(a) for a in sorted(delivery.attempts.all(), key=lambda a: a.pk)],
+    }
+
+
+def _json(schema: type[Schema], data: dict) -> dict:
+    return schema(**data).model_dump(mode="json")
+
+
+def _secret_answer(status: int):
+    def answer(made: endpoints.NewSecret) -> tuple[int, dict]:
+        data = {
+            **endpoint_data(made.endpoint),
+            "secret": made.secret,
+            "previous_secret_expires_at": made.previous_secret_expires_at,
+        }
+        return status, _json(EndpointWithSecretOut, data)
+
+    return answer
+
+
+@router.post(
+    PATH, response={201: EndpointWithSecretOut, **ERRORS}, summary="Add a webhook endpoint (needs Idempotency-Key)"
+)
+def create_endpoint(request, workspace: str, payload: EndpointIn):
+    """201 with the endpoint and its signing `secret`, shown in this answer only (a retry with the
+    same Idempotency-Key replays it). It is sent the events written from now on."""
+    status, body = endpoints.create_endpoint_with_key(
+        workspace=get_workspace_for(request.auth, workspace),
+        url=payload.url,
+        event_types=payload.event_types,
+        enabled=payload.enabled,
+        key=request.headers.get(IDEMPOTENCY_KEY),
+        answer=_secret_answer(201),
+        now=clock.now(),
+    )
+    return JsonResponse(body, status=status)
+
+
+@router.get(PATH, response={200: EndpointPage, **ERRORS}, summary="The workspace's webhook endpoints, newest first")
+def list_endpoints(request, workspace: str, limit: int = Query(50, ge=1, le=MAX_LIMIT), cursor: str | None = None):
+    ws = get_workspace_for(request.auth, workspace)
+    items, next_cursor = queries.list_endpoints(workspace=ws, limit=limit, cursor=cursor)
+    return Status(
+        200, EndpointPage(webhook_endpoints=[EndpointOut(**endpoint_data(e)) for e in items], next_cursor=next_cursor)
+    )
+
+
+@router.get(PATH + "/{endpoint_id}", response={200: EndpointOut, **ERRORS}, summary="A webhook endpoint")
+def get_endpoint(request, workspace: str, endpoint_id: str):
+    ws = get_workspace_for(request.auth, workspace)
+    return Status(200, EndpointOut(**endpoint_data(endpoints.get_endpoint(workspace=ws, endpoint_id=endpoint_id))))
+
+
+@router.patch(PATH + "/{endpoint_id}", response={200: EndpointOut, **ERRORS}, summary="Change a webhook endpoint")
+def update_endpoint(request, workspace: str, endpoint_id: str, payload: EndpointPatch):
+    """Fields left out (or null) stay as they are."""
+    endpoint = endpoints.update_endpoint(
+        workspace=get_workspace_for(request.auth, workspace),
+        endpoint_id=endpoint_id,
+        url=payload.url,
+        event_types=payload.event_types,
+        enabled=payload.enabled,
+        now=clock.now(),
+    )
+    return Status(200, EndpointOut(**endpoint_data(endpoint)))
+
+
+@router.delete(PATH + "/{endpoint_id}", response={204: None, **ERRORS}, summary="Delete a webhook endpoint")
+def delete_endpoint(request, workspace: str, endpoint_id: str):
+    """The endpoint goes with its delivery log; nothing more is sent to it."""
+    endpoints.delete_endpoint(workspace=get_workspace_for(request.auth, workspace), endpoint_id=endpoint_id)
+    return HttpResponse(status=204)
+
+
+@router.post(
+    PATH + "/{endpoint_id}/rotate-secret",
+    response={200: EndpointWithSecretOut, **ERRORS},
+    summary="Make a new signing secret (needs Idempotency-Key)",
+)
+def rotate_secret(request, workspace: str, endpoint_id: str, payload: RotateIn):
+    """200 with the new `secret` (shown in this answer only). Until `previous_secret_expires_at`,
+    deliveries carry a signature by the old secret too."""
+    status, body = endpoints.rotate_secret_with_key(
+        workspace=get_workspace_for(request.auth, workspace),
+        endpoint_id=endpoint_id,
+        overlap_seconds=payload.overlap_seconds,
+        key=request.headers.get(IDEMPOTENCY_KEY),
+        answer=_secret_answer(200),
+        now=clock.now(),
+    )
+    return JsonResponse(body, status=status)
+
+
+@router.get(
+    PATH + "/{endpoint_id}/deliveries",
+    response={200: DeliveryPage, **ERRORS},
+    summary="The endpoint's delivery log, newest first",
+)
+def list_deliveries(request, workspace: str, endpoint_id: str, filters: Query[DeliveryFilters]):
+    ws = get_workspace_for(request.auth, workspace)
+    items, next_cursor = queries.list_deliveries(
+        workspace=ws, endpoint_id=endpoint_id, status=filters.status, limit=filters.limit, cursor=filters.cursor
+    )
+    return Status(
+        200, DeliveryPage(deliveries=[DeliveryOut(**delivery_data(d)) for d in items], next_cursor=next_cursor)
+    )
+
+
+@router.post(
+    PATH + "/{endpoint_id}/deliveries/{delivery_id}/replay",
+    response={202: DeliveryOut, **ERRORS},
+    summary="Send a delivery's event again (needs Idempotency-Key)",
+)
+def replay_delivery(request, workspace: str, endpoint_id: str, delivery_id: str):
+    """202: a new attempt with the same event id is made shortly, whatever the delivery's state; a
+    success makes a given-up delivery DELIVERED."""
+    status, body = webhook_delivery.replay_delivery_with_key(
+        workspace=get_workspace_for(request.auth, workspace),
+        endpoint_id=endpoint_id,
+        delivery_id=delivery_id,
+        key=request.headers.get(IDEMPOTENCY_KEY),
+        answer=lambda delivery: (202, _json(DeliveryOut, delivery_data(delivery))),
+        now=clock.now(),
+    )
+    return JsonResponse(body, status=status)
