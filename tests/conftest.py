@@ -104,6 +104,14 @@ def make_api_key(*workspaces: str, role: str = "SERVICE") -> str:
 SYNTHETIC_EVENT_TYPES = {"fast", "slow", "test.event"}
 
 
+def _test_database_is_set_up() -> bool:
+    """Whether pytest-django has switched the connection to the test database (it renames the
+    connection's NAME to the TEST NAME, or to `test_<name>` when none is set)."""
+    settings_dict = connection.settings_dict
+    test_name = (settings_dict.get("TEST") or {}).get("NAME")
+    return settings_dict["NAME"] == test_name if test_name else settings_dict["NAME"].startswith("test_")
+
+
 @pytest.fixture(scope="session", autouse=True)
 def every_event_matches_its_schema(django_db_setup, django_db_blocker):
     """Every event the suite writes (in this process or in the billy processes it starts) is copied
@@ -113,7 +121,7 @@ def every_event_matches_its_schema(django_db_setup, django_db_blocker):
 
     from billy.events.registry import EVENT_TYPES
 
-    if connection.settings_dict["NAME"] != connection.creation._get_test_db_name():
+    if not _test_database_is_set_up():
         yield  # no test of this run uses the database, so pytest-django set none up: no event either
         return
     with django_db_blocker.unblock(), connection.cursor() as cursor:
