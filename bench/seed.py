@@ -14,6 +14,7 @@ from django.db import connection, transaction
 
 from billy.clients.models import Client
 from billy.core import clock
+from billy.core.timestamps import format_timestamp
 from billy.ledger.models import Account, Adjustment, LedgerTransaction
 from billy.ledger.operations import adjust_wallet
 from billy.workspaces.operations import upsert_workspace
@@ -130,7 +131,7 @@ else:
                    %(now)s
               FROM bench_fund ORDER BY tx_id;
             """,
-            {**params, "amount_text": f"{FUND // 100}.{FUND % 100:02d}", "now_iso": now.isoformat()},
+            {**params, "amount_text": f"{FUND // 100}.{FUND % 100:02d}", "now_iso": format_timestamp(now)},
         )
 
 # The set-based rows must look exactly like adjust_wallet's (same event keys, same shapes).

@@ -18,6 +18,7 @@ from django.db import IntegrityError, connection, transaction
 from billy.clients.models import Client
 from billy.core.errors import BillyError, IdempotencyConflict, InvalidState, ValidationFailed
 from billy.core.money import format_amount, is_currency
+from billy.core.timestamps import format_timestamp
 from billy.core.validation import check_id, check_text, is_printable_text
 from billy.events import registry
 from billy.events.registry import NewEvent
@@ -96,7 +97,7 @@ def charge_event(charge: Charge, event_type: registry.EventType, *, now: dt.date
         "product": charge.product,
         "amount": format_amount(charge.amount),
         "currency": charge.currency,
-        "at": now.isoformat(),
+        "at": format_timestamp(now),
     }
     return event_type.build(**(facts | extra))
 
@@ -104,7 +105,7 @@ def charge_event(charge: Charge, event_type: registry.EventType, *, now: dt.date
 def created_event(charge: Charge, now: dt.datetime) -> NewEvent:
     """The event of a new charge: `charge.completed`, or `charge.held` with its expiry."""
     if charge.hold:
-        return charge_event(charge, registry.CHARGE_HELD, now=now, expires_at=charge.hold_expires_at.isoformat())
+        return charge_event(charge, registry.CHARGE_HELD, now=now, expires_at=format_timestamp(charge.hold_expires_at))
     return charge_event(charge, registry.CHARGE_COMPLETED, now=now)
 
 
@@ -325,7 +326,7 @@ def confirm_charge(*, workspace: Workspace, charge_id: str, amount: int | None, 
             charge.save(update_fields=["transaction", "status", "captured", "updated_at"])
             return charge
     # The release above is committed; the confirmation is refused.
-    raise InvalidState(f"Charge {charge_id!r} expired at {charge.hold_expires_at.isoformat()}; it was released.")
+    raise InvalidState(f"Charge {charge_id!r} expired at {format_timestamp(charge.hold_expires_at)}; it was released.")
 
 
 def cancel_charge(

@@ -18,6 +18,7 @@ from django.db import transaction
 
 from billy.core.errors import UpstreamUnavailable
 from billy.core.money import format_amount
+from billy.core.timestamps import format_timestamp
 from billy.events import registry
 from billy.events.registry import NewEvent
 from billy.integrations.yookassa.port import (
@@ -184,7 +185,7 @@ def _complete_payment(payment: SubscriptionPayment, provider_payment: ProviderPa
             amount=format_amount(payment.amount),
             currency=payment.currency,
             provider_payment_id=payment.provider_payment_id,
-            at=now.isoformat(),
+            at=format_timestamp(now),
         ),
         now=now,
     )

@@ -6,13 +6,15 @@ import logging
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from ninja import Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
 from billy.core.database import database_unavailable
 from billy.core.errors import ERROR_CODES, BillyError, code_for_http_status
+
+from .rendering import json_response
 
 logger = logging.getLogger(__name__)
 
@@ -29,9 +31,9 @@ class ErrorOut(Schema):
 
 def error_response(
     code: str, message: str, details: dict[str, Any] | None = None, *, retry_after: int | None = None
-) -> JsonResponse:
+) -> HttpResponse:
     spec = ERROR_CODES[code]
-    response = JsonResponse(
+    response = json_response(
         {"error": {"code": code, "message": message, "details": details or {}}}, status=spec.http_status
     )
     if retry_after is not None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.http import JsonResponse
 from ninja import Field, Query, Router, Schema, Status
 
 from billy.charges import batch
@@ -36,6 +35,7 @@ from billy.workspaces.models import ApiKey, Workspace
 from billy.workspaces.queries import Principal, get_workspace_for
 
 from .errors import ErrorBody, ErrorOut
+from .rendering import json_response
 from .strict import StrictSchema
 
 MAX_BATCH_ITEMS = batch.MAX_ITEMS
@@ -410,7 +410,7 @@ def post_charges_batch(request, workspace: str, payload: BatchIn):
         for r in batch.post_charges(workspace=ws, items=items, now=clock.now())
     ]
     # Built as plain data: validating 1,000 response models would cost more than the charges.
-    return JsonResponse({"results": results}, json_dumps_params={"ensure_ascii": False})
+    return json_response({"results": results})
 
 
 CHARGE_PATH = "/workspaces/{workspace}/charges/{charge_id}"

@@ -11,7 +11,6 @@ import datetime as dt
 import ipaddress
 
 from django.conf import settings
-from django.http import JsonResponse
 from ninja import Field, Query, Router, Schema, Status
 
 from billy.core import clock
@@ -27,6 +26,7 @@ from billy.workspaces.queries import get_workspace_for
 
 from .errors import ErrorOut
 from .rate_limits import check_rate
+from .rendering import json_data, json_response
 from .strict import StrictSchema
 
 router = Router(tags=["subscriptions"])
@@ -173,7 +173,7 @@ def subscription_data(subscription: Subscription) -> dict:
 
 
 def _json(schema: type[Schema], data: dict) -> dict:
-    return schema(**data).model_dump(mode="json")
+    return json_data(schema(**data).model_dump())
 
 
 def _subscribe_answer(subscription: Subscription, created: bool) -> tuple[int, dict]:
@@ -208,7 +208,7 @@ def subscribe(request, workspace: str, user_id: str, payload: SubscribeIn):
         answer=_subscribe_answer,
         now=clock.now(),
     )
-    return JsonResponse(body, status=status)
+    return json_response(body, status=status)
 
 
 @router.get(
@@ -262,7 +262,7 @@ def refund_subscription(request, workspace: str, subscription_id: str, payload: 
         answer=_refund_answer,
         now=clock.now(),
     )
-    return JsonResponse(body, status=status)
+    return json_response(body, status=status)
 
 
 def _allowed_source(remote_addr: str) -> bool:
