@@ -55,7 +55,21 @@ def test_subscribe_answers_201_with_the_payment_page(api, yookassa):
     assert body["payment"]["status"] == "PENDING"
     assert body["payment"]["amount"] == "299.00"
     assert body["payment"]["confirmation_url"].startswith("http://127.0.0.1:")
-    assert body["period_end"] > body["period_start"]
+    assert (body["period_start"], body["period_end"]) == (None, None)  # no period until it starts
+
+
+def test_a_subscription_shows_its_period_once_it_starts(api, yookassa):
+    from billy.core import clock
+    from billy.subscriptions.payments import recheck_payment
+
+    created = subscribe(api).json()
+    yookassa.pay(created["payment"]["provider_payment_id"])
+    recheck_payment(payment_id=created["payment"]["payment_id"], now=clock.now())
+
+    active = api.call("get", f"/subscriptions/{created['id']}").json()
+
+    assert (active["status"], active["period_start"]) == ("ACTIVE", active["activated_at"])
+    assert active["period_end"] > active["period_start"]
 
 
 def test_same_key_and_body_replays_the_first_answer(api, yookassa):

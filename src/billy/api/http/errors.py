@@ -7,12 +7,13 @@ from typing import Any
 
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse
-from ninja import Schema
+from ninja import Field, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
 from billy.core.database import database_unavailable
 from billy.core.errors import ERROR_CODES, BillyError, code_for_http_status
+from billy.core.logs import current_request_id
 
 from .rendering import json_response
 
@@ -23,6 +24,7 @@ class ErrorBody(Schema):
     code: str
     message: str
     details: dict[str, Any]
+    request_id: str | None = Field(None, description="The request's Request-Id, as in the logs.")
 
 
 class ErrorOut(Schema):
@@ -33,9 +35,11 @@ def error_response(
     code: str, message: str, details: dict[str, Any] | None = None, *, retry_after: int | None = None
 ) -> HttpResponse:
     spec = ERROR_CODES[code]
-    response = json_response(
-        {"error": {"code": code, "message": message, "details": details or {}}}, status=spec.http_status
-    )
+    error = {"code": code, "message": message, "details": details or {}}
+    request_id = current_request_id()
+    if request_id:
+        error["request_id"] = request_id
+    response = json_response({"error": error}, status=spec.http_status)
     if retry_after is not None:
         response["Retry-After"] = str(retry_after)
     return response

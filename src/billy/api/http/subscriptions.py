@@ -78,8 +78,10 @@ class SubscriptionOut(Schema):
     status: str = Field(description="PENDING, ACTIVE, CANCELED (payment failed), EXPIRED or REFUNDED.")
     plan: str
     user_id: str
-    period_start: dt.datetime
-    period_end: dt.datetime = Field(description="Exclusive: the period is [period_start, period_end).")
+    period_start: dt.datetime | None = Field(description="Null until the subscription starts (paid).")
+    period_end: dt.datetime | None = Field(
+        description="Exclusive: the period is [period_start, period_end). Null until the subscription starts."
+    )
     activated_at: dt.datetime | None
     ended_at: dt.datetime | None
     created_at: dt.datetime
@@ -156,13 +158,14 @@ def subscription_data(subscription: Subscription) -> dict:
     """The subscription as the API shows it; payments and refunds newest first (prefetched)."""
     payments = sorted(subscription.payments.all(), key=lambda p: p.created_at, reverse=True)
     refunds = sorted(subscription.refunds.all(), key=lambda r: r.created_at, reverse=True)
+    period = subscription.paid_period
     return {
         "id": str(subscription.pk),
         "status": subscription.status,
         "plan": subscription.plan.code,
         "user_id": subscription.user_id,
-        "period_start": subscription.period_start,
-        "period_end": subscription.period_end,
+        "period_start": period[0] if period else None,
+        "period_end": period[1] if period else None,
         "activated_at": subscription.activated_at,
         "ended_at": subscription.ended_at,
         "created_at": subscription.created_at,
