@@ -112,8 +112,10 @@ else:
         )
         cur.execute(
             """
-            INSERT INTO ledger_transaction (id, workspace_id, kind, description, created_at)
-            SELECT tx_id, %(ws)s, 'ADJUSTMENT', %(reason)s, %(now)s FROM bench_fund ORDER BY tx_id;
+            INSERT INTO ledger_transaction (id, workspace_id, kind, description, source, created_at)
+            SELECT tx_id, %(ws)s, 'ADJUSTMENT', %(reason)s, jsonb_build_object('adjustment_id', 'fund-' || client_id),
+                   %(now)s
+              FROM bench_fund ORDER BY tx_id;
             UPDATE ledger_account a SET balance = a.balance + %(fund)s FROM bench_fund f WHERE a.id = f.wallet_id;
             INSERT INTO ledger_entry (transaction_id, account_id, amount, currency, created_at)
             SELECT tx_id, acc, amt, %(cur)s, %(now)s

@@ -28,6 +28,8 @@ class Charge(models.Model):
     captured = models.BigIntegerField(default=0, help_text="Amount actually charged.")
     refunded = models.BigIntegerField(default=0)
     description = models.CharField(max_length=512, blank=True)
+    # The consumer's own key-value pairs (billy.core.validation.check_metadata), shown and sent as given.
+    metadata = models.JSONField(default=dict, blank=True)
     hold_expires_at = models.DateTimeField(null=True, blank=True)
     cancel_reason = models.CharField(max_length=16, choices=CancelReason.choices, blank=True)
     transaction = models.OneToOneField(

@@ -99,6 +99,7 @@ def _post_adjustment(
                     kind=LedgerTransaction.Kind.ADJUSTMENT,
                     legs=((wallet.pk, amount), (corrections.pk, -amount)),
                     description=reason,
+                    source={"adjustment_id": adjustment_id},
                     wallet_id=wallet.pk,
                     event=event,
                 ),

@@ -230,6 +230,11 @@ def _complete_refund(refund: SubscriptionRefund, *, now: dt.datetime) -> None:
         amount=refund.amount,
         currency=refund.currency,
         description=f"card refund {refund.pk}",
+        source={
+            "subscription_id": str(subscription.pk),
+            "payment_id": str(refund.payment_id),
+            "refund_id": str(refund.pk),
+        },
         event=registry.SUBSCRIPTION_REFUND_SUCCEEDED.build(
             refund_id=str(refund.pk),
             payment_id=str(refund.payment_id),

@@ -1,7 +1,8 @@
 """Gives every request its Request-Id (on the answer, in the error envelope and in each log line
-written while it is answered), wraps any non-JSON error under /api/ (Django's 404/405/500 pages) in billy's error envelope,
-refuses a query or body billy does not read (see `strict`) before any view sees it, and answers a
-view outside the API whose database does not answer (the admin) with 503, not a 500 page."""
+written while it is answered), wraps any non-JSON error under /api/ (Django's 404/405/500 pages)
+in billy's error envelope, refuses a query or body billy does not read (see `strict`) before any
+view sees it, and answers a view outside the API whose database does not answer (the admin) with
+503, not a 500 page."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ import uuid
 from django.core.signals import request_finished
 
 from billy.core.database import database_unavailable
-from billy.core.logs import bind_request_id
 from billy.core.errors import BillyError, code_for_http_status
+from billy.core.logs import bind_request_id
 
 from .errors import error_response
 from .strict import check_media_type, check_query

@@ -27,7 +27,15 @@ from billy.core.money import (
     parse_amount_field,
 )
 from billy.core.pagination import MAX_LIMIT
-from billy.core.validation import ID_PATTERN, ID_RULE, MAX_ID_LENGTH
+from billy.core.validation import (
+    ID_PATTERN,
+    ID_RULE,
+    MAX_ID_LENGTH,
+    MAX_METADATA_KEY_LENGTH,
+    MAX_METADATA_KEYS,
+    MAX_METADATA_VALUE_LENGTH,
+    METADATA_RULE,
+)
 from billy.events import queries as event_queries
 from billy.ledger import operations as ledger_operations
 from billy.ledger import queries as ledger_queries
@@ -47,6 +55,12 @@ _MONEY = {"pattern": POSITIVE_AMOUNT_PATTERN, "examples": ["1234.50"]}
 _ID = {"minLength": 1, "maxLength": MAX_ID_LENGTH, "pattern": ID_PATTERN, "examples": ["ch-2026-000123"]}
 _NAME = {"minLength": 1, "maxLength": 128}
 _CURRENCY = {"pattern": CURRENCY_PATTERN, "examples": ["RUB"]}
+_METADATA = {
+    "maxProperties": MAX_METADATA_KEYS,
+    "propertyNames": {"minLength": 1, "maxLength": MAX_METADATA_KEY_LENGTH},
+    "additionalProperties": {"type": "string", "maxLength": MAX_METADATA_VALUE_LENGTH},
+    "examples": [{"order_id": "42"}],
+}
 
 
 def _amount(field: str, text: str | None) -> int | None:
@@ -72,6 +86,7 @@ def _charge_request(payload: ChargeIn | BatchChargeIn) -> charge_operations.Char
         hold=payload.hold,
         hold_ttl_seconds=payload.hold_ttl_seconds,
         description=payload.description,
+        metadata=payload.metadata,
     )
 
 
@@ -93,10 +108,13 @@ class WalletOut(Schema):
 
 class WalletTransactionOut(Schema):
     id: int
-    kind: str
+    kind: str = Field(description="CHARGE, REFUND or ADJUSTMENT.")
     amount: str = Field(description="Signed: what the wallet gained or lost.")
     currency: str
     description: str
+    charge_id: str | None = Field(description="The charge that made it (a charge, or a refund of it).")
+    refund_id: str | None = Field(description="The refund that made it.")
+    adjustment_id: str | None = Field(description="The adjustment that made it.")
     created_at: dt.datetime
 
 
@@ -142,6 +160,11 @@ class ChargeIn(StrictSchema):
         },
     )
     description: str = Field("", json_schema_extra={"maxLength": 512})
+    metadata: dict[str, str] = Field(
+        default_factory=dict,
+        description=f"Your own key-value pairs, kept and shown with the charge and its events. {METADATA_RULE}",
+        json_schema_extra=_METADATA,
+    )
 
 
 class RefundOut(Schema):
@@ -164,8 +187,9 @@ class ChargeOut(Schema):
     captured_amount: str
     refunded_amount: str
     hold_expires_at: dt.datetime | None
-    cancel_reason: str
+    cancel_reason: str = Field(description="REQUESTED or EXPIRED for a cancelled hold, else empty.")
     description: str
+    metadata: dict[str, str]
     created_at: dt.datetime
     updated_at: dt.datetime
     refunds: list[RefundOut]
@@ -238,6 +262,7 @@ def charge_data(charge: Charge) -> dict:
         "hold_expires_at": charge.hold_expires_at,
         "cancel_reason": charge.cancel_reason,
         "description": charge.description,
+        "metadata": charge.metadata,
         "created_at": charge.created_at,
         "updated_at": charge.updated_at,
         "refunds": [refund_data(r, charge) for r in charge.refunds.all()] if charge.refunded else [],
@@ -281,6 +306,9 @@ def get_wallet_transactions(
                     amount=format_amount(t.amount),
                     currency=t.currency,
                     description=t.description,
+                    charge_id=t.source.get("charge_id"),
+                    refund_id=t.source.get("refund_id"),
+                    adjustment_id=t.source.get("adjustment_id"),
                     created_at=t.created_at,
                 )
                 for t in items
