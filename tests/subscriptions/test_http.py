@@ -238,6 +238,29 @@ def test_refund_answers_202_then_repeats_answer_the_same_refund(api, yookassa):
     assert len(yookassa.refunds()) == 1
 
 
+def test_card_payments_and_refunds_name_their_subscription_in_the_ledger(api, yookassa):
+    from billy.core import clock
+    from billy.ledger.models import LedgerTransaction
+    from billy.subscriptions.payments import recheck_payment
+
+    created = subscribe(api).json()
+    yookassa.pay(created["payment"]["provider_payment_id"])
+    recheck_payment(payment_id=created["payment"]["payment_id"], now=clock.now())
+    refund = api.call("post", f"/subscriptions/{created['id']}/refund", {}, idempotency_key="r-1").json()
+    run_jobs()
+
+    sources = dict(LedgerTransaction.objects.values_list("kind", "source"))
+
+    assert sources == {
+        "CARD_PAYMENT": {"subscription_id": created["id"], "payment_id": created["payment"]["payment_id"]},
+        "CARD_REFUND": {
+            "subscription_id": created["id"],
+            "payment_id": created["payment"]["payment_id"],
+            "refund_id": refund["refund_id"],
+        },
+    }
+
+
 def test_refund_of_a_pending_subscription_is_409(api, yookassa):
     created = subscribe(api).json()
 

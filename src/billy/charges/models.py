@@ -56,8 +56,12 @@ class Charge(models.Model):
                 name="charge_status_consistent",
             ),
         ]
+        # Lists are newest first by (created_at, id): each filter has an index that gives that order.
         indexes = [
-            models.Index(fields=["client", "-id"], name="charge_client_idx"),
+            models.Index(fields=["client", "-created_at", "-id"], name="charge_client_created_idx"),
+            models.Index(fields=["workspace", "-created_at", "-id"], name="charge_ws_created_idx"),
+            models.Index(fields=["workspace", "status", "-created_at", "-id"], name="charge_ws_status_created_idx"),
+            models.Index(fields=["workspace", "product", "-created_at", "-id"], name="charge_ws_product_created_idx"),
             models.Index(fields=["hold_expires_at"], name="charge_hold_expiry_idx", condition=Q(status="HELD")),
         ]
 

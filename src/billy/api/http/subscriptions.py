@@ -25,6 +25,7 @@ from billy.subscriptions.subscribe import subscribe_with_key
 from billy.workspaces.queries import get_workspace_for
 
 from .errors import ErrorOut
+from .keys import idempotency_key
 from .rate_limits import check_rate
 from .rendering import json_data, json_response
 from .strict import StrictSchema
@@ -32,7 +33,6 @@ from .strict import StrictSchema
 router = Router(tags=["subscriptions"])
 
 ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut, 503: ErrorOut}
-IDEMPOTENCY_KEY = "Idempotency-Key"
 
 
 class PlanOut(Schema):
@@ -207,7 +207,7 @@ def subscribe(request, workspace: str, user_id: str, payload: SubscribeIn):
         user_id=user_id,
         plan_code=payload.plan,
         return_url=payload.return_url,
-        key=request.headers.get(IDEMPOTENCY_KEY),
+        key=idempotency_key(request),
         answer=_subscribe_answer,
         now=clock.now(),
     )
@@ -261,7 +261,7 @@ def refund_subscription(request, workspace: str, subscription_id: str, payload: 
         subscription_id=subscription_id,
         reason=payload.reason,
         requested_by=f"api key {request.auth.name}",
-        key=request.headers.get(IDEMPOTENCY_KEY),
+        key=idempotency_key(request),
         answer=_refund_answer,
         now=clock.now(),
     )
