@@ -34,8 +34,8 @@ class Http:
     def __call__(self, method, path, body=None, **headers):
         extra = {"HTTP_AUTHORIZATION": f"Bearer {self.key}"}
         extra |= {"HTTP_" + name.upper().replace("-", "_"): value for name, value in headers.items()}
-        if body is not None:
-            extra |= {"data": json.dumps(body), "content_type": "application/json"}
+        if body is not None or method in ("post", "put"):
+            extra |= {"data": json.dumps({} if body is None else body), "content_type": "application/json"}
         return getattr(self.client, method)(WS + path, **extra)
 
 
@@ -399,7 +399,7 @@ def test_metadata_beyond_the_limits_is_422_naming_the_field_and_writes_nothing(h
     assert field in single.json()["error"]["details"]["fields"]
     batch_error = batch.json()["error"] if batch.status_code == 422 else batch.json()["results"][0]["error"]
     assert batch_error["code"] == "validation_failed"
-    assert any(name.startswith("metadata") for name in batch_error["details"]["fields"])
+    assert any("metadata" in name for name in batch_error["details"]["fields"])
     assert Charge.objects.count() == 0
 
 

@@ -16,7 +16,7 @@ from billy.workspaces.queries import get_workspace_for
 
 from .errors import ErrorOut
 from .keys import keyed_answer
-from .strict import StrictSchema, utc_filter
+from .strict import StrictSchema, one_of, utc_filter
 
 router = Router(tags=["clients"])
 
@@ -65,8 +65,11 @@ class ClientPage(Schema):
     next_cursor: str | None
 
 
+ClientStatus = one_of(Client.Status)
+
+
 class ClientFilters(Schema):
-    status: Client.Status | None = Field(None, description="PENDING, ACTIVE or NEEDS_ATTENTION (upper case).")
+    status: ClientStatus | None = Field(None, description="PENDING, ACTIVE or NEEDS_ATTENTION (upper case).")
     created_from: dt.datetime | None = Field(None, description="Created at or after (RFC 3339).")
     created_to: dt.datetime | None = Field(None, description="Created before (RFC 3339).")
     limit: int = Field(50, ge=1, le=MAX_LIMIT)

@@ -44,7 +44,7 @@ from billy.workspaces.queries import Principal, get_workspace_for
 
 from .errors import ErrorBody, ErrorOut
 from .keys import keyed_answer
-from .strict import StrictSchema, utc_filter
+from .strict import StrictSchema, one_of, utc_filter
 
 MAX_BATCH_ITEMS = batch.MAX_ITEMS
 
@@ -378,9 +378,12 @@ def post_charge(request, workspace: str, service_client_id: str, payload: Charge
     )
 
 
+ChargeStatus = one_of(Charge.Status)
+
+
 class ChargeFilters(Schema):
     product: str | None = None
-    status: Charge.Status | None = Field(None, description="HELD, COMPLETED or CANCELLED (upper case).")
+    status: ChargeStatus | None = Field(None, description="HELD, COMPLETED or CANCELLED (upper case).")
     created_from: dt.datetime | None = Field(None, description="Created at or after (RFC 3339).")
     created_to: dt.datetime | None = Field(None, description="Created before (RFC 3339).")
     limit: int = Field(50, ge=1, le=MAX_LIMIT)
