@@ -45,6 +45,15 @@ def error_response(
     return response
 
 
+def with_request_id(body: Any) -> Any:
+    """A kept answer as this request gives it: an error envelope names this request's id (a
+    replayed refusal is the first one's, except for whose request it answers)."""
+    request_id = current_request_id()
+    if request_id and isinstance(body, dict) and isinstance(body.get("error"), dict):
+        return {"error": {**body["error"], "request_id": request_id}}
+    return body
+
+
 def _field_name(loc: list[Any]) -> str:
     # ninja reports ("body", "payload", "email") or ("path", "workspace"): keep the field's own name.
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "payload")]

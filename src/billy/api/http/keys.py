@@ -17,6 +17,7 @@ from billy.core import clock
 from billy.idempotency.operations import answer_with_key
 from billy.workspaces.models import Workspace
 
+from .errors import with_request_id
 from .rendering import json_data, json_response
 
 IDEMPOTENCY_KEY = "Idempotency-Key"
@@ -51,4 +52,4 @@ def keyed_answer(
     status, body = answer_with_key(
         workspace_id=workspace.pk, operation=operation, key=key, request=fingerprint, run=answer, now=clock.now()
     )
-    return json_response(body, status=status)
+    return json_response(with_request_id(body), status=status)

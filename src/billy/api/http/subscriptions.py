@@ -24,7 +24,7 @@ from billy.subscriptions.refunds import request_refund_with_key
 from billy.subscriptions.subscribe import subscribe_with_key
 from billy.workspaces.queries import get_workspace_for
 
-from .errors import ErrorOut
+from .errors import ErrorOut, with_request_id
 from .keys import idempotency_key
 from .rate_limits import check_rate
 from .rendering import json_data, json_response
@@ -211,7 +211,7 @@ def subscribe(request, workspace: str, user_id: str, payload: SubscribeIn):
         answer=_subscribe_answer,
         now=clock.now(),
     )
-    return json_response(body, status=status)
+    return json_response(with_request_id(body), status=status)
 
 
 @router.get(
@@ -265,7 +265,7 @@ def refund_subscription(request, workspace: str, subscription_id: str, payload: 
         answer=_refund_answer,
         now=clock.now(),
     )
-    return json_response(body, status=status)
+    return json_response(with_request_id(body), status=status)
 
 
 def _allowed_source(remote_addr: str) -> bool:
