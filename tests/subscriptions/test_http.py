@@ -8,6 +8,7 @@ import pytest
 
 from billy.idempotency.models import IdempotencyKey
 from billy.subscriptions.models import Subscription, SubscriptionPayment
+from tests.api.conventions import assert_one_timestamp_format
 
 from .conftest import run_jobs
 
@@ -70,6 +71,37 @@ def test_a_subscription_shows_its_period_once_it_starts(api, yookassa):
 
     assert (active["status"], active["period_start"]) == ("ACTIVE", active["activated_at"])
     assert active["period_end"] > active["period_start"]
+
+
+def test_subscription_answers_write_timestamps_one_way(api, yookassa):
+    from billy.core import clock
+    from billy.subscriptions.payments import recheck_payment
+
+    created = subscribe(api)
+    yookassa.pay(created.json()["payment"]["provider_payment_id"])
+    recheck_payment(payment_id=created.json()["payment"]["payment_id"], now=clock.now())
+    refund = api.call("post", f"/subscriptions/{created.json()['id']}/refund", {}, idempotency_key="r-1")
+    run_jobs()
+    answers = [
+        created,
+        refund,
+        api.call("get", f"/subscriptions/{created.json()['id']}"),
+        api.call("get", "/users/user-1/subscriptions"),
+    ]
+
+    seen = assert_one_timestamp_format(*answers)
+
+    assert {
+        ".created_at",
+        ".payment.created_at",
+        ".period_start",
+        ".period_end",
+        ".activated_at",
+        ".ended_at",
+        ".payments[].succeeded_at",
+        ".refunds[].succeeded_at",
+        ".subscriptions[].period_end",
+    } <= seen
 
 
 def test_same_key_and_body_replays_the_first_answer(api, yookassa):
