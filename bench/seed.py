@@ -14,6 +14,7 @@ from django.db import connection, transaction
 
 from billy.clients.models import Client
 from billy.core import clock
+from billy.core.timestamps import format_timestamp
 from billy.ledger.models import Account, Adjustment, LedgerTransaction
 from billy.ledger.operations import adjust_wallet
 from billy.workspaces.operations import upsert_workspace
@@ -111,8 +112,10 @@ else:
         )
         cur.execute(
             """
-            INSERT INTO ledger_transaction (id, workspace_id, kind, description, created_at)
-            SELECT tx_id, %(ws)s, 'ADJUSTMENT', %(reason)s, %(now)s FROM bench_fund ORDER BY tx_id;
+            INSERT INTO ledger_transaction (id, workspace_id, kind, description, source, created_at)
+            SELECT tx_id, %(ws)s, 'ADJUSTMENT', %(reason)s, jsonb_build_object('adjustment_id', 'fund-' || client_id),
+                   %(now)s
+              FROM bench_fund ORDER BY tx_id;
             UPDATE ledger_account a SET balance = a.balance + %(fund)s FROM bench_fund f WHERE a.id = f.wallet_id;
             INSERT INTO ledger_entry (transaction_id, account_id, amount, currency, created_at)
             SELECT tx_id, acc, amt, %(cur)s, %(now)s
@@ -130,7 +133,7 @@ else:
                    %(now)s
               FROM bench_fund ORDER BY tx_id;
             """,
-            {**params, "amount_text": f"{FUND // 100}.{FUND % 100:02d}", "now_iso": now.isoformat()},
+            {**params, "amount_text": f"{FUND // 100}.{FUND % 100:02d}", "now_iso": format_timestamp(now)},
         )
 
 # The set-based rows must look exactly like adjust_wallet's (same event keys, same shapes).

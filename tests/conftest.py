@@ -119,6 +119,7 @@ def every_event_matches_its_schema(django_db_setup, django_db_blocker):
     its registered type's JSON Schema."""
     from jsonschema import Draft202012Validator, FormatChecker
 
+    from billy.core.timestamps import is_timestamp
     from billy.events.registry import EVENT_TYPES
 
     if not _test_database_is_set_up():
@@ -149,8 +150,14 @@ def every_event_matches_its_schema(django_db_setup, django_db_blocker):
         if event_type is None or event_type.version != version:
             problems.append(f"{type_} v{version}: not a registered type and version")
             continue
+        payload = json.loads(data)
         validator = Draft202012Validator(event_type.schema, format_checker=FormatChecker())
-        problems += [f"{type_} v{version}: {e.message}" for e in validator.iter_errors(json.loads(data))]
+        problems += [f"{type_} v{version}: {e.message}" for e in validator.iter_errors(payload)]
+        problems += [
+            f"{type_} v{version}: {name} {value!r} is not written by billy.core.timestamps"
+            for name, value in payload.items()
+            if (name == "at" or name.endswith("_at")) and not (isinstance(value, str) and is_timestamp(value))
+        ]
     assert not problems, f"{len(problems)} events do not match their schemas: {sorted(set(problems))[:20]}"
 
 

@@ -37,7 +37,8 @@ def assert_error(response, status, code):
     assert response.status_code == status, response.content
     body = response.json()
     assert set(body) == {"error"}
-    assert set(body["error"]) == {"code", "message", "details"}
+    assert set(body["error"]) == {"code", "message", "details", "request_id"}
+    assert body["error"]["request_id"] == response["Request-Id"]
     assert body["error"]["code"] == code
     return body["error"]
 
@@ -200,7 +201,13 @@ def test_a_workspace_not_granted_answers_as_one_that_does_not_exist(client, key)
     unknown = get(client, key, path="/api/v1/workspaces/nosuch/clients/client-1")
 
     assert granted_elsewhere.status_code == unknown.status_code == 404
-    assert granted_elsewhere.json() == {"error": {**unknown.json()["error"], "message": "No workspace named 'autoru'."}}
+    assert granted_elsewhere.json() == {
+        "error": {
+            **unknown.json()["error"],
+            "message": "No workspace named 'autoru'.",
+            "request_id": granted_elsewhere["Request-Id"],
+        }
+    }
 
 
 def test_clients_of_another_workspace_are_invisible(client, key, balance_control):

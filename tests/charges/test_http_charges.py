@@ -261,3 +261,18 @@ def test_confirming_an_expired_hold_is_refused_and_releases_it(api, client_a):
 def test_amounts_beyond_a_trillion_are_refused(api, client_a):
     response = api.post(CHARGES, charge_body(amount="1000000000000.00"))
     assert (response.status_code, error_code(response)) == (422, "validation_failed")
+
+
+def test_a_refunds_event_carries_the_refunds_amount(api, client_a):
+    fund(client_a, 100_00)
+    api.post(CHARGES, charge_body())
+    api.post("/charges/ch-1/refunds", {"refund_id": "r-1", "amount": "10.00"})
+    api.post("/charges/ch-1/refunds", {"refund_id": "r-2"})
+    events, _ = read_feed_until(client_a.workspace_id, after=None, count=4)
+
+    refunds = [e for e in events if e.type == "charge.refunded"]
+
+    assert [(e.version, e.data["refund_id"], e.data["amount"]) for e in refunds] == [
+        (2, "r-1", "10.00"),
+        (2, "r-2", "20.00"),
+    ]

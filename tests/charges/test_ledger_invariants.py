@@ -22,8 +22,8 @@ def funded(client_a):
 
 def new_transaction(workspace_id):
     return raw(
-        "INSERT INTO ledger_transaction (workspace_id, kind, description, created_at) "
-        "VALUES (%s, 'ADJUSTMENT', 'raw', %s) RETURNING id",
+        "INSERT INTO ledger_transaction (workspace_id, kind, description, source, created_at) "
+        "VALUES (%s, 'ADJUSTMENT', 'raw', '{\"adjustment_id\": \"raw\"}', %s) RETURNING id",
         [workspace_id, NOW],
     )[0][0]
 

@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 from jsonschema import Draft202012Validator, FormatChecker
 
-from billy.events.registry import EVENT_TYPES, SCHEMA_DIR, WALLET_ADJUSTED
+from billy.events.registry import EVENT_TYPES, RETIRED_EVENT_TYPES, SCHEMA_DIR, WALLET_ADJUSTED
 from tests.charges.conftest import fund, make_client
 
 
@@ -23,7 +23,15 @@ def test_each_type_has_a_valid_schema_named_by_its_version(name):
 
 
 def test_every_schema_file_is_registered():
-    assert {p.name for p in SCHEMA_DIR.glob("*.json")} == {t.schema_path.name for t in EVENT_TYPES.values()}
+    registered = [*EVENT_TYPES.values(), *RETIRED_EVENT_TYPES]
+
+    assert {p.name for p in SCHEMA_DIR.glob("*.json")} == {t.schema_path.name for t in registered}
+
+
+@pytest.mark.parametrize("retired", RETIRED_EVENT_TYPES, ids=lambda t: f"{t.name}.v{t.version}")
+def test_a_retired_version_is_older_than_its_types_current_one(retired):
+    Draft202012Validator.check_schema(retired.schema)
+    assert retired.version < EVENT_TYPES[retired.name].version
 
 
 def test_a_payload_with_an_unknown_or_missing_field_is_refused():
@@ -32,7 +40,7 @@ def test_a_payload_with_an_unknown_or_missing_field_is_refused():
         "client": "c",
         "amount": "1.00",
         "currency": "RUB",
-        "at": "2026-11-23T12:00:00+00:00",
+        "at": "2026-11-23T12:00:00.000000Z",
     }
 
     with pytest.raises(ValueError, match="unknown"):

@@ -8,6 +8,7 @@ import pytest
 
 from billy.idempotency.models import IdempotencyKey
 from billy.subscriptions.models import Subscription, SubscriptionPayment
+from tests.api.conventions import assert_one_timestamp_format
 
 from .conftest import run_jobs
 
@@ -55,7 +56,52 @@ def test_subscribe_answers_201_with_the_payment_page(api, yookassa):
     assert body["payment"]["status"] == "PENDING"
     assert body["payment"]["amount"] == "299.00"
     assert body["payment"]["confirmation_url"].startswith("http://127.0.0.1:")
-    assert body["period_end"] > body["period_start"]
+    assert (body["period_start"], body["period_end"]) == (None, None)  # no period until it starts
+
+
+def test_a_subscription_shows_its_period_once_it_starts(api, yookassa):
+    from billy.core import clock
+    from billy.subscriptions.payments import recheck_payment
+
+    created = subscribe(api).json()
+    yookassa.pay(created["payment"]["provider_payment_id"])
+    recheck_payment(payment_id=created["payment"]["payment_id"], now=clock.now())
+
+    active = api.call("get", f"/subscriptions/{created['id']}").json()
+
+    assert (active["status"], active["period_start"]) == ("ACTIVE", active["activated_at"])
+    assert active["period_end"] > active["period_start"]
+
+
+def test_subscription_answers_write_timestamps_one_way(api, yookassa):
+    from billy.core import clock
+    from billy.subscriptions.payments import recheck_payment
+
+    created = subscribe(api)
+    yookassa.pay(created.json()["payment"]["provider_payment_id"])
+    recheck_payment(payment_id=created.json()["payment"]["payment_id"], now=clock.now())
+    refund = api.call("post", f"/subscriptions/{created.json()['id']}/refund", {}, idempotency_key="r-1")
+    run_jobs()
+    answers = [
+        created,
+        refund,
+        api.call("get", f"/subscriptions/{created.json()['id']}"),
+        api.call("get", "/users/user-1/subscriptions"),
+    ]
+
+    seen = assert_one_timestamp_format(*answers)
+
+    assert {
+        ".created_at",
+        ".payment.created_at",
+        ".period_start",
+        ".period_end",
+        ".activated_at",
+        ".ended_at",
+        ".payments[].succeeded_at",
+        ".refunds[].succeeded_at",
+        ".subscriptions[].period_end",
+    } <= seen
 
 
 def test_same_key_and_body_replays_the_first_answer(api, yookassa):
@@ -115,7 +161,12 @@ def test_an_invalid_request_is_replayed_for_its_key(api, yookassa):
     first = subscribe(api, body=bad)
     second = subscribe(api, body=bad)
 
-    assert (first.status_code, second.json()) == (422, first.json())
+    def envelope(answer):  # each answer names its own request
+        error = dict(answer.json()["error"])
+        assert error.pop("request_id") == answer["Request-Id"]
+        return error
+
+    assert (first.status_code, second.status_code, envelope(second)) == (422, 422, envelope(first))
     assert IdempotencyKey.objects.get().response_status == 422
 
 
@@ -222,6 +273,29 @@ def test_refund_answers_202_then_repeats_answer_the_same_refund(api, yookassa):
     assert replay.json() == first.json()
     assert (other_key.status_code, other_key.json()["refund_id"]) == (200, first.json()["refund_id"])
     assert len(yookassa.refunds()) == 1
+
+
+def test_card_payments_and_refunds_name_their_subscription_in_the_ledger(api, yookassa):
+    from billy.core import clock
+    from billy.ledger.models import LedgerTransaction
+    from billy.subscriptions.payments import recheck_payment
+
+    created = subscribe(api).json()
+    yookassa.pay(created["payment"]["provider_payment_id"])
+    recheck_payment(payment_id=created["payment"]["payment_id"], now=clock.now())
+    refund = api.call("post", f"/subscriptions/{created['id']}/refund", {}, idempotency_key="r-1").json()
+    run_jobs()
+
+    sources = dict(LedgerTransaction.objects.values_list("kind", "source"))
+
+    assert sources == {
+        "CARD_PAYMENT": {"subscription_id": created["id"], "payment_id": created["payment"]["payment_id"]},
+        "CARD_REFUND": {
+            "subscription_id": created["id"],
+            "payment_id": created["payment"]["payment_id"],
+            "refund_id": refund["refund_id"],
+        },
+    }
 
 
 def test_refund_of_a_pending_subscription_is_409(api, yookassa):

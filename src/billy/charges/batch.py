@@ -224,23 +224,24 @@ _INSERT_SQL = (
 WITH input AS (
     SELECT * FROM unnest(%(charge_id)s::text[], %(client_id)s::bigint[], %(wallet_id)s::bigint[],
                          %(product)s::text[], %(amount)s::bigint[], %(hold)s::boolean[], %(description)s::text[],
-                         %(hold_expires_at)s::timestamptz[], %(transaction_id)s::bigint[], %(request)s::text[],
-                         %(event_type)s::text[], %(event_version)s::smallint[], %(event)s::text[])
-        AS c(charge_id, client_id, wallet_id, product, amount, hold, description, hold_expires_at, transaction_id,
-             request, event_type, event_version, event)
+                         %(metadata)s::text[], %(hold_expires_at)s::timestamptz[], %(transaction_id)s::bigint[],
+                         %(request)s::text[], %(event_type)s::text[], %(event_version)s::smallint[], %(event)s::text[])
+        AS c(charge_id, client_id, wallet_id, product, amount, hold, description, metadata, hold_expires_at,
+             transaction_id, request, event_type, event_version, event)
 ), inserted AS (
     INSERT INTO charge (workspace_id, charge_id, client_id, wallet_id, product, amount, currency, hold, status,
-                        captured, refunded, description, hold_expires_at, cancel_reason, transaction_id, request,
-                        created_at, updated_at)
+                        captured, refunded, description, metadata, hold_expires_at, cancel_reason, transaction_id,
+                        request, created_at, updated_at)
     SELECT %(workspace)s, charge_id, client_id, wallet_id, product, amount, %(currency)s, hold,
            CASE WHEN hold THEN 'HELD' ELSE 'COMPLETED' END, CASE WHEN hold THEN 0 ELSE amount END, 0,
-           description, hold_expires_at, '', transaction_id, request::jsonb, %(now)s, %(now)s
+           description, metadata::jsonb, hold_expires_at, '', transaction_id, request::jsonb, %(now)s, %(now)s
       FROM input
      ORDER BY charge_id  -- one order for every batch: concurrent batches cannot deadlock on the key
     ON CONFLICT (workspace_id, charge_id) DO NOTHING
     RETURNING id, charge_id
 ), spent AS (
     SELECT input.wallet_id, input.amount, input.hold, input.transaction_id, input.product AS description,
+           json_build_object('charge_id', input.charge_id)::text AS transaction_source,
            input.event_type, input.event_version, input.event
       FROM inserted JOIN input USING (charge_id)
 )"""  # noqa: S608 (constant fragments only)
@@ -295,6 +296,7 @@ def _insert(workspace: Workspace, accepted: list[_Pending], now: dt.datetime) ->
                 "amount": [c.amount for c in charges],
                 "hold": [c.hold for c in charges],
                 "description": [c.description for c in charges],
+                "metadata": [json.dumps(c.metadata) for c in charges],
                 "hold_expires_at": [c.hold_expires_at for c in charges],
                 "transaction_id": [c.transaction_id for c in charges],
                 "request": [json.dumps(c.request) for c in charges],

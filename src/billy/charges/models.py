@@ -28,6 +28,8 @@ class Charge(models.Model):
     captured = models.BigIntegerField(default=0, help_text="Amount actually charged.")
     refunded = models.BigIntegerField(default=0)
     description = models.CharField(max_length=512, blank=True)
+    # The consumer's own key-value pairs (billy.core.validation.check_metadata), shown and sent as given.
+    metadata = models.JSONField(default=dict, blank=True)
     hold_expires_at = models.DateTimeField(null=True, blank=True)
     cancel_reason = models.CharField(max_length=16, choices=CancelReason.choices, blank=True)
     transaction = models.OneToOneField(
@@ -54,8 +56,12 @@ class Charge(models.Model):
                 name="charge_status_consistent",
             ),
         ]
+        # Lists are newest first by (created_at, id): each filter has an index that gives that order.
         indexes = [
-            models.Index(fields=["client", "-id"], name="charge_client_idx"),
+            models.Index(fields=["client", "-created_at", "-id"], name="charge_client_created_idx"),
+            models.Index(fields=["workspace", "-created_at", "-id"], name="charge_ws_created_idx"),
+            models.Index(fields=["workspace", "status", "-created_at", "-id"], name="charge_ws_status_created_idx"),
+            models.Index(fields=["workspace", "product", "-created_at", "-id"], name="charge_ws_product_created_idx"),
             models.Index(fields=["hold_expires_at"], name="charge_hold_expiry_idx", condition=Q(status="HELD")),
         ]
 

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 from django.db import IntegrityError, connection, transaction
 
 from billy.clients.models import Client
 from billy.core.errors import BillyError, IdempotencyConflict, InvalidState, ValidationFailed
 from billy.core.money import format_amount, is_currency
-from billy.core.validation import check_id, check_text, is_printable_text
+from billy.core.timestamps import format_timestamp
+from billy.core.validation import check_id, check_metadata, check_text, is_printable_text
 from billy.events import registry
 from billy.events.registry import NewEvent
 from billy.ledger.models import Account, LedgerTransaction
@@ -65,6 +66,7 @@ class ChargeRequest:
     hold: bool = False
     hold_ttl_seconds: int | None = None
     description: str = ""
+    metadata: dict[str, str] = field(default_factory=dict)
 
 
 def validate_charge_request(request: ChargeRequest) -> None:
@@ -75,6 +77,7 @@ def validate_charge_request(request: ChargeRequest) -> None:
     if request.currency is not None and not is_currency(request.currency):
         errors.setdefault("currency", []).append("An ISO 4217 code, e.g. RUB; omit it for the wallet's.")
     check_text(errors, "description", request.description, max_length=512, required=False)
+    check_metadata(errors, "metadata", request.metadata)
     if request.amount <= 0:
         errors.setdefault("amount", []).append("Must be greater than zero.")
     if request.hold_ttl_seconds is not None:
@@ -89,14 +92,16 @@ def validate_charge_request(request: ChargeRequest) -> None:
 
 
 def charge_event(charge: Charge, event_type: registry.EventType, *, now: dt.datetime, **extra) -> NewEvent:
-    """What an event of a charge says: who bought what, for how much, when. Never more."""
+    """What an event of a charge says: who bought what, for how much (`amount`: what this event
+    moved, the charge's amount unless `extra` says otherwise), when, and the consumer's metadata."""
     facts = {
         "charge_id": charge.charge_id,
         "client": charge.client.service_client_id,
         "product": charge.product,
         "amount": format_amount(charge.amount),
         "currency": charge.currency,
-        "at": now.isoformat(),
+        "at": format_timestamp(now),
+        "metadata": charge.metadata,
     }
     return event_type.build(**(facts | extra))
 
@@ -104,14 +109,17 @@ def charge_event(charge: Charge, event_type: registry.EventType, *, now: dt.date
 def created_event(charge: Charge, now: dt.datetime) -> NewEvent:
     """The event of a new charge: `charge.completed`, or `charge.held` with its expiry."""
     if charge.hold:
-        return charge_event(charge, registry.CHARGE_HELD, now=now, expires_at=charge.hold_expires_at.isoformat())
+        return charge_event(charge, registry.CHARGE_HELD, now=now, expires_at=format_timestamp(charge.hold_expires_at))
     return charge_event(charge, registry.CHARGE_COMPLETED, now=now)
 
 
 def charge_terms(*, client: Client, request: ChargeRequest, currency: str) -> tuple[int | None, dict]:
     """The hold TTL in effect, and the body as billy understands it: a repeat must match it."""
     ttl = (request.hold_ttl_seconds or DEFAULT_HOLD_TTL_SECONDS) if request.hold else None
-    return ttl, {**asdict(request), "client_id": client.pk, "currency": currency, "hold_ttl_seconds": ttl}
+    terms = {**asdict(request), "client_id": client.pk, "currency": currency, "hold_ttl_seconds": ttl}
+    if not request.metadata:
+        del terms["metadata"]  # as charges made before metadata existed were written down
+    return ttl, terms
 
 
 def new_charge(
@@ -140,6 +148,7 @@ def new_charge(
         status=Charge.Status.HELD if request.hold else Charge.Status.COMPLETED,
         captured=0 if request.hold else request.amount,
         description=request.description,
+        metadata=request.metadata,
         hold_expires_at=now + dt.timedelta(seconds=ttl) if ttl else None,
         transaction_id=transaction_id,
         request=fingerprint,
@@ -207,11 +216,11 @@ _CHARGE_SQL = spend_statement(
     record="""
 , inserted AS (
     INSERT INTO charge (workspace_id, charge_id, client_id, wallet_id, product, amount, currency, hold, status,
-                        captured, refunded, description, hold_expires_at, cancel_reason, transaction_id, request,
-                        created_at, updated_at)
+                        captured, refunded, description, metadata, hold_expires_at, cancel_reason, transaction_id,
+                        request, created_at, updated_at)
     SELECT %(workspace)s, %(charge_id)s, %(client)s, wallet.id, %(product)s, %(amount)s, %(currency)s, %(hold)s,
-           %(status)s, %(captured)s, 0, %(description)s, %(expires_at)s, '', (SELECT id FROM tx), %(request)s::jsonb,
-           %(now)s, %(now)s
+           %(status)s, %(captured)s, 0, %(description)s, %(metadata)s::jsonb, %(expires_at)s, '', (SELECT id FROM tx),
+           %(request)s::jsonb, %(now)s, %(now)s
       FROM wallet
     RETURNING id, transaction_id
 )""",
@@ -236,6 +245,7 @@ def _insert_charge(charge: Charge, *, now: dt.datetime) -> bool:
                     kind=LedgerTransaction.Kind.CHARGE,
                     counter_account_id=revenue_account(charge.workspace_id, charge.currency, now).pk,
                     description=charge.product,
+                    source={"charge_id": charge.charge_id},
                     event=event,
                     event_json=json.dumps(event.data),
                     now=now,
@@ -250,6 +260,7 @@ def _insert_charge(charge: Charge, *, now: dt.datetime) -> bool:
                 "captured": charge.captured,
                 "currency": charge.currency,
                 "description": charge.description,
+                "metadata": json.dumps(charge.metadata),
                 "expires_at": charge.hold_expires_at,
                 "request": json.dumps(charge.request),
                 "now": now,
@@ -308,6 +319,7 @@ def confirm_charge(*, workspace: Workspace, charge_id: str, amount: int | None, 
                         (revenue_account(workspace.pk, charge.currency, now).pk, target),
                     ),
                     description=charge.product,
+                    source={"charge_id": charge.charge_id},
                     wallet_id=charge.wallet_id,
                     held=-charge.amount,
                     consumption=target,
@@ -325,7 +337,7 @@ def confirm_charge(*, workspace: Workspace, charge_id: str, amount: int | None, 
             charge.save(update_fields=["transaction", "status", "captured", "updated_at"])
             return charge
     # The release above is committed; the confirmation is refused.
-    raise InvalidState(f"Charge {charge_id!r} expired at {charge.hold_expires_at.isoformat()}; it was released.")
+    raise InvalidState(f"Charge {charge_id!r} expired at {format_timestamp(charge.hold_expires_at)}; it was released.")
 
 
 def cancel_charge(
@@ -438,10 +450,11 @@ def _create_refund(
                 (revenue_account(charge.workspace_id, charge.currency, now).pk, -refund_amount),
             ),
             description=reason or charge.product,
+            source={"charge_id": charge.charge_id, "refund_id": refund_id},
             wallet_id=charge.wallet_id,
             consumption=-refund_amount,
             event=charge_event(
-                charge, registry.CHARGE_REFUNDED, now=now, refund_id=refund_id, refunded=format_amount(refund_amount)
+                charge, registry.CHARGE_REFUNDED, now=now, refund_id=refund_id, amount=format_amount(refund_amount)
             ),
         ),
         now=now,

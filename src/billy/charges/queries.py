@@ -6,7 +6,7 @@ import datetime as dt
 
 from billy.clients.models import Client
 from billy.core.errors import ValidationFailed
-from billy.core.pagination import check_limit, decode_id_cursor, encode_id_cursor
+from billy.core.pagination import before_created, check_limit, decode_created_cursor, encode_created_cursor
 from billy.core.validation import check_text, is_printable_text
 from billy.workspaces.models import Workspace
 
@@ -29,22 +29,37 @@ def get_charge(*, workspace: Workspace, charge_id: str) -> Charge:
     return charge
 
 
+CURSOR_TAG = "charge"
+
+
 def list_charges(
     *,
-    client: Client,
+    workspace: Workspace,
     limit: int,
     cursor: str | None = None,
+    client: Client | None = None,
+    service_client_id: str | None = None,
     product: str | None = None,
     status: str | None = None,
     created_from: dt.datetime | None = None,
     created_to: dt.datetime | None = None,
 ) -> tuple[list[Charge], str | None]:
-    """The client's charges, newest first, filtered; created in [created_from, created_to).
+    """The workspace's charges (or one client's: `client`, or `service_client_id`, which finds none
+    for a client billy does not know), newest first by (created_at, id), filtered; created in
+    [created_from, created_to). Each filter has an index that also gives the order (see the model).
 
-    Raises ValidationFailed (a limit out of range, an unknown status, a product no charge can have)."""
+    Raises ValidationFailed (a limit out of range, an unknown status, a product or client id no
+    charge can have, a cursor of another list)."""
     check_limit(limit)
-    _check_filters(product=product, status=status)
-    charges = Charge.objects.filter(client=client).select_related("client").order_by("-id")
+    _check_filters(product=product, status=status, service_client_id=service_client_id)
+    after = decode_created_cursor(cursor, CURSOR_TAG)
+    charges = Charge.objects.filter(workspace=workspace)
+    if service_client_id is not None:
+        client = Client.objects.filter(workspace=workspace, service_client_id=service_client_id).first()
+        if client is None:
+            return [], None
+    if client is not None:
+        charges = charges.filter(client=client)
     if product:
         charges = charges.filter(product=product)
     if status:
@@ -53,19 +68,22 @@ def list_charges(
         charges = charges.filter(created_at__gte=created_from)
     if created_to:
         charges = charges.filter(created_at__lt=created_to)
-    after = decode_id_cursor(cursor)
     if after is not None:
-        charges = charges.filter(id__lt=after)
+        charges = charges.filter(before_created(after))
+    charges = charges.select_related("client").prefetch_related("refunds").order_by("-created_at", "-id")
     page = list(charges[: limit + 1])
-    return page[:limit], (encode_id_cursor(page[limit - 1].id) if len(page) > limit else None)
+    last = page[limit - 1] if len(page) > limit else None
+    return page[:limit], (encode_created_cursor(CURSOR_TAG, last.created_at, last.id) if last else None)
 
 
-def _check_filters(*, product: str | None, status: str | None) -> None:
+def _check_filters(*, product: str | None, status: str | None, service_client_id: str | None) -> None:
     errors: dict[str, list[str]] = {}
     if status and status not in Charge.Status.values:
-        errors["status"] = [f"One of {', '.join(Charge.Status.values)}."]
+        errors["status"] = [f"One of {', '.join(Charge.Status.values)} (upper case)."]
     if product:
         check_text(errors, "product", product, max_length=128)
+    if service_client_id is not None:
+        check_text(errors, "client", service_client_id, max_length=128)
     if errors:
         raise ValidationFailed(errors)
 

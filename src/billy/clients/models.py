@@ -42,7 +42,10 @@ class Client(models.Model):
                 name="client_linked_has_balance_id",
             ),
         ]
+        # The list is newest first by (created_at, id), filtered by status or not.
         indexes = [
+            models.Index(fields=["workspace", "-created_at", "-id"], name="client_ws_created_idx"),
+            models.Index(fields=["workspace", "status", "-created_at", "-id"], name="client_ws_status_created_idx"),
             models.Index(fields=["balance_client_id"], name="client_balance_id_idx"),
             models.Index(fields=["status"], name="client_status_idx", condition=~Q(status="ACTIVE")),
         ]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from billy.core.errors import BillyError
+from billy.core.errors import BillyError, ValidationFailed
+from billy.core.pagination import before_created, check_limit, decode_created_cursor, encode_created_cursor
 from billy.core.validation import is_printable_text
 from billy.workspaces.models import Workspace
 
@@ -29,6 +30,39 @@ def get_client(*, workspace: Workspace, service_client_id: str, related: tuple[s
     if client is None:
         raise ClientNotFound(f"No client {service_client_id!r} in workspace {workspace.name!r}.")
     return client
+
+
+CURSOR_TAG = "client"
+
+
+def list_clients(
+    *,
+    workspace: Workspace,
+    limit: int,
+    cursor: str | None = None,
+    status: str | None = None,
+    created_from: dt.datetime | None = None,
+    created_to: dt.datetime | None = None,
+) -> tuple[list[Client], str | None]:
+    """The workspace's clients, newest first by (created_at, id), filtered; created in
+    [created_from, created_to). Raises ValidationFailed (a limit out of range, an unknown status, a
+    cursor of another list)."""
+    check_limit(limit)
+    if status and status not in Client.Status.values:
+        raise ValidationFailed({"status": [f"One of {', '.join(Client.Status.values)} (upper case)."]})
+    after = decode_created_cursor(cursor, CURSOR_TAG)
+    clients = Client.objects.filter(workspace=workspace)
+    if status:
+        clients = clients.filter(status=status)
+    if created_from:
+        clients = clients.filter(created_at__gte=created_from)
+    if created_to:
+        clients = clients.filter(created_at__lt=created_to)
+    if after is not None:
+        clients = clients.filter(before_created(after))
+    page = list(clients.order_by("-created_at", "-id")[: limit + 1])
+    last = page[limit - 1] if len(page) > limit else None
+    return page[:limit], (encode_created_cursor(CURSOR_TAG, last.created_at, last.id) if last else None)
 
 
 def stalled_registrations(*, untouched_since: dt.datetime, limit: int = 500) -> list[int]:

@@ -6,15 +6,39 @@ The libraries (Procrastinate, gunicorn, gRPC, httpx, Django) speak only at WARNI
 INFO they log every task registration, periodic job and outbound request. `BILLY_LOG_LEVEL=DEBUG`
 shows everything. Django logs every 4xx answer as a warning; those are answers, not failures, so
 only its 5xx lines are kept.
+
+A line logged while an HTTP request is being answered ends with that request's id
+(` request_id=<id>`, the `Request-Id` the answer carries), whichever logger wrote it.
 """
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import os
 from typing import Any
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+_request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("billy_request_id", default=None)
+
+
+def bind_request_id(request_id: str | None) -> None:
+    """The id of the request this thread now answers (None: no request)."""
+    _request_id.set(request_id)
+
+
+def current_request_id() -> str | None:
+    return _request_id.get()
+
+
+class RequestIdFormatter(logging.Formatter):
+    """The plain format, with ` request_id=<id>` after the message while a request is answered."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 (logging's name)
+        line = super().formatMessage(record)
+        request_id = getattr(record, "request_id", None) or _request_id.get()
+        return f"{line} request_id={request_id}" if request_id else line
 
 
 def log_level() -> str:
@@ -37,7 +61,7 @@ def logging_config() -> dict[str, Any]:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "formatters": {"plain": {"format": FORMAT}},
+        "formatters": {"plain": {"()": RequestIdFormatter, "format": FORMAT}},
         "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
         "root": {"handlers": ["console"], "level": library_level()},
         "loggers": {

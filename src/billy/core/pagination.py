@@ -1,7 +1,8 @@
 """Opaque keyset cursors, one codec for every list: `limit` and `cursor` → `next_cursor`.
 
 A cursor is the base64 (URL-safe, unpadded) of its parts joined by ":": a fixed tag naming the
-list's kind and the key of the last row handed out (`id:42`, `subscription:<uuid>`), or a position
+list's kind and the key of the last row handed out (`id:42`, `subscription:<uuid>`, or for lists
+newest first by creation time `charge:<created_at in µs since the epoch>:<id>`), or a position
 (the feed's `<xid>:<event id>`). Each list decodes with the shape it encodes, so a cursor of one list
 is refused by another, and a malformed one is a 422 on the list's field, never a 500.
 """
@@ -10,8 +11,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
+
+from django.db.models import Q
 
 from billy.core.errors import ValidationFailed
 
@@ -56,6 +60,31 @@ def encode_id_cursor(last_id: int) -> str:
 def decode_id_cursor(cursor: str | None) -> int | None:
     values = decode_cursor(cursor, "id", int)
     return None if values is None else values[0]
+
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def encode_created_cursor(tag: str, created_at: dt.datetime, row_id: int) -> str:
+    """The cursor after a row of a list ordered newest first by (created_at, id)."""
+    return encode_cursor(tag, (created_at - _EPOCH) // dt.timedelta(microseconds=1), row_id)
+
+
+def decode_created_cursor(cursor: str | None, tag: str) -> tuple[dt.datetime, int] | None:
+    values = decode_cursor(cursor, tag, int, int)
+    if values is None:
+        return None
+    try:
+        return _EPOCH + dt.timedelta(microseconds=values[0]), values[1]
+    except OverflowError as e:
+        raise ValidationFailed({"cursor": ["Not a cursor this list handed out."]}) from e
+
+
+def before_created(position: tuple[dt.datetime, int]) -> Q:
+    """Rows after `position` in a list ordered by (created_at, id) descending. Written so that an
+    index on (..., created_at DESC, id DESC) bounds the scan (`created_at <=`), not only filters it."""
+    created_at, row_id = position
+    return Q(created_at__lte=created_at) & (Q(created_at__lt=created_at) | Q(id__lt=row_id))
 
 
 def check_limit(limit: int, maximum: int = MAX_LIMIT) -> int:

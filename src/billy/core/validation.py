@@ -34,6 +34,37 @@ def check_text(
         errors.setdefault(field, []).append(f"At most {max_length} characters.")
 
 
+# Stripe's limits for metadata, which consumers already know.
+MAX_METADATA_KEYS = 50
+MAX_METADATA_KEY_LENGTH = 40
+MAX_METADATA_VALUE_LENGTH = 500
+METADATA_RULE = (
+    f"String keys and values: at most {MAX_METADATA_KEYS} keys, a key 1 to {MAX_METADATA_KEY_LENGTH} "
+    f"characters, a value at most {MAX_METADATA_VALUE_LENGTH}; no control characters."
+)
+
+
+def check_metadata(errors: dict[str, list[str]], field: str, value: object) -> None:
+    """Add `field`'s problems to `errors` unless it is metadata by METADATA_RULE."""
+    if not isinstance(value, dict):
+        errors.setdefault(field, []).append(f"An object: {METADATA_RULE}")
+        return
+    problems = errors.setdefault(field, [])
+    if len(value) > MAX_METADATA_KEYS:
+        problems.append(f"At most {MAX_METADATA_KEYS} keys; this has {len(value)}.")
+    for key, text in value.items():
+        if len(problems) >= 5:  # enough to say what is wrong
+            break
+        if not isinstance(key, str) or not 1 <= len(key) <= MAX_METADATA_KEY_LENGTH or not is_printable_text(key):
+            problems.append(f"Key {str(key)[:50]!r}: 1 to {MAX_METADATA_KEY_LENGTH} characters, no control characters.")
+        elif not isinstance(text, str) or len(text) > MAX_METADATA_VALUE_LENGTH or not is_printable_text(text):
+            problems.append(
+                f"Value of {key!r}: a string of at most {MAX_METADATA_VALUE_LENGTH} characters, no control characters."
+            )
+    if not problems:
+        del errors[field]
+
+
 def check_id(errors: dict[str, list[str]], field: str, value: str | None) -> None:
     """Add `field`'s problem to `errors` unless it is a valid consumer-chosen id (ID_PATTERN)."""
     if not value:

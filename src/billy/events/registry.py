@@ -3,7 +3,12 @@
 Every producer builds its payload through `EventType.build`, which refuses a payload whose fields are
 not exactly the schema's (so producers cannot drift apart); the schema itself (types, formats) is
 checked against every event the test suite writes. A change of a payload's meaning is a new version
-with a new schema file; readers see both the type and the version of each event.
+with a new schema file; readers see both the type and the version of each event. Producers write
+only the current version of a type; earlier versions stay registered (RETIRED_EVENT_TYPES) with
+their schemas, because the feed still holds the events written with them.
+
+Every event's `amount` is what that event moved (a refund's event carries the refund's amount, not
+the charge's), and timestamps are written by `billy.core.timestamps`.
 """
 
 from __future__ import annotations
@@ -66,11 +71,12 @@ def _register(*types: EventType) -> dict[str, EventType]:
     return {t.name: t for t in types}
 
 
-CHARGE_COMPLETED = EventType("charge.completed", 1)
-CHARGE_HELD = EventType("charge.held", 1)
-CHARGE_CONFIRMED = EventType("charge.confirmed", 1)
-CHARGE_CANCELLED = EventType("charge.cancelled", 1)
-CHARGE_REFUNDED = EventType("charge.refunded", 1)
+# v2 of the charge events carry the charge's metadata; charge.refunded v2's amount is the refund's.
+CHARGE_COMPLETED = EventType("charge.completed", 2)
+CHARGE_HELD = EventType("charge.held", 2)
+CHARGE_CONFIRMED = EventType("charge.confirmed", 2)
+CHARGE_CANCELLED = EventType("charge.cancelled", 2)
+CHARGE_REFUNDED = EventType("charge.refunded", 2)
 WALLET_ADJUSTED = EventType("wallet.adjusted", 1)
 SUBSCRIPTION_PAYMENT_SUCCEEDED = EventType("subscription.payment_succeeded", 1)
 SUBSCRIPTION_REFUND_SUCCEEDED = EventType("subscription.refund_succeeded", 1)
@@ -84,4 +90,13 @@ EVENT_TYPES: dict[str, EventType] = _register(
     WALLET_ADJUSTED,
     SUBSCRIPTION_PAYMENT_SUCCEEDED,
     SUBSCRIPTION_REFUND_SUCCEEDED,
+)
+
+# Versions no producer writes any more, still found in the feed.
+RETIRED_EVENT_TYPES: tuple[EventType, ...] = (
+    EventType("charge.completed", 1),
+    EventType("charge.held", 1),
+    EventType("charge.confirmed", 1),
+    EventType("charge.cancelled", 1),
+    EventType("charge.refunded", 1),  # its amount was the charge's; `refunded` was the refund's
 )

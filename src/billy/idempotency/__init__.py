@@ -1,6 +1,9 @@
-"""Idempotency-Key store for calls that create something the consumer does not name.
+"""Idempotency-Key store: every mutating call honours the header.
 
-A consumer sends `Idempotency-Key: <key>` with such a call (subscribe, refund a subscription).
+A call that creates something the consumer does not name (subscribe, refund a subscription) needs
+a key. Any other mutating call takes one too (`answer_with_key`): a resource the consumer names
+(`charge_id`, `refund_id`, `adjustment_id`, a client's id) makes a repeat safe without a key, and
+with one the key must go with the same body, its id included, and replays the first answer.
 billy keeps, per workspace and operation, the key, a fingerprint of the request and, once the
 call has an answer, its status and body. The same key with the same request replays that answer;
 with another request it is `idempotency_conflict`. A key is held for the length of its call (a

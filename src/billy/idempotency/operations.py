@@ -129,6 +129,27 @@ def answer_once(*, record: IdempotencyKey, run: Callable[[], Answer]) -> Answer:
     return status, body
 
 
+def answer_with_key(
+    *,
+    workspace_id: int,
+    operation: str,
+    key: str | None,
+    request: dict[str, Any],
+    run: Callable[[], Answer],
+    now: dt.datetime,
+) -> Answer:
+    """`run()`'s answer, once per key when the caller sent one (a call whose resource the consumer
+    names needs none: its id makes a repeat safe). With a key, the same request replays the key's
+    first answer, status and body; another request (another id, another field) is a conflict.
+    Raises what claim_idempotency_key and `run` raise."""
+    if key is None:
+        return run()
+    with claim_idempotency_key(
+        workspace_id=workspace_id, operation=operation, key=key, request=request, now=now
+    ) as record:
+        return answer_once(record=record, run=run)
+
+
 def forget_idempotency_keys(*, older_than: dt.datetime) -> int:
     deleted, _ = IdempotencyKey.objects.filter(created_at__lt=older_than).delete()
     return deleted

@@ -1,3 +1,6 @@
+import functools
+import operator
+
 from django.db import models
 from django.db.models import F, Q
 
@@ -48,6 +51,17 @@ class Account(models.Model):
         return f"{self.kind.lower()} {self.client_id or self.workspace_id} {self.currency}"
 
 
+# What made a ledger transaction, by the ids its API shows (the ledger knows them only as text): each
+# kind names its own, and the database refuses a transaction that does not.
+_SOURCE_KEYS = {
+    "CHARGE": ("charge_id",),
+    "REFUND": ("charge_id", "refund_id"),
+    "ADJUSTMENT": ("adjustment_id",),
+    "CARD_PAYMENT": ("subscription_id", "payment_id"),
+    "CARD_REFUND": ("subscription_id", "payment_id", "refund_id"),
+}
+
+
 class LedgerTransaction(models.Model):
     class Kind(models.TextChoices):
         ADJUSTMENT = "ADJUSTMENT", "adjustment"
@@ -59,10 +73,19 @@ class LedgerTransaction(models.Model):
     workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="+")
     kind = models.CharField(max_length=16, choices=Kind.choices)
     description = models.CharField(max_length=256, blank=True)
+    source = models.JSONField(help_text='What made it, e.g. {"charge_id": "order-42"} (see _SOURCE_KEYS).')
     created_at = models.DateTimeField()
 
     class Meta:
         db_table = "ledger_transaction"
+        constraints = [
+            models.CheckConstraint(
+                condition=functools.reduce(
+                    operator.or_, (Q(kind=kind, source__has_keys=list(keys)) for kind, keys in _SOURCE_KEYS.items())
+                ),
+                name="transaction_names_its_source",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind.lower()} #{self.pk}"

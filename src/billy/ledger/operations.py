@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from billy.clients.models import Client
 from billy.core.errors import IdempotencyConflict, ValidationFailed
 from billy.core.money import format_amount
+from billy.core.timestamps import format_timestamp
 from billy.core.validation import check_id
 from billy.events import registry
 
@@ -88,7 +89,7 @@ def _post_adjustment(
             client=client.service_client_id,
             amount=format_amount(amount),
             currency=wallet.currency,
-            at=now.isoformat(),
+            at=format_timestamp(now),
         )
         try:
             ledger_transaction = post_movement(
@@ -98,6 +99,7 @@ def _post_adjustment(
                     kind=LedgerTransaction.Kind.ADJUSTMENT,
                     legs=((wallet.pk, amount), (corrections.pk, -amount)),
                     description=reason,
+                    source={"adjustment_id": adjustment_id},
                     wallet_id=wallet.pk,
                     event=event,
                 ),

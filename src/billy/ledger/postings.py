@@ -19,6 +19,7 @@ caller. Callers move money in one of three shapes, all built here:
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 
 from django.db import connection, transaction
@@ -178,7 +179,9 @@ class Movement:
     """Money that moves, and the event that says so.
 
     `legs` are (account id, amount) entries of one ledger transaction of `kind` (they must sum to
-    zero); no legs and no kind: nothing is posted (a hold's release). `wallet_id` names the wallet
+    zero); no legs and no kind: nothing is posted (a hold's release). `source` names what made the
+    transaction by the ids its API shows (`{"charge_id": ...}`; the keys each kind needs are in
+    `billy.ledger.models`, and the database refuses a transaction without them). `wallet_id` names the wallet
     whose running figures change: its balance by its own legs, its held money by `held`, its
     consumption (charged minus refunded) by `consumption`.
     """
@@ -188,6 +191,7 @@ class Movement:
     event: NewEvent
     kind: str | None = None
     legs: tuple[tuple[int, int], ...] = ()
+    source: dict[str, str] | None = None
     description: str = ""
     wallet_id: int | None = None
     held: int = 0
@@ -219,6 +223,7 @@ def post_movement(movement: Movement, *, now: dt.datetime) -> LedgerTransaction 
                 workspace_id=movement.workspace_id,
                 kind=movement.kind,
                 description=movement.description[:256],
+                source=movement.source,
                 created_at=now,
             )
             Entry.objects.bulk_create(
@@ -264,8 +269,9 @@ WITH wallet AS (
      WHERE id = %(l_wallet)s AND {_fits_sql("-%(l_debit)s", "%(l_hold)s")}
     RETURNING id
 ), tx AS (
-    INSERT INTO ledger_transaction (workspace_id, kind, description, created_at)
-    SELECT %(l_workspace)s, %(l_kind)s, %(l_description)s, %(l_now)s FROM wallet WHERE %(l_debit)s > 0  /* not a hold */
+    INSERT INTO ledger_transaction (workspace_id, kind, description, source, created_at)
+    SELECT %(l_workspace)s, %(l_kind)s, %(l_description)s, %(l_source)s::jsonb, %(l_now)s
+      FROM wallet WHERE %(l_debit)s > 0  /* not a hold */
     RETURNING id
 ), entries AS (
     INSERT INTO ledger_entry (transaction_id, account_id, amount, currency, created_at)
@@ -298,12 +304,13 @@ def spend_params(
     kind: str,
     counter_account_id: int,
     description: str,
+    source: dict[str, str],
     event: NewEvent,
     event_json: str,
     now: dt.datetime,
 ) -> dict:
     """The parameters of `spend_statement`: `amount` debited (posted to the counter account as a
-    transaction of `kind`, and counted as consumption) or, for a hold, set aside."""
+    transaction of `kind` made by `source`, and counted as consumption) or, for a hold, set aside."""
     return {
         "l_workspace": workspace_id,
         "l_wallet": wallet_id,
@@ -313,6 +320,7 @@ def spend_params(
         "l_kind": kind,
         "l_counter": counter_account_id,
         "l_description": description[:256],
+        "l_source": json.dumps(source),
         "l_event_type": event.type,
         "l_event_version": event.version,
         "l_event": event_json,
@@ -324,14 +332,16 @@ def spend_many_ctes(*, source: str) -> str:
     """CTEs (`, name AS (...)` each) that post a set of spends decided on `lock_wallets`' figures.
 
     `source` names the caller's CTE with one row per spend and the columns `wallet_id`, `amount`,
-    `hold`, `transaction_id` (from `draw_transaction_ids` for a debit), `description`, `event_type`,
+    `hold`, `transaction_id` (from `draw_transaction_ids` for a debit), `description`,
+    `transaction_source` (JSON text: what made the transaction, as `Movement.source`), `event_type`,
     `event_version` and `event` (JSON text). Parameters: `l_workspace`, `l_kind`, `l_counter` (the
     counter account of every debit), `l_currency`, `l_now`.
     """
     return f"""
 , transactions AS (
-    INSERT INTO ledger_transaction (id, workspace_id, kind, description, created_at)
-    SELECT transaction_id, %(l_workspace)s, %(l_kind)s, left(description, 256), %(l_now)s FROM {source} WHERE NOT hold
+    INSERT INTO ledger_transaction (id, workspace_id, kind, description, source, created_at)
+    SELECT transaction_id, %(l_workspace)s, %(l_kind)s, left(description, 256), transaction_source::jsonb, %(l_now)s
+      FROM {source} WHERE NOT hold
 ), entries AS (
     INSERT INTO ledger_entry (transaction_id, account_id, amount, currency, created_at)
     SELECT s.transaction_id, leg.account, leg.amount, %(l_currency)s, %(l_now)s

@@ -44,6 +44,7 @@ class WalletTransaction:
     amount: int  # signed: what the wallet gained (+) or lost (-)
     currency: str
     description: str
+    source: dict[str, str]  # what made it: {"charge_id": ...}, {"adjustment_id": ...}, ...
     created_at: dt.datetime
 
 
@@ -64,6 +65,7 @@ def list_wallet_transactions(
             amount=e.amount,
             currency=e.currency,
             description=e.transaction.description,
+            source=e.transaction.source,
             created_at=e.created_at,
         )
         for e in page[:limit]

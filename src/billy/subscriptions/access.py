@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from billy.core.money import format_amount
 from billy.core.tasks import defer
+from billy.core.timestamps import format_timestamp
 
 from .models import Subscription
 
@@ -94,8 +95,8 @@ def message_params(subscription: Subscription, *, template: str) -> dict[str, st
         "plan": subscription.plan.code,
         "plan_title": subscription.plan.title,
         "status": subscription.status,
-        "period_start": subscription.period_start.isoformat(),
-        "period_end": subscription.period_end.isoformat(),
+        "period_start": format_timestamp(subscription.period_start),
+        "period_end": format_timestamp(subscription.period_end),
     }
     if payment is not None:
         params |= {"amount": format_amount(payment.amount), "currency": payment.currency}

@@ -1,3 +1,5 @@
+import datetime as dt
+
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import F, Q
@@ -88,6 +90,12 @@ class Subscription(models.Model):
 
     def __str__(self) -> str:
         return str(self.id)
+
+    @property
+    def paid_period(self) -> tuple[dt.datetime, dt.datetime] | None:
+        """[start, end) once the subscription has started; None before (PENDING, or CANCELED unpaid):
+        the stored period of a subscription that has not started is only a prospect."""
+        return (self.period_start, self.period_end) if self.activated_at is not None else None
 
     def latest_payment(self) -> "SubscriptionPayment | None":
         """The newest payment (from prefetched payments when there are)."""

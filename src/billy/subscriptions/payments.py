@@ -18,6 +18,7 @@ from django.db import transaction
 
 from billy.core.errors import UpstreamUnavailable
 from billy.core.money import format_amount
+from billy.core.timestamps import format_timestamp
 from billy.events import registry
 from billy.events.registry import NewEvent
 from billy.integrations.yookassa.port import (
@@ -176,6 +177,7 @@ def _complete_payment(payment: SubscriptionPayment, provider_payment: ProviderPa
         amount=payment.amount,
         currency=payment.currency,
         description=f"card payment {payment.pk}",
+        source={"subscription_id": str(subscription.pk), "payment_id": str(payment.pk)},
         event=registry.SUBSCRIPTION_PAYMENT_SUCCEEDED.build(
             payment_id=str(payment.pk),
             subscription_id=str(subscription.pk),
@@ -184,7 +186,7 @@ def _complete_payment(payment: SubscriptionPayment, provider_payment: ProviderPa
             amount=format_amount(payment.amount),
             currency=payment.currency,
             provider_payment_id=payment.provider_payment_id,
-            at=now.isoformat(),
+            at=format_timestamp(now),
         ),
         now=now,
     )
@@ -230,7 +232,15 @@ def _fail_payment_by_id(payment_id, *, reason: str, now: dt.datetime) -> Subscri
 
 
 def post_card_movement(
-    *, workspace_id: int, kind: str, amount: int, currency: str, description: str, event: NewEvent, now: dt.datetime
+    *,
+    workspace_id: int,
+    kind: str,
+    amount: int,
+    currency: str,
+    description: str,
+    source: dict[str, str],
+    event: NewEvent,
+    now: dt.datetime,
 ) -> LedgerTransaction:
     """A card payment moves money from provider clearing to revenue; a card refund moves it back."""
     clearing = system_account(workspace_id=workspace_id, kind=Account.Kind.CLEARING, currency=currency, now=now)
@@ -243,6 +253,7 @@ def post_card_movement(
             kind=kind,
             legs=((revenue.pk, sign * amount), (clearing.pk, -sign * amount)),
             description=description,
+            source=source,
             event=event,
         ),
         now=now,

@@ -8,6 +8,7 @@ import zoneinfo
 
 from billy.core.errors import BillyError
 from billy.core.money import prorate
+from billy.core.timestamps import format_timestamp
 from billy.workspaces.models import Workspace
 
 from .models import Plan
@@ -42,7 +43,7 @@ def refund_amount(
             return paid
         raise RefundNotAllowed(
             f"Plan {plan.code!r} refunds in full only within {plan.refund_days} days of the period's start.",
-            details={"refundable_until": (period_start + dt.timedelta(days=plan.refund_days)).isoformat()},
+            details={"refundable_until": format_timestamp(period_start + dt.timedelta(days=plan.refund_days))},
         )
     total_days = max(1, (period_end - period_start).days)
     unused_days = min(total_days, max(0, (period_end - now).days))

@@ -17,6 +17,7 @@ from django.db import transaction
 from billy.core.errors import InvalidState, UpstreamUnavailable, ValidationFailed
 from billy.core.money import format_amount
 from billy.core.tasks import defer
+from billy.core.timestamps import format_timestamp
 from billy.core.validation import check_text
 from billy.events import registry
 from billy.idempotency.operations import Answer, answer_once, claim_idempotency_key
@@ -229,6 +230,11 @@ def _complete_refund(refund: SubscriptionRefund, *, now: dt.datetime) -> None:
         amount=refund.amount,
         currency=refund.currency,
         description=f"card refund {refund.pk}",
+        source={
+            "subscription_id": str(subscription.pk),
+            "payment_id": str(refund.payment_id),
+            "refund_id": str(refund.pk),
+        },
         event=registry.SUBSCRIPTION_REFUND_SUCCEEDED.build(
             refund_id=str(refund.pk),
             payment_id=str(refund.payment_id),
@@ -238,7 +244,7 @@ def _complete_refund(refund: SubscriptionRefund, *, now: dt.datetime) -> None:
             amount=format_amount(refund.amount),
             currency=refund.currency,
             provider_refund_id=refund.provider_refund_id,
-            at=now.isoformat(),
+            at=format_timestamp(now),
         ),
         now=now,
     )

@@ -17,6 +17,7 @@ from django.db import connection, transaction
 
 from billy.core.errors import BillyError, InvalidState, ValidationFailed
 from billy.core.tasks import defer
+from billy.core.timestamps import format_timestamp
 from billy.core.validation import check_text
 from billy.idempotency.operations import Answer, answer_once, claim_idempotency_key, remember_resource
 from billy.workspaces.models import Workspace
@@ -87,7 +88,7 @@ def subscribe(
             raise InvalidState(
                 f"User {user_id!r} already has an active {plan.code!r} subscription "
                 f"until {current.period_end:%Y-%m-%d}.",
-                details={"subscription_id": str(current.id), "period_end": current.period_end.isoformat()},
+                details={"subscription_id": str(current.id), "period_end": format_timestamp(current.period_end)},
             )
         if current is not None:
             return current, current.latest_payment(), False

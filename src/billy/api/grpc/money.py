@@ -168,8 +168,9 @@ class ChargeServicer(money_pb2_grpc.ChargeServiceServicer):
         return charge_message(charge_queries.get_charge(workspace=workspace, charge_id=request.charge_id))
 
     def ListCharges(self, request, context):  # noqa: N802
-        _, client = _client(request)
+        workspace, client = _client(request)
         charges, next_cursor = charge_queries.list_charges(
+            workspace=workspace,
             client=client,
             limit=request.limit or 50,
             cursor=request.cursor or None,

@@ -5,6 +5,7 @@ from ninja import NinjaAPI
 from . import clients, money, subscriptions, webhooks
 from .auth import ApiKeyAuth
 from .errors import install_handlers
+from .rendering import BillyJsonRenderer
 from .strict import StrictJsonParser
 
 # What the door answers before a view runs (see `strict` and `server`), on every operation it applies to.
@@ -45,6 +46,7 @@ api = BillyApi(
     docs_url="/docs",
     openapi_url="/openapi.json",
     parser=StrictJsonParser(),
+    renderer=BillyJsonRenderer(),
 )
 install_handlers(api)
 api.add_router("", clients.router)

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 
-from ninja import Field, Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
 
 from billy.clients import operations, queries
 from billy.clients.models import Client
 from billy.clients.validation import MAX_LENGTH
 from billy.core import clock
+from billy.core.pagination import MAX_LIMIT
 from billy.integrations.balance import get_balance
 from billy.workspaces.queries import get_workspace_for
 
 from .errors import ErrorOut
-from .strict import StrictSchema
+from .keys import keyed_answer
+from .strict import StrictSchema, one_of, utc_filter
 
 router = Router(tags=["clients"])
 
@@ -58,6 +60,37 @@ def _out(client: Client, workspace_name: str) -> ClientOut:
     )
 
 
+class ClientPage(Schema):
+    clients: list[ClientOut]
+    next_cursor: str | None
+
+
+ClientStatus = one_of(Client.Status)
+
+
+class ClientFilters(Schema):
+    status: ClientStatus | None = Field(None, description="PENDING, ACTIVE or NEEDS_ATTENTION (upper case).")
+    created_from: dt.datetime | None = Field(None, description="Created at or after (RFC 3339).")
+    created_to: dt.datetime | None = Field(None, description="Created before (RFC 3339).")
+    limit: int = Field(50, ge=1, le=MAX_LIMIT)
+    cursor: str | None = None
+
+
+@router.get("/workspaces/{workspace}/clients", response={200: ClientPage, **ERRORS}, summary="The workspace's clients")
+def list_clients(request, workspace: str, filters: Query[ClientFilters]):
+    """Newest first; the filters are optional and combine. `next_cursor` is null on the last page."""
+    ws = get_workspace_for(request.auth, workspace)
+    clients, next_cursor = queries.list_clients(
+        workspace=ws,
+        limit=filters.limit,
+        cursor=filters.cursor,
+        status=filters.status,
+        created_from=utc_filter("created_from", filters.created_from),
+        created_to=utc_filter("created_to", filters.created_to),
+    )
+    return Status(200, ClientPage(clients=[_out(c, ws.name) for c in clients], next_cursor=next_cursor))
+
+
 @router.put(
     "/workspaces/{workspace}/clients/{service_client_id}",
     response={200: ClientOut, 201: ClientOut, 409: ErrorOut, 502: ErrorOut, 503: ErrorOut, **ERRORS},
@@ -70,16 +103,26 @@ def put_client(request, workspace: str, service_client_id: str, payload: ClientI
     registration without a second Balance client.
     """
     ws = get_workspace_for(request.auth, workspace)
-    registration = operations.register_client(
+
+    def run():
+        registration = operations.register_client(
+            workspace=ws,
+            service_client_id=service_client_id,
+            name=payload.name,
+            email=payload.email,
+            phone=payload.phone,
+            balance=get_balance(),
+            now=clock.now(),
+        )
+        return 201 if registration.created else 200, _out(registration.client, ws.name)
+
+    return keyed_answer(
+        request,
         workspace=ws,
-        service_client_id=service_client_id,
-        name=payload.name,
-        email=payload.email,
-        phone=payload.phone,
-        balance=get_balance(),
-        now=clock.now(),
+        operation="put_client",
+        fingerprint={"service_client_id": service_client_id, **payload.model_dump()},
+        run=run,
     )
-    return Status(201 if registration.created else 200, _out(registration.client, ws.name))
 
 
 @router.get(

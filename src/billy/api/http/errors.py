@@ -6,13 +6,16 @@ import logging
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
-from django.http import Http404, HttpRequest, JsonResponse
-from ninja import Schema
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import Field, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
 from billy.core.database import database_unavailable
 from billy.core.errors import ERROR_CODES, BillyError, code_for_http_status
+from billy.core.logs import current_request_id
+
+from .rendering import json_response
 
 logger = logging.getLogger(__name__)
 
@@ -21,6 +24,7 @@ class ErrorBody(Schema):
     code: str
     message: str
     details: dict[str, Any]
+    request_id: str | None = Field(None, description="The request's Request-Id, as in the logs.")
 
 
 class ErrorOut(Schema):
@@ -29,14 +33,25 @@ class ErrorOut(Schema):
 
 def error_response(
     code: str, message: str, details: dict[str, Any] | None = None, *, retry_after: int | None = None
-) -> JsonResponse:
+) -> HttpResponse:
     spec = ERROR_CODES[code]
-    response = JsonResponse(
-        {"error": {"code": code, "message": message, "details": details or {}}}, status=spec.http_status
-    )
+    error = {"code": code, "message": message, "details": details or {}}
+    request_id = current_request_id()
+    if request_id:
+        error["request_id"] = request_id
+    response = json_response({"error": error}, status=spec.http_status)
     if retry_after is not None:
         response["Retry-After"] = str(retry_after)
     return response
+
+
+def with_request_id(body: Any) -> Any:
+    """A kept answer as this request gives it: an error envelope names this request's id (a
+    replayed refusal is the first one's, except for whose request it answers)."""
+    request_id = current_request_id()
+    if request_id and isinstance(body, dict) and isinstance(body.get("error"), dict):
+        return {"error": {**body["error"], "request_id": request_id}}
+    return body
 
 
 def _field_name(loc: list[Any]) -> str:

@@ -2,13 +2,13 @@
 
 from django.conf import settings
 from django.db import connection
-from django.http import JsonResponse
 
 from .errors import error_response
+from .rendering import json_response
 
 
 def health(request):
-    return JsonResponse({"status": "ok"})
+    return json_response({"status": "ok"})
 
 
 def ready(request):
@@ -18,4 +18,4 @@ def ready(request):
     except Exception as e:  # noqa: BLE001  (any failure means not ready)
         retry_after = settings.BILLY_RETRY_AFTER_SECONDS
         return error_response("unavailable", f"database unavailable: {e}", retry_after=retry_after)
-    return JsonResponse({"status": "ready"})
+    return json_response({"status": "ready"})

@@ -1,13 +1,20 @@
-"""Wraps any non-JSON error under /api/ (Django's 404/405/500 pages) in billy's error envelope,
-refuses a query or body billy does not read (see `strict`) before any view sees it, and answers a
-view outside the API whose database does not answer (the admin) with 503, not a 500 page."""
+"""Gives every request its Request-Id (on the answer, in the error envelope and in each log line
+written while it is answered), wraps any non-JSON error under /api/ (Django's 404/405/500 pages)
+in billy's error envelope, refuses a query or body billy does not read (see `strict`) before any
+view sees it, and answers a view outside the API whose database does not answer (the admin) with
+503, not a 500 page."""
 
 from __future__ import annotations
 
 import logging
+import re
+import uuid
+
+from django.core.signals import request_finished
 
 from billy.core.database import database_unavailable
 from billy.core.errors import BillyError, code_for_http_status
+from billy.core.logs import bind_request_id
 
 from .errors import error_response
 from .strict import check_media_type, check_query
@@ -21,6 +28,44 @@ _MESSAGES = {
     413: "The request body is too large.",
     500: "Internal error.",
 }
+
+
+REQUEST_ID_HEADER = "Request-Id"
+# A caller's id is taken when it is one a log line and a header can carry as it is.
+_SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/+=@-]{0,127}")
+
+
+def request_id_for(request) -> str:
+    """The caller's `Request-Id` (or `X-Request-Id`) when it is sane, else a new one."""
+    for header in (REQUEST_ID_HEADER, "X-Request-Id"):
+        value = request.headers.get(header)
+        if value and _SANE_REQUEST_ID.fullmatch(value):
+            return value
+    return str(uuid.uuid4())
+
+
+def _forget_request_id(**kwargs) -> None:
+    bind_request_id(None)
+
+
+# Django logs a failed request after the middleware has answered, and the server closes the answer
+# after that: the id stays bound until then, so that line carries it too.
+request_finished.connect(_forget_request_id, dispatch_uid="billy.forget_request_id")
+
+
+class RequestIdMiddleware:
+    """First in the chain: every answer, the admin's and the health checks' too, carries one."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request_id = request_id_for(request)
+        bind_request_id(request_id)
+        request.request_id = request_id
+        response = self.get_response(request)
+        response[REQUEST_ID_HEADER] = request_id
+        return response
 
 
 class ApiErrorEnvelopeMiddleware:

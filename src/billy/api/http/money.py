@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.http import JsonResponse
 from ninja import Field, Query, Router, Schema, Status
 
 from billy.charges import batch
@@ -28,7 +27,15 @@ from billy.core.money import (
     parse_amount_field,
 )
 from billy.core.pagination import MAX_LIMIT
-from billy.core.validation import ID_PATTERN, ID_RULE, MAX_ID_LENGTH
+from billy.core.validation import (
+    ID_PATTERN,
+    ID_RULE,
+    MAX_ID_LENGTH,
+    MAX_METADATA_KEY_LENGTH,
+    MAX_METADATA_KEYS,
+    MAX_METADATA_VALUE_LENGTH,
+    METADATA_RULE,
+)
 from billy.events import queries as event_queries
 from billy.ledger import operations as ledger_operations
 from billy.ledger import queries as ledger_queries
@@ -36,7 +43,8 @@ from billy.workspaces.models import ApiKey, Workspace
 from billy.workspaces.queries import Principal, get_workspace_for
 
 from .errors import ErrorBody, ErrorOut
-from .strict import StrictSchema
+from .keys import keyed_answer
+from .strict import StrictSchema, one_of, utc_filter
 
 MAX_BATCH_ITEMS = batch.MAX_ITEMS
 
@@ -47,20 +55,16 @@ _MONEY = {"pattern": POSITIVE_AMOUNT_PATTERN, "examples": ["1234.50"]}
 _ID = {"minLength": 1, "maxLength": MAX_ID_LENGTH, "pattern": ID_PATTERN, "examples": ["ch-2026-000123"]}
 _NAME = {"minLength": 1, "maxLength": 128}
 _CURRENCY = {"pattern": CURRENCY_PATTERN, "examples": ["RUB"]}
+_METADATA = {
+    "maxProperties": MAX_METADATA_KEYS,
+    "propertyNames": {"minLength": 1, "maxLength": MAX_METADATA_KEY_LENGTH},
+    "additionalProperties": {"type": "string", "maxLength": MAX_METADATA_VALUE_LENGTH},
+    "examples": [{"order_id": "42"}],
+}
 
 
 def _amount(field: str, text: str | None) -> int | None:
     return parse_amount_field(field, text)
-
-
-def _utc(field: str, value: dt.datetime | None) -> dt.datetime | None:
-    """A filter time in UTC (naive means UTC); ValidationFailed when it cannot be one."""
-    if value is None:
-        return None
-    try:
-        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
-    except (OverflowError, ValueError) as e:
-        raise ValidationFailed({field: ["Not a time billy can place in UTC."]}) from e
 
 
 def _charge_request(payload: ChargeIn | BatchChargeIn) -> charge_operations.ChargeRequest:
@@ -72,6 +76,7 @@ def _charge_request(payload: ChargeIn | BatchChargeIn) -> charge_operations.Char
         hold=payload.hold,
         hold_ttl_seconds=payload.hold_ttl_seconds,
         description=payload.description,
+        metadata=payload.metadata,
     )
 
 
@@ -93,10 +98,13 @@ class WalletOut(Schema):
 
 class WalletTransactionOut(Schema):
     id: int
-    kind: str
+    kind: str = Field(description="CHARGE, REFUND or ADJUSTMENT.")
     amount: str = Field(description="Signed: what the wallet gained or lost.")
     currency: str
     description: str
+    charge_id: str | None = Field(description="The charge that made it (a charge, or a refund of it).")
+    refund_id: str | None = Field(description="The refund that made it.")
+    adjustment_id: str | None = Field(description="The adjustment that made it.")
     created_at: dt.datetime
 
 
@@ -142,6 +150,11 @@ class ChargeIn(StrictSchema):
         },
     )
     description: str = Field("", json_schema_extra={"maxLength": 512})
+    metadata: dict[str, str] = Field(
+        default_factory=dict,
+        description=f"Your own key-value pairs, kept and shown with the charge and its events. {METADATA_RULE}",
+        json_schema_extra=_METADATA,
+    )
 
 
 class RefundOut(Schema):
@@ -164,8 +177,9 @@ class ChargeOut(Schema):
     captured_amount: str
     refunded_amount: str
     hold_expires_at: dt.datetime | None
-    cancel_reason: str
+    cancel_reason: str = Field(description="REQUESTED or EXPIRED for a cancelled hold, else empty.")
     description: str
+    metadata: dict[str, str]
     created_at: dt.datetime
     updated_at: dt.datetime
     refunds: list[RefundOut]
@@ -238,6 +252,7 @@ def charge_data(charge: Charge) -> dict:
         "hold_expires_at": charge.hold_expires_at,
         "cancel_reason": charge.cancel_reason,
         "description": charge.description,
+        "metadata": charge.metadata,
         "created_at": charge.created_at,
         "updated_at": charge.updated_at,
         "refunds": [refund_data(r, charge) for r in charge.refunds.all()] if charge.refunded else [],
@@ -281,6 +296,9 @@ def get_wallet_transactions(
                     amount=format_amount(t.amount),
                     currency=t.currency,
                     description=t.description,
+                    charge_id=t.source.get("charge_id"),
+                    refund_id=t.source.get("refund_id"),
+                    adjustment_id=t.source.get("adjustment_id"),
                     created_at=t.created_at,
                 )
                 for t in items
@@ -299,18 +317,18 @@ def post_adjustment(request, workspace: str, service_client_id: str, payload: Ad
     principal: Principal = request.auth
     if principal.role != ApiKey.Role.OPERATOR:
         raise Forbidden("Adjustments need an operator API key.")
-    _, client = _client(request, workspace, service_client_id)
-    adjustment, created = ledger_operations.adjust_wallet(
-        client=client,
-        adjustment_id=payload.adjustment_id,
-        amount=parse_amount_field("amount", payload.amount, signed=True),
-        reason=payload.reason,
-        actor=f"api key {principal.name}",
-        now=clock.now(),
-    )
-    return Status(
-        201 if created else 200,
-        AdjustmentOut(
+    ws, client = _client(request, workspace, service_client_id)
+
+    def run():
+        adjustment, created = ledger_operations.adjust_wallet(
+            client=client,
+            adjustment_id=payload.adjustment_id,
+            amount=parse_amount_field("amount", payload.amount, signed=True),
+            reason=payload.reason,
+            actor=f"api key {principal.name}",
+            now=clock.now(),
+        )
+        return 201 if created else 200, AdjustmentOut(
             adjustment_id=adjustment.adjustment_id,
             client=client.service_client_id,
             amount=format_amount(adjustment.amount),
@@ -319,7 +337,14 @@ def post_adjustment(request, workspace: str, service_client_id: str, payload: Ad
             created_by=adjustment.created_by,
             created_at=adjustment.created_at,
             wallet=wallet_out(ledger_queries.get_wallet(client=client)),
-        ),
+        )
+
+    return keyed_answer(
+        request,
+        workspace=ws,
+        operation="adjust_wallet",
+        fingerprint={"client": service_client_id, **payload.model_dump()},
+        run=run,
     )
 
 
@@ -333,38 +358,74 @@ def post_adjustment(request, workspace: str, service_client_id: str, payload: Ad
 )
 def post_charge(request, workspace: str, service_client_id: str, payload: ChargeIn):
     """201 with the new charge (`COMPLETED`, or `HELD` for a hold); 200 with the charge as it is now
-    when the same `charge_id` comes again with the same body; 409 `idempotency_conflict` with another."""
-    _, client = _client(request, workspace, service_client_id)
-    charge, created = charge_operations.post_charge(
-        client=client,
-        request=_charge_request(payload),
-        now=clock.now(),
+    when the same `charge_id` comes again with the same body; 409 `idempotency_conflict` with another.
+    With an `Idempotency-Key`, a repeat with the key replays the first answer (201 and the charge as
+    it was then), and the key with another body (another `charge_id` included) is 409."""
+    ws, client = _client(request, workspace, service_client_id)
+
+    def run():
+        charge, created = charge_operations.post_charge(
+            client=client, request=_charge_request(payload), now=clock.now()
+        )
+        return 201 if created else 200, charge_out(charge)
+
+    return keyed_answer(
+        request,
+        workspace=ws,
+        operation="charge",
+        fingerprint={"client": service_client_id, **payload.model_dump()},
+        run=run,
     )
-    return Status(201 if created else 200, charge_out(charge))
+
+
+ChargeStatus = one_of(Charge.Status)
 
 
 class ChargeFilters(Schema):
     product: str | None = None
-    status: Charge.Status | None = None
-    created_from: dt.datetime | None = Field(None, alias="from", description="Created at or after.")
-    created_to: dt.datetime | None = Field(None, alias="to", description="Created before.")
+    status: ChargeStatus | None = Field(None, description="HELD, COMPLETED or CANCELLED (upper case).")
+    created_from: dt.datetime | None = Field(None, description="Created at or after (RFC 3339).")
+    created_to: dt.datetime | None = Field(None, description="Created before (RFC 3339).")
     limit: int = Field(50, ge=1, le=MAX_LIMIT)
     cursor: str | None = None
 
 
-@router.get(CLIENT_PATH + "/charges", response={200: ChargePage, **ERRORS}, summary="The client's charges")
-def list_charges(request, workspace: str, service_client_id: str, filters: Query[ChargeFilters]):
-    _, client = _client(request, workspace, service_client_id)
+class ClientChargeFilters(ChargeFilters):
+    # The names this list had before created_from/created_to; still taken.
+    older_from: dt.datetime | None = Field(None, alias="from", description="created_from's older name.")
+    older_to: dt.datetime | None = Field(None, alias="to", description="created_to's older name.")
+
+
+class WorkspaceChargeFilters(ChargeFilters):
+    client: str | None = Field(None, description="Only this client's charges (its service client id).")
+
+
+def _charge_page(ws: Workspace, filters: ChargeFilters, **scope) -> ChargePage:
+    older_from, older_to = getattr(filters, "older_from", None), getattr(filters, "older_to", None)
     charges, next_cursor = charge_queries.list_charges(
-        client=client,
+        workspace=ws,
         limit=filters.limit,
         cursor=filters.cursor,
         product=filters.product,
         status=filters.status,
-        created_from=_utc("from", filters.created_from),
-        created_to=_utc("to", filters.created_to),
+        created_from=utc_filter("created_from", filters.created_from) or utc_filter("from", older_from),
+        created_to=utc_filter("created_to", filters.created_to) or utc_filter("to", older_to),
+        **scope,
     )
-    return Status(200, ChargePage(charges=[charge_out(c) for c in charges], next_cursor=next_cursor))
+    return ChargePage(charges=[charge_out(c) for c in charges], next_cursor=next_cursor)
+
+
+@router.get(CLIENT_PATH + "/charges", response={200: ChargePage, **ERRORS}, summary="The client's charges")
+def list_client_charges(request, workspace: str, service_client_id: str, filters: Query[ClientChargeFilters]):
+    ws, client = _client(request, workspace, service_client_id)
+    return Status(200, _charge_page(ws, filters, client=client))
+
+
+@router.get("/workspaces/{workspace}/charges", response={200: ChargePage, **ERRORS}, summary="The workspace's charges")
+def list_charges(request, workspace: str, filters: Query[WorkspaceChargeFilters]):
+    """Newest first; every filter is optional and they combine. `next_cursor` is null on the last page."""
+    ws = get_workspace_for(request.auth, workspace)
+    return Status(200, _charge_page(ws, filters, service_client_id=filters.client))
 
 
 class BatchChargeIn(ChargeIn):
@@ -400,17 +461,21 @@ def post_charges_batch(request, workspace: str, payload: BatchIn):
             items.append(batch.BatchItem(service_client_id=item.service_client_id, request=_charge_request(item)))
         except ValidationFailed as e:  # this item only
             items.append(batch.UnreadableItem(charge_id=item.charge_id, error=e))
-    results = [
-        {
-            "status": r.status,
-            "charge_id": r.charge_id,
-            "charge": charge_data(r.charge) if r.charge else None,
-            "error": r.error.as_dict()["error"] if r.error else None,
-        }
-        for r in batch.post_charges(workspace=ws, items=items, now=clock.now())
-    ]
-    # Built as plain data: validating 1,000 response models would cost more than the charges.
-    return JsonResponse({"results": results}, json_dumps_params={"ensure_ascii": False})
+
+    def run():
+        results = [
+            {
+                "status": r.status,
+                "charge_id": r.charge_id,
+                "charge": charge_data(r.charge) if r.charge else None,
+                "error": r.error.as_dict()["error"] if r.error else None,
+            }
+            for r in batch.post_charges(workspace=ws, items=items, now=clock.now())
+        ]
+        # Built as plain data: validating 1,000 response models would cost more than the charges.
+        return 200, {"results": results}
+
+    return keyed_answer(request, workspace=ws, operation="charges_batch", fingerprint=payload.model_dump(), run=run)
 
 
 CHARGE_PATH = "/workspaces/{workspace}/charges/{charge_id}"
@@ -425,30 +490,54 @@ def get_charge(request, workspace: str, charge_id: str):
 @router.post(CHARGE_PATH + "/confirm", response={200: ChargeOut, **ERRORS}, summary="Confirm a hold")
 def confirm_charge(request, workspace: str, charge_id: str, payload: ConfirmIn):
     ws = get_workspace_for(request.auth, workspace)
-    charge = charge_operations.confirm_charge(
-        workspace=ws, charge_id=charge_id, amount=_amount("amount", payload.amount), now=clock.now()
+
+    def run():
+        charge = charge_operations.confirm_charge(
+            workspace=ws, charge_id=charge_id, amount=_amount("amount", payload.amount), now=clock.now()
+        )
+        return 200, charge_out(charge)
+
+    return keyed_answer(
+        request,
+        workspace=ws,
+        operation="confirm_charge",
+        fingerprint={"charge_id": charge_id, **payload.model_dump()},
+        run=run,
     )
-    return Status(200, charge_out(charge))
 
 
 @router.post(CHARGE_PATH + "/cancel", response={200: ChargeOut, **ERRORS}, summary="Cancel a hold")
 def cancel_charge(request, workspace: str, charge_id: str):
     ws = get_workspace_for(request.auth, workspace)
-    return Status(200, charge_out(charge_operations.cancel_charge(workspace=ws, charge_id=charge_id, now=clock.now())))
+
+    def run():
+        return 200, charge_out(charge_operations.cancel_charge(workspace=ws, charge_id=charge_id, now=clock.now()))
+
+    return keyed_answer(request, workspace=ws, operation="cancel_charge", fingerprint={"charge_id": charge_id}, run=run)
 
 
 @router.post(CHARGE_PATH + "/refunds", response={200: RefundOut, 201: RefundOut, **ERRORS}, summary="Refund a charge")
 def post_refund(request, workspace: str, charge_id: str, payload: RefundIn):
     ws = get_workspace_for(request.auth, workspace)
-    refund, created = charge_operations.refund_charge(
+
+    def run():
+        refund, created = charge_operations.refund_charge(
+            workspace=ws,
+            charge_id=charge_id,
+            refund_id=payload.refund_id,
+            amount=_amount("amount", payload.amount),
+            reason=payload.reason,
+            now=clock.now(),
+        )
+        return 201 if created else 200, refund_out(refund, refund.charge)
+
+    return keyed_answer(
+        request,
         workspace=ws,
-        charge_id=charge_id,
-        refund_id=payload.refund_id,
-        amount=_amount("amount", payload.amount),
-        reason=payload.reason,
-        now=clock.now(),
+        operation="refund_charge",
+        fingerprint={"charge_id": charge_id, **payload.model_dump()},
+        run=run,
     )
-    return Status(201 if created else 200, refund_out(refund, refund.charge))
 
 
 # -- events ------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import json
+import uuid
 
 from django.conf import settings
 from gunicorn import util
@@ -42,11 +43,13 @@ class _Capture:
 def envelope_response(status: int) -> bytes:
     """A complete HTTP/1.1 response for `status`, its body billy's error envelope."""
     code = code_for_http_status(status)
-    body = json.dumps({"error": {"code": code, "message": ERROR_CODES[code].description, "details": {}}}).encode()
+    request_id = str(uuid.uuid4())  # the request could not be read, so not its own id either
+    error = {"code": code, "message": ERROR_CODES[code].description, "details": {}, "request_id": request_id}
+    body = json.dumps({"error": error}).encode()
     reason = {414: "URI Too Long", 431: "Request Header Fields Too Large"}.get(status, "Error")
     head = (
-        f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\nContent-Type: application/json\r\n"
-        f"Content-Length: {len(body)}\r\n\r\n"
+        f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\n"
+        f"Request-Id: {request_id}\r\nContent-Length: {len(body)}\r\n\r\n"
     )
     return head.encode("latin-1") + body
 

@@ -11,7 +11,6 @@ import datetime as dt
 import ipaddress
 
 from django.conf import settings
-from django.http import JsonResponse
 from ninja import Field, Query, Router, Schema, Status
 
 from billy.core import clock
@@ -25,14 +24,15 @@ from billy.subscriptions.refunds import request_refund_with_key
 from billy.subscriptions.subscribe import subscribe_with_key
 from billy.workspaces.queries import get_workspace_for
 
-from .errors import ErrorOut
+from .errors import ErrorOut, with_request_id
+from .keys import idempotency_key
 from .rate_limits import check_rate
+from .rendering import json_data, json_response
 from .strict import StrictSchema
 
 router = Router(tags=["subscriptions"])
 
 ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut, 503: ErrorOut}
-IDEMPOTENCY_KEY = "Idempotency-Key"
 
 
 class PlanOut(Schema):
@@ -78,8 +78,10 @@ class SubscriptionOut(Schema):
     status: str = Field(description="PENDING, ACTIVE, CANCELED (payment failed), EXPIRED or REFUNDED.")
     plan: str
     user_id: str
-    period_start: dt.datetime
-    period_end: dt.datetime = Field(description="Exclusive: the period is [period_start, period_end).")
+    period_start: dt.datetime | None = Field(description="Null until the subscription starts (paid).")
+    period_end: dt.datetime | None = Field(
+        description="Exclusive: the period is [period_start, period_end). Null until the subscription starts."
+    )
     activated_at: dt.datetime | None
     ended_at: dt.datetime | None
     created_at: dt.datetime
@@ -156,13 +158,14 @@ def subscription_data(subscription: Subscription) -> dict:
     """The subscription as the API shows it; payments and refunds newest first (prefetched)."""
     payments = sorted(subscription.payments.all(), key=lambda p: p.created_at, reverse=True)
     refunds = sorted(subscription.refunds.all(), key=lambda r: r.created_at, reverse=True)
+    period = subscription.paid_period
     return {
         "id": str(subscription.pk),
         "status": subscription.status,
         "plan": subscription.plan.code,
         "user_id": subscription.user_id,
-        "period_start": subscription.period_start,
-        "period_end": subscription.period_end,
+        "period_start": period[0] if period else None,
+        "period_end": period[1] if period else None,
         "activated_at": subscription.activated_at,
         "ended_at": subscription.ended_at,
         "created_at": subscription.created_at,
@@ -173,7 +176,7 @@ def subscription_data(subscription: Subscription) -> dict:
 
 
 def _json(schema: type[Schema], data: dict) -> dict:
-    return schema(**data).model_dump(mode="json")
+    return json_data(schema(**data).model_dump())
 
 
 def _subscribe_answer(subscription: Subscription, created: bool) -> tuple[int, dict]:
@@ -204,11 +207,11 @@ def subscribe(request, workspace: str, user_id: str, payload: SubscribeIn):
         user_id=user_id,
         plan_code=payload.plan,
         return_url=payload.return_url,
-        key=request.headers.get(IDEMPOTENCY_KEY),
+        key=idempotency_key(request),
         answer=_subscribe_answer,
         now=clock.now(),
     )
-    return JsonResponse(body, status=status)
+    return json_response(with_request_id(body), status=status)
 
 
 @router.get(
@@ -258,11 +261,11 @@ def refund_subscription(request, workspace: str, subscription_id: str, payload: 
         subscription_id=subscription_id,
         reason=payload.reason,
         requested_by=f"api key {request.auth.name}",
-        key=request.headers.get(IDEMPOTENCY_KEY),
+        key=idempotency_key(request),
         answer=_refund_answer,
         now=clock.now(),
     )
-    return JsonResponse(body, status=status)
+    return json_response(with_request_id(body), status=status)
 
 
 def _allowed_source(remote_addr: str) -> bool:
