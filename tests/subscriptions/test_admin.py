@@ -112,6 +112,7 @@ def test_refund_action_outside_the_policy_changes_nothing(operator, cinema, yook
     answer = operator.post(
         "/admin/subscriptions/subscription/",
         {"action": "refund", "_selected_action": [str(subscription.pk)], "apply": "1", "reason": ""},
+        follow=True,
     )
 
     assert "Nothing done" in answer.content.decode()
