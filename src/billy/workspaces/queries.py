@@ -108,3 +108,8 @@ def get_workspace(workspace_name: str) -> Workspace:
     if workspace is None:
         raise WorkspaceNotFound(f"No workspace named {workspace_name!r}.")
     return workspace
+
+
+def list_workspaces() -> list[Workspace]:
+    """Every workspace, by name."""
+    return list(Workspace.objects.order_by("name"))
