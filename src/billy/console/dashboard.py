@@ -102,6 +102,7 @@ def _chart(row: WorkspaceMoney, days: dict[dt.date, DailyMoney], today: dt.date)
             Series("refunded", "refunded", values("refunded")),
             Series("topped up", "topped-up", values("topped_up")),
             Series("paid by card", "card-paid", values("card_paid")),
+            Series("card refunds", "card-refunded", values("card_refunded")),
         ],
         currency=row.currency,
         title=f"{row.workspace.name}: money per day, last {CHART_DAYS} days ({row.currency})",
