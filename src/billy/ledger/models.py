@@ -68,6 +68,9 @@ class LedgerTransaction(models.Model):
 
     class Meta:
         db_table = "ledger_transaction"
+        # Appended in time order: a tiny block-range index finds a period's transactions (the
+        # console's daily figures, the admin's date drill-down) without reading the whole ledger.
+        indexes = [BrinIndex(fields=["created_at"], name="transaction_created_brin")]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} #{self.pk}"
@@ -86,8 +89,7 @@ class Entry(models.Model):
         verbose_name_plural = "entries"
         indexes = [
             models.Index(fields=["account", "-id"], name="entry_account_idx"),
-            # Entries are appended in time order: a tiny block-range index finds a period's entries
-            # (the console's daily figures) without reading the whole ledger.
+            # Appended in time order, like their transactions (see LedgerTransaction).
             BrinIndex(fields=["created_at"], name="entry_created_brin"),
         ]
         constraints = [models.CheckConstraint(condition=~Q(amount=0), name="entry_amount_not_zero")]

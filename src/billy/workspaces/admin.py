@@ -124,6 +124,9 @@ class ApiKeyAdmin(admin.ModelAdmin):
             },
         )
 
+    def has_change_permission(self, request, obj=None):
+        return False  # a key is created, then only revoked (the action): its page has no Save button
+
     def has_delete_permission(self, request, obj=None):
         return False
 
