@@ -13,6 +13,8 @@ import datetime as dt
 import logging
 import traceback as traceback_module
 
+from billy.core.database import is_connection_failure
+
 logger = logging.getLogger(__name__)
 
 ERROR_LENGTH = 512
@@ -51,5 +53,7 @@ async def record_job_error(call_next, context, worker):
                 failed_at=dt.datetime.now(dt.UTC),
             )
         except Exception as write_error:  # noqa: BLE001 (the job's own error is the one to raise)
-            logger.warning("could not record the error of job %s: %s", context.job.id, write_error)
+            # A lost database is already said once by the worker; anything else is worth a line.
+            if not is_connection_failure(write_error):
+                logger.warning("could not record the error of job %s: %s", context.job.id, write_error)
         raise
