@@ -48,7 +48,9 @@ def page(browser, live_billy):
         base_url=live_billy.url, accept_downloads=True, viewport={"width": 1400, "height": 900}
     )
     context.set_default_timeout(60_000)  # only a failure waits this long: room for a busy machine
+    expect.set_options(timeout=60_000)
     yield context.new_page()
+    expect.set_options(timeout=5_000)  # Playwright's default, for the other modules
     context.close()
 
 
