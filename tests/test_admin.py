@@ -52,6 +52,18 @@ def test_api_key_created_in_the_admin_is_shown_once_and_stored_hashed(admin):
     assert secret not in admin.get(f"/admin/workspaces/apikey/{api_key.pk}/change/").content.decode()
 
 
+def test_api_key_page_is_read_only_without_a_save_button(admin):
+    workspace = make_workspace("autoru")
+    admin.post("/admin/workspaces/apikey/add/", {"name": "k", "role": "SERVICE", "workspaces": [workspace.pk]})
+    api_key = ApiKey.objects.get()
+
+    page = admin.get(f"/admin/workspaces/apikey/{api_key.pk}/change/").content.decode()
+
+    assert 'name="_save"' not in page
+    assert admin.post(f"/admin/workspaces/apikey/{api_key.pk}/change/", {"name": "renamed"}).status_code == 403
+    assert ApiKey.objects.get().name == "k"
+
+
 def test_revoke_action(admin):
     workspace = make_workspace("autoru")
     admin.post("/admin/workspaces/apikey/add/", {"name": "k", "role": "SERVICE", "workspaces": [workspace.pk]})

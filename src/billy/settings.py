@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "billy.idempotency",
     "billy.subscriptions",
     "billy.webhooks",
+    "billy.console",
 ]
 
 MIDDLEWARE = [
@@ -195,6 +196,10 @@ BILLY_STALLED_REGISTRATION_SECONDS = int(os.environ.get("BILLY_STALLED_REGISTRAT
 # How long a process trusts an API key it has checked, and its workspace grants: a revoked key
 # or a changed grant takes effect within this many seconds. 0 checks on every request.
 BILLY_AUTH_CACHE_SECONDS = float(os.environ.get("BILLY_AUTH_CACHE_SECONDS", "5"))
+
+# The admin dashboard probes each upstream with this timeout (all side by side), so a system that
+# is down costs the page at most about this long.
+BILLY_CONSOLE_PROBE_TIMEOUT = float(os.environ.get("BILLY_CONSOLE_PROBE_TIMEOUT", "1"))
 
 # Seconds a client is told to wait (Retry-After) when an upstream system is unavailable.
 BILLY_RETRY_AFTER_SECONDS = int(os.environ.get("BILLY_RETRY_AFTER_SECONDS", "5"))

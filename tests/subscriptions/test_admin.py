@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
@@ -112,6 +114,7 @@ def test_refund_action_outside_the_policy_changes_nothing(operator, cinema, yook
     answer = operator.post(
         "/admin/subscriptions/subscription/",
         {"action": "refund", "_selected_action": [str(subscription.pk)], "apply": "1", "reason": ""},
+        follow=True,
     )
 
     assert "Nothing done" in answer.content.decode()
@@ -189,3 +192,60 @@ def test_recheck_action_on_a_refund_in_progress(operator, cinema, yookassa):
 
     assert f"Refund {refund.pk}: SUCCEEDED." in answer.content.decode()
     assert Subscription.objects.get(pk=subscription.pk).status == Subscription.Status.REFUNDED
+
+
+def test_payment_and_refund_pages_link_subscription_and_ledger(operator, cinema, yookassa):
+    subscription, payment = _subscription(cinema, yookassa, "user-1")
+    recheck_payment(payment_id=payment.pk, now=clock.now())
+    refund, _ = request_refund(
+        workspace=cinema, subscription_id=subscription.pk, reason="", requested_by="t", now=clock.now()
+    )
+    run_jobs()
+    payment.refresh_from_db()
+    refund.refresh_from_db()
+
+    sub_page = operator.get(f"/admin/subscriptions/subscription/{subscription.pk}/change/").content.decode()
+    payment_page = operator.get(f"/admin/subscriptions/subscriptionpayment/{payment.pk}/change/").content.decode()
+    refund_page = operator.get(f"/admin/subscriptions/subscriptionrefund/{refund.pk}/change/").content.decode()
+    transaction_page = operator.get(
+        f"/admin/ledger/ledgertransaction/{payment.transaction_id}/change/"
+    ).content.decode()
+
+    assert f"/admin/subscriptions/subscriptionpayment/{payment.pk}/change/" in sub_page
+    assert f"/admin/subscriptions/subscriptionrefund/{refund.pk}/change/" in sub_page
+    assert f"/admin/ledger/ledgertransaction/{payment.transaction_id}/change/" in sub_page
+    assert f"/admin/subscriptions/subscription/{subscription.pk}/change/" in payment_page
+    assert f"/admin/ledger/ledgertransaction/{payment.transaction_id}/change/" in payment_page
+    assert f"/admin/subscriptions/subscriptionpayment/{payment.pk}/change/" in refund_page
+    assert f"/admin/ledger/ledgertransaction/{refund.transaction_id}/change/" in refund_page
+    assert f"/admin/subscriptions/subscriptionpayment/{payment.pk}/change/" in transaction_page
+    assert "299.00 RUB" in refund_page and "29900" not in refund_page
+    for html in (sub_page, payment_page, refund_page):
+        assert 'name="_save"' not in html
+    assert f"subscription of user-1 ({str(subscription.pk)[:8]})" in payment_page
+
+
+def test_refund_form_says_how_much_goes_back(operator, cinema, yookassa):
+    subscription, payment = _subscription(cinema, yookassa, "user-1")
+    recheck_payment(payment_id=payment.pk, now=clock.now())
+
+    form = operator.post(
+        "/admin/subscriptions/subscription/", {"action": "refund", "_selected_action": [str(subscription.pk)]}
+    ).content.decode()
+
+    assert "This refunds 299.00 RUB to the card" in form
+
+
+def test_dashboard_shows_card_payments_and_refunds_and_probes_the_shop(operator, cinema, yookassa):
+    subscription, payment = _subscription(cinema, yookassa, "user-1")
+    recheck_payment(payment_id=payment.pk, now=clock.now())
+    request_refund(workspace=cinema, subscription_id=subscription.pk, reason="", requested_by="t", now=clock.now())
+    run_jobs()
+
+    html = operator.get("/admin/dashboard/").content.decode()
+
+    row = re.search(r'<tr id="money-cinema-RUB">(.*?)</tr>', html, re.S).group(1)
+    assert re.search(r'class="money today-card-paid">299.00 RUB<', row)
+    assert re.search(r'class="money today-card-refunded">299.00 RUB<', row)
+    shop = re.search(r'<tr class="(up|down)">\s*<td>payment provider \(cinema\)</td>', html)
+    assert shop.group(1) == "up"

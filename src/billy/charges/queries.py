@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.db.models import Count, Window
+
 from billy.clients.models import Client
 from billy.core.errors import ValidationFailed
 from billy.core.pagination import before_created, check_limit, decode_created_cursor, encode_created_cursor
@@ -95,3 +97,16 @@ def get_charges(*, workspace: Workspace, charge_ids: list[str]) -> list[Charge]:
         .prefetch_related("refunds")
         .filter(workspace=workspace, charge_id__in=charge_ids)
     )
+
+
+def holds_expiring(*, now: dt.datetime, within: dt.timedelta, limit: int) -> tuple[list[Charge], int]:
+    """Holds that expire in [now, now + within), soonest first (at most `limit`, with their clients
+    and workspaces), and how many there are in all: one query, on the held-charge expiry index."""
+    holds = (
+        Charge.objects.filter(status=Charge.Status.HELD, hold_expires_at__gte=now, hold_expires_at__lt=now + within)
+        .select_related("client", "workspace")
+        .annotate(holds_in_all=Window(Count("id")))
+        .order_by("hold_expires_at", "id")
+    )
+    shown = list(holds[:limit])
+    return shown, (shown[0].holds_in_all if shown else 0)

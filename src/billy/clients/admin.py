@@ -1,15 +1,24 @@
 from django.contrib import admin, messages
+from django.core.exceptions import ObjectDoesNotExist
+from django.utils.html import format_html_join
 
 from billy.core import clock
+from billy.core.admin import register_job_subject
+from billy.core.admin_display import EMPTY, changelist_link, link
 from billy.core.errors import BillyError
 from billy.integrations.balance import get_balance
 
 from . import operations
 from .models import Client
 
+register_job_subject("billy.clients.link_client_configuration", arg="client_id", model=Client)
+
 
 @admin.register(Client)
 class ClientAdmin(admin.ModelAdmin):
+    """Clients are registered by their product service through the API: every field is read-only
+    (no Save button); the actions resolve a NEEDS_ATTENTION registration through the operations."""
+
     list_display = [
         "service_client_id",
         "workspace",
@@ -37,6 +46,8 @@ class ClientAdmin(admin.ModelAdmin):
         "configuration_linked_at",
         "created_at",
         "updated_at",
+        "wallet_link",
+        "money",
     ]
     actions = ["recheck_in_balance", "create_in_balance_anyway"]
 
@@ -51,8 +62,28 @@ class ClientAdmin(admin.ModelAdmin):
     def linked(self, obj: Client) -> bool:
         return obj.configuration_linked_at is not None
 
+    @admin.display(description="wallet")
+    def wallet_link(self, obj: Client):
+        try:
+            return link(obj.wallet)  # the ledger's account of this client, if it ever had money
+        except ObjectDoesNotExist:
+            return EMPTY
+
+    @admin.display(description="money")
+    def money(self, obj: Client):
+        items = [
+            changelist_link("charges.charge", "charges", client__id__exact=obj.pk),
+            changelist_link(
+                "ledger.ledgertransaction", "ledger transactions", entries__account__client__id__exact=obj.pk
+            ),
+        ]
+        return format_html_join(" · ", "{}", ((item,) for item in items))
+
     def has_add_permission(self, request):
         return False  # clients are registered by their product service through the API
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
     def has_delete_permission(self, request, obj=None):
         return False

@@ -51,4 +51,4 @@ class Client(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.workspace_id}:{self.service_client_id}"
+        return f"{self.service_client_id} ({self.name})"

@@ -29,6 +29,7 @@ from procrastinate.contrib.django import app
 from procrastinate.contrib.django.utils import connector_params
 
 from billy.core.database import is_connection_failure
+from billy.core.job_errors import record_job_error
 from billy.core.tasks import retry_stalled_jobs
 
 logger = logging.getLogger(__name__)
@@ -112,6 +113,8 @@ class _Supervised:
                 "concurrency": self.concurrency,
                 "wait": self.wait,
                 "install_signal_handlers": False,  # ours stop this loop too, not only the worker
+                # Each failed attempt's error is written down for the admin.
+                "worker_middleware": [record_job_error],
             },
         )
         self.worker.outage = self.outage

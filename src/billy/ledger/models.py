@@ -1,10 +1,12 @@
 import functools
 import operator
 
+from django.contrib.postgres.indexes import BrinIndex
 from django.db import models
 from django.db.models import F, Q
 
 from billy.clients.models import Client
+from billy.core.money import format_amount
 from billy.workspaces.models import Workspace
 
 
@@ -48,7 +50,10 @@ class Account(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.kind.lower()} {self.client_id or self.workspace_id} {self.currency}"
+        # Lists that show accounts select their client and workspace with them.
+        if self.kind == self.Kind.WALLET:
+            return f"wallet of {self.client.service_client_id} ({self.currency})"
+        return f"{self.get_kind_display()} of {self.workspace.name} ({self.currency})"
 
 
 # What made a ledger transaction, by the ids its API shows (the ledger knows them only as text): each
@@ -86,9 +91,12 @@ class LedgerTransaction(models.Model):
                 name="transaction_names_its_source",
             )
         ]
+        # Appended in time order: a tiny block-range index finds a period's transactions (the
+        # console's daily figures, the admin's date drill-down) without reading the whole ledger.
+        indexes = [BrinIndex(fields=["created_at"], name="transaction_created_brin")]
 
     def __str__(self) -> str:
-        return f"{self.kind.lower()} #{self.pk}"
+        return f"{self.get_kind_display()} #{self.pk}"
 
 
 class Entry(models.Model):
@@ -101,11 +109,17 @@ class Entry(models.Model):
 
     class Meta:
         db_table = "ledger_entry"
-        indexes = [models.Index(fields=["account", "-id"], name="entry_account_idx")]
+        verbose_name_plural = "entries"
+        indexes = [
+            models.Index(fields=["account", "-id"], name="entry_account_idx"),
+            # Appended in time order, like their transactions (see LedgerTransaction).
+            BrinIndex(fields=["created_at"], name="entry_created_brin"),
+        ]
         constraints = [models.CheckConstraint(condition=~Q(amount=0), name="entry_amount_not_zero")]
 
     def __str__(self) -> str:
-        return f"{self.amount:+d} {self.currency} → account {self.account_id}"
+        sign = "+" if self.amount > 0 else ""
+        return f"{sign}{format_amount(self.amount)} {self.currency} in transaction #{self.transaction_id}"
 
 
 class Adjustment(models.Model):

@@ -8,7 +8,8 @@ from django import forms
 from django.contrib import admin, messages
 
 from billy.core import clock
-from billy.core.admin import form_action
+from billy.core.admin import form_action, register_job_subject
+from billy.core.admin_display import ReadOnlyAdmin, ReadOnlyInline, changelist_link, link, money
 from billy.core.errors import BillyError
 from billy.core.money import format_amount, parse_amount
 
@@ -21,7 +22,18 @@ from .models import (
     SubscriptionRefund,
 )
 from .payments import recheck_payment
+from .queries import refund_quote
 from .refunds import request_refund, submit_refund
+
+for _task, _arg, _model in [
+    ("billy.subscriptions.submit_payment", "payment_id", SubscriptionPayment),
+    ("billy.subscriptions.submit_refund", "refund_id", SubscriptionRefund),
+    ("billy.subscriptions.process_notification", "notification_id", ProviderNotification),
+    ("billy.subscriptions.grant_role", "subscription_id", Subscription),
+    ("billy.subscriptions.revoke_role", "subscription_id", Subscription),
+    ("billy.subscriptions.notify_user", "subscription_id", Subscription),
+]:
+    register_job_subject(_task, arg=_arg, model=_model)
 
 
 class PlanForm(forms.ModelForm):
@@ -72,7 +84,7 @@ class PlanAdmin(admin.ModelAdmin):
 
     @admin.display(description="price")
     def shown_price(self, obj: Plan) -> str:
-        return f"{format_amount(obj.price)} {obj.currency}"
+        return money(obj.price, obj.currency)
 
     def get_readonly_fields(self, request, obj=None):
         # Subscriptions keep pointing at a plan: its workspace, code and currency never change.
@@ -87,40 +99,56 @@ class ShownAmount:
 
     @admin.display(description="amount")
     def shown_amount(self, obj) -> str:
-        return f"{format_amount(obj.amount)} {obj.currency}"
+        return money(obj.amount, obj.currency)
+
+    @admin.display(description="ledger transaction")
+    def transaction_link(self, obj):
+        return link(obj.transaction)
+
+    @admin.display(description="subscription")
+    def subscription_link(self, obj):
+        return link(obj.subscription)
 
 
-class PaymentInline(ShownAmount, admin.TabularInline):
+class PaymentInline(ShownAmount, ReadOnlyInline):
     model = SubscriptionPayment
-    fields = ["id", "status", "shown_amount", "provider_payment_id", "failure_reason", "created_at"]
+    fields = ["id", "status", "shown_amount", "provider_payment_id", "failure_reason", "transaction_link", "created_at"]
     readonly_fields = fields
-    extra = 0
-    can_delete = False
-    show_change_link = True
 
-    def has_add_permission(self, request, obj=None):
-        return False
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("transaction")
 
 
-class RefundInline(ShownAmount, admin.TabularInline):
+class RefundInline(ShownAmount, ReadOnlyInline):
     model = SubscriptionRefund
-    fields = ["id", "status", "shown_amount", "reason", "failure_reason", "requested_by", "created_at"]
+    fields = [
+        "id",
+        "status",
+        "shown_amount",
+        "reason",
+        "failure_reason",
+        "requested_by",
+        "transaction_link",
+        "created_at",
+    ]
     readonly_fields = fields
-    extra = 0
-    can_delete = False
-    show_change_link = True
 
-    def has_add_permission(self, request, obj=None):
-        return False
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("transaction")
 
 
 class RefundReasonForm(forms.Form):
     reason = forms.CharField(max_length=256, required=False)
 
 
-class ReadOnlyAdmin(ShownAmount, admin.ModelAdmin):
+class RecordAdmin(ShownAmount, ReadOnlyAdmin):
+    """A record written by operations: every field shown read-only, money as decimals, related
+    records as links; no Save button."""
+
+    links = {"transaction": "transaction_link", "subscription": "subscription_link", "payment": "payment_link"}
+
     def get_fields(self, request, obj=None):
-        names = [f.name for f in self.model._meta.fields]
+        names = [self.links.get(f.name, f.name) for f in self.model._meta.fields]
         if "amount" in names:
             names[names.index("amount")] = "shown_amount"
             names.remove("currency")
@@ -129,11 +157,9 @@ class ReadOnlyAdmin(ShownAmount, admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         return self.get_fields(request, obj)
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+    @admin.display(description="payment")
+    def payment_link(self, obj):
+        return link(obj.payment)
 
 
 def _recheck(modeladmin, request, objects, *, what: str, operation) -> None:
@@ -159,14 +185,31 @@ def _recheck_payments(modeladmin, request, payments) -> None:
 
 
 @admin.register(Subscription)
-class SubscriptionAdmin(ReadOnlyAdmin):
-    list_display = ["id", "workspace", "user_id", "plan", "status", "period_start", "period_end", "created_at"]
+class SubscriptionAdmin(RecordAdmin):
+    list_display = ["__str__", "workspace", "user_id", "plan", "status", "period_start", "period_end", "created_at"]
+    links = {"plan": "plan_link"}
     list_filter = ["status", "plan", "workspace", "created_at"]
     list_select_related = ["workspace", "plan"]
     search_fields = ["user_id", "=id", "payments__provider_payment_id"]
     date_hierarchy = "created_at"
     inlines = [PaymentInline, RefundInline]
     actions = ["refund", "recheck"]
+
+    def get_fields(self, request, obj=None):
+        return [*super().get_fields(request, obj), "users_subscriptions"]
+
+    @admin.display(description="plan")
+    def plan_link(self, obj: Subscription):
+        return link(obj.plan)
+
+    @admin.display(description="user's subscriptions")
+    def users_subscriptions(self, obj: Subscription):
+        return changelist_link(
+            "subscriptions.subscription",
+            f"all subscriptions of {obj.user_id}",
+            workspace__id__exact=obj.workspace_id,
+            user_id=obj.user_id,
+        )
 
     @admin.action(description="Refund the selected subscription")
     def refund(self, request, queryset):
@@ -175,6 +218,11 @@ class SubscriptionAdmin(ReadOnlyAdmin):
             self.message_user(request, "Select exactly one subscription to refund.", messages.WARNING)
             return None
         subscription = subscriptions[0]
+        try:
+            amount, currency = refund_quote(subscription=subscription, now=clock.now())
+        except BillyError as e:
+            self.message_user(request, f"Nothing done: {e.message}", messages.ERROR)
+            return None
 
         def apply(data: dict) -> str:
             refund, created = request_refund(
@@ -194,8 +242,8 @@ class SubscriptionAdmin(ReadOnlyAdmin):
             form_class=RefundReasonForm,
             title="Refund subscription",
             intro=f"Subscription {subscription.pk} of user {subscription.user_id} to {subscription.plan.code} "
-            f"({subscription.status}); the amount follows the plan's refund policy "
-            f"({subscription.plan.refund_policy}).",
+            f"({subscription.get_status_display()}). This refunds {money(amount, currency)} to the card, as the "
+            f"plan's refund policy gives now ({subscription.plan.get_refund_policy_display()}).",
             apply=apply,
         )
 
@@ -208,13 +256,25 @@ class SubscriptionAdmin(ReadOnlyAdmin):
 
 
 @admin.register(SubscriptionPayment)
-class SubscriptionPaymentAdmin(ReadOnlyAdmin):
-    list_display = ["id", "workspace", "subscription", "shown_amount", "status", "provider_payment_id", "created_at"]
+class SubscriptionPaymentAdmin(RecordAdmin):
+    list_display = [
+        "__str__",
+        "workspace",
+        "subscription_link",
+        "shown_amount",
+        "status",
+        "provider_payment_id",
+        "created_at",
+    ]
     list_filter = ["status", "workspace", "subscription__plan", "created_at"]
     list_select_related = ["workspace", "subscription"]
     search_fields = ["=id", "provider_payment_id", "subscription__user_id"]
     date_hierarchy = "created_at"
     actions = ["recheck"]
+    inlines = [RefundInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("workspace", "subscription", "transaction")
 
     @admin.action(description="Re-check with the provider")
     def recheck(self, request, queryset):
@@ -233,13 +293,24 @@ class ProblemFilter(admin.SimpleListFilter):
 
 
 @admin.register(SubscriptionRefund)
-class SubscriptionRefundAdmin(ReadOnlyAdmin):
-    list_display = ["id", "workspace", "subscription", "shown_amount", "status", "failure_reason", "created_at"]
+class SubscriptionRefundAdmin(RecordAdmin):
+    list_display = [
+        "__str__",
+        "workspace",
+        "subscription_link",
+        "shown_amount",
+        "status",
+        "failure_reason",
+        "created_at",
+    ]
     list_filter = [ProblemFilter, "status", "workspace", "subscription__plan", "created_at"]
     list_select_related = ["workspace", "subscription"]
     search_fields = ["=id", "provider_refund_id", "payment__provider_payment_id", "subscription__user_id"]
     date_hierarchy = "created_at"
     actions = ["recheck"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("workspace", "subscription", "payment", "transaction")
 
     @admin.action(description="Re-check with the provider")
     def recheck(self, request, queryset):
@@ -253,7 +324,7 @@ class SubscriptionRefundAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ProviderNotification)
-class ProviderNotificationAdmin(ReadOnlyAdmin):
+class ProviderNotificationAdmin(RecordAdmin):
     list_display = ["id", "workspace", "event", "object_id", "status", "deliveries", "outcome", "received_at"]
     list_filter = ["status", "event", "workspace"]
     list_select_related = ["workspace"]
@@ -261,7 +332,7 @@ class ProviderNotificationAdmin(ReadOnlyAdmin):
 
 
 @admin.register(IgnoredNotification)
-class IgnoredNotificationAdmin(ReadOnlyAdmin):
+class IgnoredNotificationAdmin(RecordAdmin):
     """Notifications about objects billy never made, per workspace and event: how many, since when,
     the latest ids and source. A count that climbs fast is a flood (or a shop shared with another system)."""
 

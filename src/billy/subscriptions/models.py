@@ -4,6 +4,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import F, Q
 
+from billy.core.money import format_amount
 from billy.ledger.models import LedgerTransaction
 from billy.workspaces.models import Workspace
 
@@ -43,7 +44,7 @@ class Plan(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.workspace_id}/{self.code}"
+        return f"{self.code}: {self.title}"
 
 
 class Subscription(models.Model):
@@ -89,7 +90,7 @@ class Subscription(models.Model):
         ]
 
     def __str__(self) -> str:
-        return str(self.id)
+        return f"subscription of {self.user_id} ({str(self.id)[:8]})"
 
     @property
     def paid_period(self) -> tuple[dt.datetime, dt.datetime] | None:
@@ -148,7 +149,7 @@ class SubscriptionPayment(models.Model):
         ]
 
     def __str__(self) -> str:
-        return str(self.id)
+        return f"payment of {format_amount(self.amount)} {self.currency} ({str(self.id)[:8]})"
 
 
 class SubscriptionRefund(models.Model):
@@ -196,7 +197,7 @@ class SubscriptionRefund(models.Model):
         ]
 
     def __str__(self) -> str:
-        return str(self.id)
+        return f"refund of {format_amount(self.amount)} {self.currency} ({str(self.id)[:8]})"
 
 
 class ProviderNotification(models.Model):

@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from billy.core.errors import BillyError, ValidationFailed
+from billy.core.errors import BillyError, InvalidState, ValidationFailed
 from billy.core.pagination import check_limit, decode_cursor, encode_cursor
 from billy.core.validation import check_text
 from billy.workspaces.models import Workspace
 
 from .models import Plan, Subscription, SubscriptionPayment, SubscriptionRefund
+from .plans import refund_amount
 
 
 class SubscriptionNotFound(BillyError):
@@ -86,3 +87,19 @@ def open_refunds(*, untouched_since: dt.datetime, limit: int = 200) -> list[uuid
         .order_by("updated_at")
         .values_list("pk", flat=True)[:limit]
     )
+
+
+def refund_quote(*, subscription: Subscription, now: dt.datetime) -> tuple[int, str]:
+    """(amount, currency) a refund of the subscription asked for now would give back, by its plan's
+    policy, as `request_refund` would compute it. Raises InvalidState (not active) and RefundNotAllowed."""
+    if subscription.status != Subscription.Status.ACTIVE:
+        raise InvalidState(f"Only an active subscription can be refunded; this one is {subscription.status}.")
+    payment = subscription.payments.get(status=SubscriptionPayment.Status.SUCCEEDED)
+    amount = refund_amount(
+        plan=subscription.plan,
+        paid=payment.amount,
+        period_start=subscription.period_start,
+        period_end=subscription.period_end,
+        now=now,
+    )
+    return amount, payment.currency

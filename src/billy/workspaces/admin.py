@@ -8,11 +8,47 @@ from . import operations
 from .models import ApiKey, Workspace
 
 
+class WorkspaceForm(forms.ModelForm):
+    """The provider's secret key is write-only: never sent to the browser, kept when left empty."""
+
+    yookassa_secret_key = forms.CharField(
+        label="YooKassa secret key",
+        required=False,
+        max_length=128,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+    )
+
+    class Meta:
+        model = Workspace
+        fields = "__all__"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        stored = bool(self.instance.pk and self.instance.yookassa_secret_key)
+        self.initial["yookassa_secret_key"] = ""  # the stored key never reaches the page
+        self.fields["yookassa_secret_key"].help_text = (
+            "A secret key is stored; it is never shown. Leave empty to keep it, type a new one to replace it."
+            if stored
+            else "Not set. Type the shop's secret key to set it."
+        )
+
+    def clean_yookassa_secret_key(self):
+        typed = self.cleaned_data["yookassa_secret_key"]
+        # The field never holds the stored key, so empty means "keep it".
+        return typed or (self.instance.yookassa_secret_key if self.instance.pk else "")
+
+
 @admin.register(Workspace)
 class WorkspaceAdmin(admin.ModelAdmin):
-    list_display = ["name", "title", "balance_service_id", "balance_configuration", "currency", "time_zone"]
+    form = WorkspaceForm
+    list_display = ["name", "title", "balance_service_id", "balance_configuration", "currency", "time_zone", "shop"]
     search_fields = ["name", "title"]
     readonly_fields = ["created_at"]
+
+    @admin.display(description="card payments", boolean=True)
+    def shop(self, obj: Workspace) -> bool:
+        return bool(obj.yookassa_shop_id)
 
     def save_model(self, request, obj, form, change):
         operations.save_workspace(workspace=obj, now=clock.now())
@@ -87,6 +123,9 @@ class ApiKeyAdmin(admin.ModelAdmin):
                 "title": "API key created",
             },
         )
+
+    def has_change_permission(self, request, obj=None):
+        return False  # a key is created, then only revoked (the action): its page has no Save button
 
     def has_delete_permission(self, request, obj=None):
         return False

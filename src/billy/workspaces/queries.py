@@ -126,3 +126,8 @@ def get_api_key_by_prefix(prefix: str) -> ApiKey:
     if key is None:
         raise ApiKeyNotFound(f'No API key with prefix "{prefix}".', details={"prefix": prefix})
     return key
+
+
+def list_workspaces() -> list[Workspace]:
+    """Every workspace, by name."""
+    return list(Workspace.objects.order_by("name"))
