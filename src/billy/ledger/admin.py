@@ -243,11 +243,11 @@ def _moved():
 
 @admin.register(LedgerTransaction)
 class LedgerTransactionAdmin(CsvExportMixin, ReadOnlyAdmin):
-    list_display = ["id", "kind", "workspace", "source", "shown_amount", "description", "created_at"]
+    list_display = ["id", "kind", "workspace", "made_for", "shown_amount", "description", "created_at"]
     list_filter = ["kind", "workspace"]
     date_hierarchy = "created_at"
     search_fields = ["description"]
-    fields = ["kind", "workspace", "source", "shown_amount", "description", "created_at"]
+    fields = ["kind", "workspace", "made_for", "shown_amount", "description", "created_at"]
     readonly_fields = fields
     inlines = [EntryInline]
     export_name = "ledger-transactions"
@@ -283,8 +283,9 @@ class LedgerTransactionAdmin(CsvExportMixin, ReadOnlyAdmin):
             found |= queryset.filter(pk=int(term))
         return found, duplicates
 
+    # Not `source`: that is the model's own field (the ids as text), which a detail page would show instead.
     @admin.display(description="for")
-    def source(self, obj: LedgerTransaction):
+    def made_for(self, obj: LedgerTransaction):
         return link(_source(obj))
 
     @admin.display(description="amount")
