@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
 
 TIMESTAMP_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z$"
 _TIMESTAMP = re.compile(TIMESTAMP_PATTERN)
@@ -24,3 +27,13 @@ def format_timestamp(value: dt.datetime) -> str:
 def is_timestamp(text: str) -> bool:
     """Whether `text` is written the way `format_timestamp` writes."""
     return _TIMESTAMP.fullmatch(text) is not None
+
+
+class TimestampJSONEncoder(DjangoJSONEncoder):
+    """Django's JSON encoder, with timestamps written by `format_timestamp` (for JSON billy sends
+    outside an HTTP answer, such as a webhook's body)."""
+
+    def default(self, o: Any) -> Any:
+        if isinstance(o, dt.datetime):
+            return format_timestamp(o)
+        return super().default(o)

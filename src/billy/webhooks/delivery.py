@@ -16,13 +16,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from procrastinate.exceptions import AlreadyEnqueued
 
 from billy.core.errors import BillyError
 from billy.core.pagination import decode_cursor, encode_cursor
 from billy.core.tasks import defer
+from billy.core.timestamps import TimestampJSONEncoder
 from billy.events.queries import feed_event, read_feed, visible
 from billy.idempotency.operations import Answer, answer_once, claim_idempotency_key
 from billy.workspaces.models import Workspace
@@ -69,7 +69,8 @@ def retry_delay(attempt_count: int) -> dt.timedelta:
 
 def event_body(delivery: WebhookDelivery) -> bytes:
     """The POST body: the event exactly as the feed hands it out."""
-    return json.dumps(feed_event(delivery.event).as_item(), cls=DjangoJSONEncoder, separators=(",", ":")).encode()
+    item = feed_event(delivery.event).as_item()
+    return json.dumps(item, cls=TimestampJSONEncoder, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def deliver_next(*, endpoint_id: int, now: dt.datetime) -> Step:
