@@ -12,6 +12,7 @@ Modules: `state` (objects, clock, settings, faults, logs), `methods` (the XML-RP
 The control API, JSON under `/_emulator/`:
 
 - `GET  calls[?method=CreateClient]`, `clients`, `persons`, `contracts`, `personal_accounts`,
+  `payment_requests`,
   `orders` (client id, paid, credit and consumed totals), `invoices` (with their page URL),
   `deposits`, `acts`, `notifications` (each NotifyOrder attempt and billy's answer), `settings`,
   `faults`, `clock`

@@ -49,6 +49,10 @@ def read(state: BalanceState, path: str, query: dict[str, str]) -> Any:
             "persons": lambda: list(state.table("persons").values()),
             "contracts": lambda: [books.contract_view(c, today) for c in state.table("contracts").values()],
             "personal_accounts": lambda: list(state.table("accounts").values()),
+            "payment_requests": lambda: [
+                {**r, "Items": [{**i, "Amount": wire.money(i["Amount"])} for i in r["Items"]]}
+                for r in state.table("requests").values()
+            ],
             "orders": lambda: [books.order_view(o) for o in state.table("orders").values()],
             "invoices": lambda: [
                 {**books.invoice_view(i), "URL": f"{state.base_url}/invoices/{i['InvoiceID']}"}
@@ -179,6 +183,9 @@ class BalanceEmulatorControl:
 
     def contracts(self) -> list[dict[str, Any]]:
         return self._get("contracts")["contracts"]
+
+    def payment_requests(self) -> list[dict[str, Any]]:
+        return self._get("payment_requests")["payment_requests"]
 
     def orders(self) -> list[dict[str, Any]]:
         return self._get("orders")["orders"]

@@ -255,7 +255,18 @@ def get_client_contracts(state: BalanceState, params: dict[str, Any]) -> list:
     client_id = _client(state, _struct(params).get("ClientID"))
     today = state.now().date()
     contracts = [books.contract_view(c, today) for c in state.table("contracts").values() if c["ClientID"] == client_id]
-    return _ok([{**c, "PaymentTermDays": c["PaymentTermDays"] or 0} for c in contracts])
+    return _ok(
+        [
+            {
+                **c,
+                "PaymentTermDays": c["PaymentTermDays"] or 0,
+                "PersonalAccountID": c["PersonalAccountID"] or 0,
+                "StartDate": wire.day(dt.date.fromisoformat(c["StartDate"])),
+                "FinishDate": wire.day(dt.date.fromisoformat(c["FinishDate"])) if c["FinishDate"] else "",
+            }
+            for c in contracts
+        ]
+    )
 
 
 def get_personal_account(state: BalanceState, params: dict[str, Any]) -> list:
