@@ -6,6 +6,7 @@ import datetime as dt
 import pytest
 
 from billy.integrations.balance import port
+from billy.integrations.balance.emulator import BalanceEmulatorControl
 from billy.integrations.balance.port import BalanceFault, BalanceOutcomeUnknown, PaymentType
 from tests.conftest import wait_for
 from tests.integrations.balance_setup import PAYER, START, new_client, offer, open_contract
@@ -194,3 +195,23 @@ def test_reads_are_retried_safely_after_a_503(balance, balance_control):
     with pytest.raises(port.BalanceUnavailable):
         balance.get_client_contracts(client_id=opened.client_id)
     assert [c.contract_id for c in balance.get_client_contracts(client_id=opened.client_id)] == [opened.contract_id]
+
+
+def test_contracts_accounts_and_money_survive_a_restart_with_the_state_file(tmp_path):
+    from billy.integrations.balance.client import XmlRpcBalance
+    from billy.integrations.balance.emulator import BalanceEmulator
+
+    state_file = tmp_path / "balance.json"
+    first = BalanceEmulator(state_file=state_file).start()
+    opened = open_contract(XmlRpcBalance(url=first.url, operator_uid=0))
+    BalanceEmulatorControl(first.base_url).transfer(opened.account.personal_account_id, "12.34")
+    first.stop()
+
+    second = BalanceEmulator(state_file=state_file).start()
+    try:
+        balance = XmlRpcBalance(url=second.url, operator_uid=0)
+        account = balance.get_personal_account(contract_id=opened.contract_id)
+        assert (account.wallet_order_id, account.paid_total) == (opened.account.wallet_order_id, 1_234)
+        assert [p.person_id for p in balance.get_client_persons(client_id=opened.client_id)] == [opened.person_id]
+    finally:
+        second.stop()

@@ -4,6 +4,7 @@ client for tests and `billy dev`."""
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from typing import Any
 
 import httpx
@@ -218,6 +219,10 @@ class BalanceEmulatorControl:
     def configure(self, **settings: Any) -> dict[str, Any]:
         """Change settings: notify_url, notify_urls {service_id: url}, notify_scale, account_delay_seconds."""
         return self._post("settings", settings)
+
+    def now(self) -> dt.datetime:
+        """The emulator's clock."""
+        return dt.datetime.fromisoformat(self._get("clock")["now"])
 
     def advance_clock(self, seconds: float) -> str:
         return self._post("clock", {"advance_seconds": seconds})["now"]
