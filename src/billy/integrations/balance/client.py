@@ -208,6 +208,6 @@ def _each(decode: Callable[[Any], _T]) -> Callable[[Any], list[_T]]:
 def _fault(fault_string: str) -> BalanceError:
     code, message = wire.parse_fault(fault_string)
     if code == port.BalanceCode.INTERNAL_ERROR:
-        # Balance failed inside the call: it may have done part of it (BALANCE.md, "Wire conventions").
+        # Balance failed inside the call: it may have done part of it (see `billy.integrations.balance`).
         return BalanceOutcomeUnknown(f"Balance INTERNAL_ERROR: {message}")
     return BalanceFault(code, message)

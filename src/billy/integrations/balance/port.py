@@ -7,7 +7,7 @@ Errors say what is known about the call's effect, because that decides what is s
 `BalanceUnavailable` and `BalanceFault` mean the call did not take effect; `BalanceOutcomeUnknown`
 means it may have (a timeout after sending, a dropped connection, a 5xx other than 503, Balance's
 own `INTERNAL_ERROR`). After an unknown outcome a create is never repeated blindly: the caller
-reads Balance back and matches on the business fields (see BALANCE.md, "Retry rules").
+reads Balance back and matches on the business fields (see `billy.integrations.balance`).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""A Balance emulator: every `Balance2` method of BALANCE.md, the invoice page, notifications to billy.
+"""A Balance emulator: every `Balance2` method billy speaks, the invoice page, notifications to billy.
 
 It keeps clients, payers, contracts with their personal accounts and wallet orders, payment
 requests, invoices, credit deposits, consumption and acts; answers with Balance-like faults; keeps a
@@ -35,9 +35,10 @@ The control API, JSON under `/_emulator/`:
 - `POST contracts/<id>/suspend` `{"suspended": true}`
 - `POST reset`  forget everything; the clock and settings go back to how the emulator was started
 
-With `state_file`, objects, settings, the clock offset and queued notifications survive a restart
-(the call log, the notification log and the faults do not). Invoice URLs keep the address they
-were made with: give a fixed `port` when the state is meant to outlive the process.
+With `state_file`, objects, the clock offset and queued notifications survive a restart (the
+call log, the notification log, the faults and settings changed by the control API do not).
+Invoice URLs keep the address they were made with: give a fixed `port` when the state is meant to
+outlive the process.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The `Balance2` methods the emulator answers, as BALANCE.md specifies them.
+"""The `Balance2` methods the emulator answers, as `billy.integrations.balance` describes them.
 
 Each takes the state and the call's XML-RPC parameters, runs under the state's lock, and answers
 `[0, "SUCCESS", payload]` or raises `Fault` having changed nothing.

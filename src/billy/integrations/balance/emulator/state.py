@@ -58,7 +58,8 @@ class FaultRule:
 
 @dataclasses.dataclass
 class Settings:
-    """What `billy emulate balance` options and `POST /_emulator/settings` set."""
+    """What `billy emulate balance` options and `POST /_emulator/settings` set: configuration, not
+    state, so the state file does not keep it (a restart takes the options as given)."""
 
     notify_url: str | None = None  # for every service without its own
     notify_urls: dict[str, str] = dataclasses.field(default_factory=dict)  # str(ServiceID) → URL
@@ -116,7 +117,6 @@ class BalanceState:
             "next_id": self.next_id,
             "tables": {name: list(rows.values()) for name, rows in self.tables.items()},
             "clock_offset": self.clock_offset,
-            "settings": dataclasses.asdict(self.settings),
             "queue": self.queue,
             "closed_months": self.closed_months,
             "clock_month": self.clock_month,
@@ -130,8 +130,6 @@ class BalanceState:
         for name, rows in saved.get("tables", {}).items():
             self.tables[name] = {row[TABLES[name]]: row for row in rows}
         self.clock_offset = saved.get("clock_offset", 0.0)
-        if "settings" in saved:
-            self.settings = Settings(**saved["settings"])
         self.queue = saved.get("queue", [])
         self.closed_months = saved.get("closed_months", [])
         self.clock_month = saved.get("clock_month", self.clock_month)
