@@ -11,7 +11,7 @@ import httpx
 
 from billy.integrations.balance import wire
 
-from . import books
+from . import books, methods_money
 from .state import FAULT_KINDS, BalanceState, Fault, FaultRule, Settings
 
 
@@ -56,7 +56,7 @@ def read(state: BalanceState, path: str, query: dict[str, str]) -> Any:
             ],
             "orders": lambda: [books.order_view(o) for o in state.table("orders").values()],
             "invoices": lambda: [
-                {**books.invoice_view(i), "URL": f"{state.base_url}/invoices/{i['InvoiceID']}"}
+                {**books.invoice_view(i), "URL": methods_money.invoice_url(state, i["InvoiceID"])}
                 for i in state.table("invoices").values()
             ],
             "deposits": lambda: [{**d, "Amount": wire.money(d["Amount"])} for d in state.table("deposits").values()],
