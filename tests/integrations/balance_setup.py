@@ -51,10 +51,12 @@ def open_contract(
     *,
     payment_type: port.PaymentType = port.PaymentType.PREPAY,
     credit_limit: int | None = None,
+    service_id: int | None = None,
 ) -> Opened:
     client_id = new_client(balance)
     person_id = balance.create_person(client_id=client_id, data=PAYER)
-    contract = balance.create_offer(offer(client_id, person_id, payment_type, credit_limit))
+    data = dataclasses.replace(offer(client_id, person_id, payment_type, credit_limit), service_id=service_id)
+    contract = balance.create_offer(data)
     account = balance.get_personal_account(contract_id=contract.contract_id)
     return Opened(client_id, person_id, contract.contract_id, account)
 

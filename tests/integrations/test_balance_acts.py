@@ -1,12 +1,20 @@
-"""Consumption, orders and acts: cumulative totals, the month close, credit invoices."""
+"""Consumption, orders and acts: cumulative totals, the month close, credit invoices, credit under
+concurrent deposits."""
 
 import datetime as dt
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from billy.core.money import prorate
 from billy.integrations.balance import port
-from billy.integrations.balance.port import BalanceCode, BalanceOutcomeUnknown, PaymentType
+from billy.integrations.balance.client import XmlRpcBalance
+from billy.integrations.balance.emulator import BalanceEmulatorControl
+from billy.integrations.balance.port import BalanceCode, BalanceFault, BalanceOutcomeUnknown, PaymentType
 from tests.conftest import wait_for
 from tests.integrations.balance_setup import open_contract
 
@@ -138,3 +146,58 @@ def test_consumption_changed_behind_billys_back_shows_in_reads_and_refuses_a_low
     assert balance.get_orders_info([opened.account.wallet_order_id])[0].consumed_total == 25_000
     assert balance.get_personal_account(contract_id=opened.contract_id).consumed_total == 25_000
     assert balance.update_campaigns([report(opened, 20_000, at(4))])[0].code == "CONSUMPTION_DECREASE"
+
+
+MONTHS = ("2026-08", "2026-09", "2026-10")
+
+
+@settings(max_examples=25)
+@given(
+    increments=st.lists(
+        st.tuples(st.integers(min_value=0, max_value=2), st.integers(min_value=0, max_value=10_000_000)),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_acts_are_each_month_consumption_and_add_up_to_the_total(balance_emulator, increments):
+    control = BalanceEmulatorControl(balance_emulator.base_url)
+    control.reset()
+    balance = XmlRpcBalance(url=balance_emulator.url, operator_uid=0)
+    opened = open_contract(balance)
+    total = 0
+    for day, (month, increment) in enumerate(sorted(increments, key=lambda i: i[0]), start=1):
+        total += increment
+        balance.update_campaigns([report(opened, total, at(day, month=8 + month))])
+
+    for month in MONTHS:
+        control.close_month(month)
+
+    by_month = {MONTHS[m]: sum(i for mm, i in increments if mm == m) for m in range(3)}
+    assert {a.act_date.strftime("%Y-%m"): a.amount for a in acts(balance, opened)} == {
+        month: amount for month, amount in by_month.items() if amount > 0
+    }
+    assert sum(a.amount for a in acts(balance, opened)) == total
+    assert all(a.vat == prorate(a.amount, 20, 120) for a in acts(balance, opened))
+
+
+def test_concurrent_deposits_never_pass_the_credit_limit(balance, balance_emulator):
+    opened = open_contract(balance, payment_type=PaymentType.POSTPAY, credit_limit=100_000)
+    start = threading.Barrier(10)
+
+    def deposit(_: int) -> str:
+        adapter = XmlRpcBalance(url=balance_emulator.url, operator_uid=0)
+        start.wait()
+        try:
+            adapter.deposit_from_credit(
+                port.CreditDeposit(opened.contract_id, opened.account.wallet_order_id, 20_000, "RUB")
+            )
+        except BalanceFault as e:
+            return e.code
+        return "SUCCESS"
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        codes = sorted(pool.map(deposit, range(10)))
+
+    assert codes == ["CREDIT_LIMIT_EXCEEDED"] * 5 + ["SUCCESS"] * 5
+    account = balance.get_personal_account(contract_id=opened.contract_id)
+    assert (account.credit_used, account.credit_total) == (100_000, 100_000)

@@ -120,8 +120,7 @@ def test_notifications_go_to_their_service_url_or_the_default_one(balance, balan
         pay(balance, balance_control, open_contract(balance), "1.00")
         assert [n.service_id for n in arrived(other, 1)] == [1002]
 
-        balance_control.configure(service_id=2001)  # wallet orders opened from now on are service 2001's
-        pay(balance, balance_control, open_contract(balance), "1.00")
+        pay(balance, balance_control, open_contract(balance, service_id=2001), "1.00")
         assert [n.service_id for n in arrived(notify_receiver, 1)] == [2001]
         assert len(other.notifications()) == 1
     finally:

@@ -113,6 +113,7 @@ class OfferData:
     credit_limit: int | None = None  # postpay only
     payment_term_days: int | None = None  # postpay only
     external_ref: str | None = None
+    service_id: int | None = None  # the service whose wallet order it opens (its NotifyOrder's ServiceID)
 
 
 @dataclass(frozen=True)

@@ -144,6 +144,7 @@ def offer_params(offer: port.OfferData) -> dict[str, Any]:
         CreditLimit=None if offer.credit_limit is None else money(offer.credit_limit),
         PaymentTermDays=offer.payment_term_days,
         ExternalRef=offer.external_ref,
+        ServiceID=offer.service_id,
     )
 
 
