@@ -2,6 +2,7 @@
 
 import dataclasses
 import datetime as dt
+import json
 
 import pytest
 
@@ -215,3 +216,19 @@ def test_contracts_accounts_and_money_survive_a_restart_with_the_state_file(tmp_
         assert [p.person_id for p in balance.get_client_persons(client_id=opened.client_id)] == [opened.person_id]
     finally:
         second.stop()
+
+
+def test_a_state_file_from_before_payers_and_contracts_still_loads(tmp_path):
+    from billy.integrations.balance.client import XmlRpcBalance
+    from billy.integrations.balance.emulator import BalanceEmulator
+
+    state_file = tmp_path / "balance.json"
+    client = {"CLIENT_ID": 1000001, "NAME": "n", "EMAIL": "n@x.ru", "PHONE": "+74950000000"}
+    state_file.write_text(json.dumps({"clients": {"1000001": client}, "links": {}, "next_id": 1000002}))
+    emulator = BalanceEmulator(state_file=state_file).start()
+    try:
+        balance = XmlRpcBalance(url=emulator.url, operator_uid=0)
+        assert [p.person_id for p in balance.get_client_persons(client_id=1000001)] == []
+        assert balance.create_person(client_id=1000001, data=PAYER) == 1000002
+    finally:
+        emulator.stop()

@@ -75,6 +75,8 @@ def create_offer(state: BalanceState, operator_uid: int, params: dict[str, Any])
     if term is not None and term < 1:
         raise checks.invalid("PaymentTermDays")
     start_date = checks.moment(params, "StartDate").date()
+    external_ref = checks.text(params, "ExternalRef", required=False)
+    service_id = checks.ident(params, "ServiceID", required=False) or state.settings.service_id
     contract_id = state.new_id()
     now = state.now()
     state.table("contracts")[contract_id] = {
@@ -90,8 +92,8 @@ def create_offer(state: BalanceState, operator_uid: int, params: dict[str, Any])
         "StartDate": start_date.isoformat(),
         "FinishDate": None,
         "Suspended": False,
-        "ExternalRef": checks.text(params, "ExternalRef", required=False),
-        "ServiceID": checks.ident(params, "ServiceID", required=False) or state.settings.service_id,
+        "ExternalRef": external_ref,
+        "ServiceID": service_id,
         "PersonalAccountID": None,
         "account_opens_at": (now + dt.timedelta(seconds=state.settings.account_delay_seconds)).isoformat(),
     }

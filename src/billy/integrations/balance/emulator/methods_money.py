@@ -27,12 +27,13 @@ def create_request(state: BalanceState, operator_uid: int, params: dict[str, Any
         if order is None or order["ClientID"] != client_id:
             raise Fault("ORDER_NOT_FOUND", f"Order with ID {order_id} not found in DB for this client")
         parsed.append({"OrderID": order_id, "Amount": checks.money(item, "Amount", positive=True)})
+    external_ref = checks.text(params, "ExternalRef", required=False)
     request_id = state.new_id()
     state.table("requests")[request_id] = {
         "RequestID": request_id,
         "ClientID": client_id,
         "Items": parsed,
-        "ExternalRef": checks.text(params, "ExternalRef", required=False),
+        "ExternalRef": external_ref,
     }
     state.save()
     return checks.ok({"RequestID": request_id})
