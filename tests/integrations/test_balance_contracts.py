@@ -7,7 +7,8 @@ import json
 import pytest
 
 from billy.integrations.balance import port
-from billy.integrations.balance.emulator import BalanceEmulatorControl
+from billy.integrations.balance.client import XmlRpcBalance
+from billy.integrations.balance.emulator import BalanceEmulator, BalanceEmulatorControl
 from billy.integrations.balance.port import BalanceFault, BalanceOutcomeUnknown, PaymentType
 from tests.conftest import wait_for
 from tests.integrations.balance_setup import PAYER, START, new_client, offer, open_contract
@@ -199,9 +200,6 @@ def test_reads_are_retried_safely_after_a_503(balance, balance_control):
 
 
 def test_contracts_accounts_and_money_survive_a_restart_with_the_state_file(tmp_path):
-    from billy.integrations.balance.client import XmlRpcBalance
-    from billy.integrations.balance.emulator import BalanceEmulator
-
     state_file = tmp_path / "balance.json"
     first = BalanceEmulator(state_file=state_file).start()
     opened = open_contract(XmlRpcBalance(url=first.url, operator_uid=0))
@@ -219,9 +217,6 @@ def test_contracts_accounts_and_money_survive_a_restart_with_the_state_file(tmp_
 
 
 def test_a_state_file_from_before_payers_and_contracts_still_loads(tmp_path):
-    from billy.integrations.balance.client import XmlRpcBalance
-    from billy.integrations.balance.emulator import BalanceEmulator
-
     state_file = tmp_path / "balance.json"
     client = {"CLIENT_ID": 1000001, "NAME": "n", "EMAIL": "n@x.ru", "PHONE": "+74950000000"}
     state_file.write_text(json.dumps({"clients": {"1000001": client}, "links": {}, "next_id": 1000002}))
