@@ -157,6 +157,16 @@ YOOKASSA_TIMEOUT = float(os.environ.get("YOOKASSA_TIMEOUT", "10"))
 BILLY_PAYMENT_KEY_WINDOW_SECONDS = int(os.environ.get("BILLY_PAYMENT_KEY_WINDOW_SECONDS", str(20 * 3600)))
 # The janitor re-reads payments left NEW or PENDING (no webhook) this long from the provider.
 BILLY_PAYMENT_RECHECK_SECONDS = int(os.environ.get("BILLY_PAYMENT_RECHECK_SECONDS", "300"))
+# Renewal: the saved card pays for the next period this long before the paid one ends (default 24 h).
+BILLY_RENEWAL_LEAD_SECONDS = int(os.environ.get("BILLY_RENEWAL_LEAD_SECONDS", str(24 * 3600)))
+# Dunning: after a declined renewal, retries this long after the first decline (default 1, 3 and 5
+# days), comma-separated, ascending; the subscription is PAST_DUE meanwhile and keeps its role.
+BILLY_RENEWAL_RETRY_SECONDS = tuple(
+    int(v) for v in os.environ.get("BILLY_RENEWAL_RETRY_SECONDS", "86400,259200,432000").split(",") if v.strip()
+)
+# Dunning: how long past the paid period's end a PAST_DUE subscription keeps its role at most (default
+# 7 days): no retry is made after it, and the subscription expires then if nothing paid.
+BILLY_RENEWAL_GRACE_SECONDS = int(os.environ.get("BILLY_RENEWAL_GRACE_SECONDS", str(7 * 24 * 3600)))
 # A janitor run stops taking new work after this long and leaves the rest to the next run.
 BILLY_JANITOR_RUN_SECONDS = float(os.environ.get("BILLY_JANITOR_RUN_SECONDS", "50"))
 # ...and polls refunds still in progress after this long.

@@ -59,6 +59,12 @@ _TABLE = [
         "The plan's refund policy gives nothing back for this subscription now.",
     ),
     ErrorCode(
+        "payment_method_not_saved",
+        409,
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "The subscription has no saved card to renew with.",
+    ),
+    ErrorCode(
         "payment_provider_not_configured",
         409,
         grpc.StatusCode.FAILED_PRECONDITION,

@@ -45,10 +45,10 @@ def defer_notification(subscription: Subscription, *, template: str, key: str) -
 
 
 def grant_role(*, subscription_id: uuid.UUID | str, auth_api: AuthApi, now: dt.datetime) -> bool:
-    """Grant the plan's role while the subscription is active; False when it no longer is.
+    """Grant the plan's role while the subscription is active (or past due); False when it no longer is.
     Raises the Auth API's errors (the job retries)."""
     subscription = Subscription.objects.select_related("workspace", "plan").get(pk=subscription_id)
-    if subscription.status != Subscription.Status.ACTIVE:
+    if subscription.status not in (Subscription.Status.ACTIVE, Subscription.Status.PAST_DUE):
         return False
     auth_api.grant_role(
         scope=subscription.workspace.name,
@@ -68,7 +68,7 @@ def revoke_role(*, subscription_id: uuid.UUID | str, auth_api: AuthApi, now: dt.
         Subscription.objects.filter(
             workspace_id=subscription.workspace_id,
             user_id=subscription.user_id,
-            status=Subscription.Status.ACTIVE,
+            status__in=[Subscription.Status.ACTIVE, Subscription.Status.PAST_DUE],
             plan__role=subscription.plan.role,
         )
         .exclude(pk=subscription.pk)

@@ -51,6 +51,7 @@ class Subscription(models.Model):
     class Status(models.TextChoices):
         PENDING = "PENDING", "pending payment"
         ACTIVE = "ACTIVE", "active"
+        PAST_DUE = "PAST_DUE", "past due (renewal declined, retrying)"
         CANCELED = "CANCELED", "canceled (payment failed)"
         EXPIRED = "EXPIRED", "expired"
         REFUNDED = "REFUNDED", "refunded"
@@ -65,6 +66,18 @@ class Subscription(models.Model):
     period_end = models.DateTimeField()
     activated_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
+    # Renewal: the paid period's number (1 for the first), whether the next one is bought with the
+    # saved card, the provider's id of that card, and when billy next tries (null: nothing planned).
+    period_number = models.PositiveIntegerField(default=1)
+    renews = models.BooleanField(default=True, help_text="Renewal on: the saved card pays for the next period.")
+    payment_method_id = models.CharField(
+        max_length=64, blank=True, help_text="The provider's saved payment method (empty: the card was not saved)."
+    )
+    card_last4 = models.CharField(max_length=4, blank=True)
+    next_renewal_at = models.DateTimeField(null=True, blank=True)
+    # Dunning: declined attempts to pay for the next period, and when the first of them was declined.
+    renewal_failures = models.PositiveIntegerField(default=0)
+    past_due_since = models.DateTimeField(null=True, blank=True)
     # What the Auth API was last told, written by the grant/revoke jobs.
     role_granted_at = models.DateTimeField(null=True, blank=True)
     role_revoked_at = models.DateTimeField(null=True, blank=True)
@@ -77,6 +90,11 @@ class Subscription(models.Model):
         indexes = [
             models.Index(fields=["workspace", "user_id", "-created_at"], name="subscription_user_idx"),
             models.Index(fields=["period_end"], condition=Q(status="ACTIVE"), name="subscription_active_end_idx"),
+            models.Index(
+                fields=["next_renewal_at"],
+                condition=Q(status__in=["ACTIVE", "PAST_DUE"], next_renewal_at__isnull=False),
+                name="subscription_renewal_due_idx",
+            ),
         ]
         constraints = [
             # One payment in flight per user and plan: a second subscribe returns the first.
@@ -84,7 +102,9 @@ class Subscription(models.Model):
                 fields=["workspace", "user_id", "plan"], condition=Q(status="PENDING"), name="subscription_one_pending"
             ),
             models.UniqueConstraint(
-                fields=["workspace", "user_id", "plan"], condition=Q(status="ACTIVE"), name="subscription_one_active"
+                fields=["workspace", "user_id", "plan"],
+                condition=Q(status__in=["ACTIVE", "PAST_DUE"]),
+                name="subscription_one_active",
             ),
             models.CheckConstraint(condition=Q(period_end__gt=F("period_start")), name="subscription_period_order"),
         ]
@@ -100,11 +120,19 @@ class Subscription(models.Model):
 
     def latest_payment(self) -> "SubscriptionPayment | None":
         """The newest payment (from prefetched payments when there are)."""
-        return max(self.payments.all(), key=lambda p: p.created_at, default=None)
+        return max(self.payments.all(), key=lambda p: (p.period, p.attempt, p.created_at), default=None)
+
+    def current_payment(self) -> "SubscriptionPayment | None":
+        """The payment of the paid period, the one the refund policy applies to."""
+        return next(
+            (p for p in self.payments.all() if p.period == self.period_number and p.status == "SUCCEEDED"), None
+        )
 
 
 class SubscriptionPayment(models.Model):
-    """A card payment at the provider; its id is the provider call's Idempotence-Key."""
+    """A card payment at the provider for one period of a subscription; its id is the provider call's
+    Idempotence-Key. A renewal's id is derived from (subscription, period, attempt), and at most one
+    payment of a period is open or succeeded: a second charge for a period cannot exist."""
 
     class Status(models.TextChoices):
         NEW = "NEW", "new (provider call not confirmed)"
@@ -121,6 +149,10 @@ class SubscriptionPayment(models.Model):
     description = models.CharField(max_length=128)
     return_url = models.URLField(max_length=2048)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.NEW)
+    period = models.PositiveIntegerField(default=1, help_text="The subscription's period this pays for (1: the first).")
+    attempt = models.PositiveIntegerField(default=1, help_text="The try at paying for the period (dunning retries).")
+    save_payment_method = models.BooleanField(default=False, help_text="The provider is asked to save the card.")
+    payment_method_id = models.CharField(max_length=64, blank=True, help_text="The saved method charged (renewals).")
     provider_payment_id = models.CharField(max_length=64, null=True, blank=True, unique=True)
     provider_status = models.CharField(max_length=32, blank=True)
     confirmation_url = models.URLField(max_length=2048, blank=True)
@@ -146,6 +178,13 @@ class SubscriptionPayment(models.Model):
             models.CheckConstraint(
                 condition=~Q(status="SUCCEEDED") | Q(transaction__isnull=False), name="payment_succeeded_posted"
             ),
+            models.UniqueConstraint(fields=["subscription", "period", "attempt"], name="payment_period_attempt_uk"),
+            # Never two charges for one period: one payment of it in flight or succeeded.
+            models.UniqueConstraint(
+                fields=["subscription", "period"],
+                condition=Q(status__in=["NEW", "PENDING", "SUCCEEDED"]),
+                name="payment_one_per_period",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -168,6 +207,9 @@ class SubscriptionRefund(models.Model):
     currency = models.CharField(max_length=3)
     reason = models.CharField(max_length=256, blank=True)
     requested_by = models.CharField(max_length=128)
+    automatic = models.BooleanField(
+        default=False, help_text="Made by billy for money the subscription could not take (paid after it ended)."
+    )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     provider_refund_id = models.CharField(max_length=64, null=True, blank=True, unique=True)
     provider_status = models.CharField(max_length=32, blank=True)

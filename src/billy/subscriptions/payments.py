@@ -32,9 +32,9 @@ from billy.integrations.yookassa.port import (
 from billy.ledger.models import Account, LedgerTransaction
 from billy.ledger.postings import Movement, post_movement, system_account
 
-from .access import defer_notification, defer_role_change
+from . import periods
+from .access import defer_notification
 from .models import Subscription, SubscriptionPayment
-from .plans import add_period
 from .provider import PAYMENT_METADATA_KEY, count_attempt, note_attempt, past_key_window, provider_for
 
 logger = logging.getLogger(__name__)
@@ -48,6 +48,8 @@ def _payment_request(payment: SubscriptionPayment) -> PaymentRequest:
         description=payment.description,
         return_url=payment.return_url,
         metadata={PAYMENT_METADATA_KEY: str(payment.pk)},
+        save_payment_method=payment.save_payment_method,
+        payment_method_id=payment.payment_method_id or None,
     )
 
 
@@ -147,6 +149,8 @@ def record_provider_payment(
         payment.confirmation_url = provider_payment.confirmation_url or payment.confirmation_url
         payment.updated_at = now
         is_open = payment.status in (SubscriptionPayment.Status.NEW, SubscriptionPayment.Status.PENDING)
+        if payment.status == SubscriptionPayment.Status.FAILED and provider_payment.status == "succeeded":
+            is_open = _reopen_failed_payment(payment)
         if is_open and provider_payment.status == "succeeded":
             _complete_payment(payment, provider_payment, now=now)
         elif is_open and provider_payment.status == "canceled":
@@ -161,8 +165,30 @@ def record_provider_payment(
         return payment
 
 
+def _reopen_failed_payment(payment: SubscriptionPayment) -> bool:
+    """The provider took money billy had given up on: book it, unless another payment of the period
+    is in flight or paid (then it waits for an operator). Returns whether it is booked."""
+    others = SubscriptionPayment.objects.filter(
+        subscription_id=payment.subscription_id,
+        period=payment.period,
+        status__in=[
+            SubscriptionPayment.Status.NEW,
+            SubscriptionPayment.Status.PENDING,
+            SubscriptionPayment.Status.SUCCEEDED,
+        ],
+    ).exclude(pk=payment.pk)
+    if others.exists():
+        logger.error("payment %s was FAILED but the provider took it, and its period is paid otherwise", payment.pk)
+        payment.last_error = "the provider took a payment billy had failed; the period is paid otherwise"
+        return False
+    logger.error("payment %s was FAILED but the provider took it: booking it", payment.pk)
+    payment.status = SubscriptionPayment.Status.PENDING
+    return True
+
+
 def _complete_payment(payment: SubscriptionPayment, provider_payment: ProviderPayment, *, now: dt.datetime) -> None:
-    """SUCCEEDED: post provider clearing → revenue, activate the subscription, grant, notify."""
+    """SUCCEEDED: post provider clearing → revenue, then start or extend the subscription's period;
+    money the subscription is not waiting for is refunded automatically."""
     if provider_payment.amount != payment.amount or provider_payment.currency != payment.currency:
         # Never book what the provider did not take; an operator must look at this payment.
         logger.error("payment %s: provider took %s %s", payment.pk, provider_payment.amount, provider_payment.currency)
@@ -190,26 +216,23 @@ def _complete_payment(payment: SubscriptionPayment, provider_payment: ProviderPa
         ),
         now=now,
     )
-    if subscription.status == Subscription.Status.PENDING:
-        subscription.status = Subscription.Status.ACTIVE
-        subscription.period_start = now
-        subscription.period_end = add_period(now, subscription.plan.period, time_zone=payment.workspace.time_zone)
-        subscription.activated_at = now
-        subscription.updated_at = now
-        subscription.save()
-        defer_role_change(subscription, grant=True)
-        defer_notification(subscription, template="subscription_activated", key=f"activated-{subscription.pk}")
+    if not periods.is_waiting_for(subscription, payment):
+        # The money came in for a subscription that is no longer waiting (canceled, ended, refunded):
+        # it is booked above and given back.
+        periods.refund_late_payment(subscription, payment, now=now)
+    elif subscription.status == Subscription.Status.PENDING:
+        periods.start_first_period(subscription, payment, provider_payment, now=now)
     else:
-        # The money came in for a subscription that is no longer waiting (e.g. canceled): it is
-        # booked and logged for an operator; nothing is activated.
-        logger.error("payment %s succeeded for subscription %s in %s", payment.pk, subscription.pk, subscription.status)
+        periods.extend_period(subscription, payment, now=now)
 
 
 def _fail_payment(payment: SubscriptionPayment, *, reason: str, now: dt.datetime) -> None:
     payment.status = SubscriptionPayment.Status.FAILED
     payment.failure_reason = reason[:128]
     subscription = payment.subscription
-    if subscription.status == Subscription.Status.PENDING:
+    if periods.is_waiting_for(subscription, payment) and subscription.status in periods.LIVE:
+        periods.decline_renewal(subscription, payment, now=now)
+    elif subscription.status == Subscription.Status.PENDING:
         subscription.status = Subscription.Status.CANCELED
         subscription.ended_at = now
         subscription.updated_at = now
@@ -221,7 +244,7 @@ def _fail_payment_by_id(payment_id, *, reason: str, now: dt.datetime) -> Subscri
     with transaction.atomic():
         payment = (
             SubscriptionPayment.objects.select_for_update(of=("self", "subscription"))
-            .select_related("subscription")
+            .select_related("subscription__plan", "workspace")
             .get(pk=payment_id)
         )
         if payment.status in (SubscriptionPayment.Status.NEW, SubscriptionPayment.Status.PENDING):

@@ -81,6 +81,17 @@ def open_payments(*, untouched_since: dt.datetime, limit: int = 200) -> list[uui
     )
 
 
+def due_renewals(*, now: dt.datetime, limit: int = 200) -> list[uuid.UUID]:
+    """Subscriptions whose next try at paying for the next period is due, the longest waiting first."""
+    return list(
+        Subscription.objects.filter(
+            status__in=[Subscription.Status.ACTIVE, Subscription.Status.PAST_DUE], next_renewal_at__lte=now
+        )
+        .order_by("next_renewal_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
 def open_refunds(*, untouched_since: dt.datetime, limit: int = 200) -> list[uuid.UUID]:
     return list(
         SubscriptionRefund.objects.filter(status=SubscriptionRefund.Status.PENDING, updated_at__lt=untouched_since)
@@ -92,9 +103,9 @@ def open_refunds(*, untouched_since: dt.datetime, limit: int = 200) -> list[uuid
 def refund_quote(*, subscription: Subscription, now: dt.datetime) -> tuple[int, str]:
     """(amount, currency) a refund of the subscription asked for now would give back, by its plan's
     policy, as `request_refund` would compute it. Raises InvalidState (not active) and RefundNotAllowed."""
-    if subscription.status != Subscription.Status.ACTIVE:
+    if subscription.status not in (Subscription.Status.ACTIVE, Subscription.Status.PAST_DUE):
         raise InvalidState(f"Only an active subscription can be refunded; this one is {subscription.status}.")
-    payment = subscription.payments.get(status=SubscriptionPayment.Status.SUCCEEDED)
+    payment = subscription.payments.get(status=SubscriptionPayment.Status.SUCCEEDED, period=subscription.period_number)
     amount = refund_amount(
         plan=subscription.plan,
         paid=payment.amount,

@@ -64,16 +64,19 @@ def request_refund(
         if subscription is None:
             raise SubscriptionNotFound(f"No subscription {subscription_id} in workspace {workspace.name!r}.")
         existing = subscription.refunds.filter(
-            status__in=[SubscriptionRefund.Status.PENDING, SubscriptionRefund.Status.SUCCEEDED]
+            status__in=[SubscriptionRefund.Status.PENDING, SubscriptionRefund.Status.SUCCEEDED], automatic=False
         ).first()
         if existing is not None:
             return existing, False
-        if subscription.status != Subscription.Status.ACTIVE:
+        if subscription.status not in (Subscription.Status.ACTIVE, Subscription.Status.PAST_DUE):
             raise InvalidState(
                 f"Only an active subscription can be refunded; this one is {subscription.status}.",
                 details={"status": subscription.status},
             )
-        payment = subscription.payments.get(status=SubscriptionPayment.Status.SUCCEEDED)
+        # The policy applies to the paid period's payment.
+        payment = subscription.payments.get(
+            status=SubscriptionPayment.Status.SUCCEEDED, period=subscription.period_number
+        )
         amount = refund_amount(
             plan=subscription.plan,
             paid=payment.amount,
@@ -250,9 +253,14 @@ def _complete_refund(refund: SubscriptionRefund, *, now: dt.datetime) -> None:
     )
     refund.status = SubscriptionRefund.Status.SUCCEEDED
     refund.succeeded_at = now
-    was_active = subscription.status == Subscription.Status.ACTIVE
+    if refund.automatic:
+        # Money the subscription could not take, given back: the subscription stays as it is.
+        defer_notification(subscription, template="subscription_payment_refunded", key=f"refunded-{refund.pk}")
+        return
+    was_active = subscription.status in (Subscription.Status.ACTIVE, Subscription.Status.PAST_DUE)
     subscription.status = Subscription.Status.REFUNDED
     subscription.ended_at = subscription.ended_at or now
+    subscription.next_renewal_at = None
     subscription.updated_at = now
     subscription.save()
     if was_active:

@@ -79,12 +79,12 @@ def subscribe(
                 workspace=workspace,
                 user_id=user_id,
                 plan=plan,
-                status__in=[Subscription.Status.PENDING, Subscription.Status.ACTIVE],
+                status__in=[Subscription.Status.PENDING, Subscription.Status.ACTIVE, Subscription.Status.PAST_DUE],
             )
             .order_by("-created_at")
             .first()
         )
-        if current is not None and current.status == Subscription.Status.ACTIVE:
+        if current is not None and current.status != Subscription.Status.PENDING:
             raise InvalidState(
                 f"User {user_id!r} already has an active {plan.code!r} subscription "
                 f"until {current.period_end:%Y-%m-%d}.",
@@ -111,6 +111,7 @@ def subscribe(
             currency=plan.currency,
             description=f"{plan.title} ({workspace.title or workspace.name})"[:128],
             return_url=return_url,
+            save_payment_method=True,  # the card then pays for the next periods
             created_at=now,
             updated_at=now,
         )

@@ -24,6 +24,7 @@ from .janitor import recheck_open_payments
 from .payments import submit_payment
 from .provider_notifications import process_notification
 from .refunds import submit_refund
+from .renewals import renew_due_subscriptions, renew_subscription
 
 _RETRY = CappedBackoff(cap=300)
 
@@ -76,6 +77,21 @@ def notify_user_task(subscription_id: str, template: str, key: str, params: dict
 def expire_subscriptions_task(timestamp: int, *, until: float) -> int:
     """Every minute: subscriptions whose period has ended expire and lose their role."""
     return expire_subscriptions(now=clock.now())
+
+
+@app.task(name="billy.subscriptions.renew_subscription", queue="payments", retry=_RETRY)
+@db_task
+def renew_subscription_task(subscription_id: str) -> str | None:
+    """One subscription's renewal, when due (the admin's "retry renewal now" makes it due)."""
+    payment = renew_subscription(subscription_id=subscription_id, now=clock.now())
+    return payment.status if payment is not None else None
+
+
+@janitor(name="billy.subscriptions.renew_subscriptions", cron="* * * * *", periodic_id="renew_subscriptions")
+def renew_subscriptions_task(timestamp: int, *, until: float) -> int:
+    """Every minute: the saved card pays for the next period of subscriptions whose renewal (or
+    dunning retry) is due; returns how many were looked at."""
+    return renew_due_subscriptions(now=clock.now(), until=until)
 
 
 @janitor(name="billy.subscriptions.recheck_open_payments", cron="* * * * *", periodic_id="recheck_open_payments")

@@ -1,8 +1,9 @@
-"""Card subscriptions over HTTP: plans, subscribe, read, refund.
+"""Card subscriptions over HTTP: plans, subscribe, read, refund, renewal off (cancel) and on (resume).
 
 Subscribe and refund create something the consumer does not name, so they take an
 `Idempotency-Key` header: the same key and request replay the first answer (status and body);
-the same key with another request is 409 `idempotency_conflict`.
+the same key with another request is 409 `idempotency_conflict`. Cancel and resume are state
+transitions: repeated, they answer the subscription as it is; they honour the header too.
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ from billy.core.pagination import MAX_LIMIT
 from billy.subscriptions import queries
 from billy.subscriptions.models import Plan, Subscription, SubscriptionPayment, SubscriptionRefund
 from billy.subscriptions.refunds import request_refund_with_key
+from billy.subscriptions.renewal_switch import cancel_renewal, resume_renewal
 from billy.subscriptions.subscribe import subscribe_with_key
 from billy.workspaces.queries import get_workspace_for
 
 from .errors import with_request_id
 from .fields import Timestamp, currency, money
-from .keys import idempotency_key
+from .keys import idempotency_key, keyed_answer
 from .openapi import raises
 from .rendering import json_data, json_response
 from .strict import StrictSchema, one_of
@@ -51,6 +53,7 @@ class PlanList(Schema):
 
 class PaymentOut(Schema):
     payment_id: str
+    period: int = Field(description="The subscription's period this pays for.")
     status: PaymentStatus = Field(description="NEW (provider call not confirmed yet), PENDING, SUCCEEDED or FAILED.")
     amount: str = money()
     currency: str = currency()
@@ -75,9 +78,18 @@ class SubscriptionRefundOut(Schema):
 
 class SubscriptionOut(Schema):
     id: str
-    status: SubscriptionStatus = Field(description="PENDING, ACTIVE, CANCELED (payment failed), EXPIRED or REFUNDED.")
+    status: SubscriptionStatus = Field(
+        description="PENDING, ACTIVE, PAST_DUE (a renewal was declined; retrying, the role stays), "
+        "CANCELED (the first payment failed), EXPIRED or REFUNDED."
+    )
     plan: str
     user_id: str
+    renews: bool = Field(description="Renewal on: the saved card pays for the next period before this one ends.")
+    next_renewal_at: Timestamp | None = Field(description="When billy next tries to pay for the next period.")
+    card_last4: str | None = Field(description="The last four digits of the card paid with.")
+    card_saved: bool = Field(description="Whether the provider saved the card for renewals.")
+    period_number: int = Field(description="The paid period's number: 1 for the first, one more per renewal.")
+    renewal_failures: int = Field(description="Declined tries at paying for the next period (dunning).")
     period_start: Timestamp | None = Field(description="Null until the subscription starts (paid).")
     period_end: Timestamp | None = Field(
         description="Exclusive: the period is [period_start, period_end). Null until the subscription starts."
@@ -122,6 +134,7 @@ def plan_data(plan: Plan) -> dict:
 def payment_data(payment: SubscriptionPayment) -> dict:
     return {
         "payment_id": str(payment.pk),
+        "period": payment.period,
         "status": payment.status,
         "amount": format_amount(payment.amount),
         "currency": payment.currency,
@@ -149,7 +162,7 @@ def refund_data(refund: SubscriptionRefund) -> dict:
 
 def subscription_data(subscription: Subscription) -> dict:
     """The subscription as the API shows it; payments and refunds newest first (prefetched)."""
-    payments = sorted(subscription.payments.all(), key=lambda p: p.created_at, reverse=True)
+    payments = sorted(subscription.payments.all(), key=lambda p: (p.period, p.attempt), reverse=True)
     refunds = sorted(subscription.refunds.all(), key=lambda r: r.created_at, reverse=True)
     period = subscription.paid_period
     return {
@@ -157,6 +170,12 @@ def subscription_data(subscription: Subscription) -> dict:
         "status": subscription.status,
         "plan": subscription.plan.code,
         "user_id": subscription.user_id,
+        "renews": subscription.renews,
+        "next_renewal_at": subscription.next_renewal_at,
+        "card_last4": subscription.card_last4 or None,
+        "card_saved": bool(subscription.payment_method_id),
+        "period_number": subscription.period_number,
+        "renewal_failures": subscription.renewal_failures,
         "period_start": period[0] if period else None,
         "period_end": period[1] if period else None,
         "activated_at": subscription.activated_at,
@@ -262,3 +281,41 @@ def refund_subscription(request, workspace: str, subscription_id: str, payload: 
         now=clock.now(),
     )
     return json_response(with_request_id(body), status=status)
+
+
+@router.post(
+    "/workspaces/{workspace}/subscriptions/{subscription_id}/cancel",
+    response={200: SubscriptionOut},
+    summary="Turn a subscription's renewal off",
+)
+@raises("subscription_not_found", "invalid_state")
+def cancel_subscription(request, workspace: str, subscription_id: str):
+    """Renewal off: the subscription stays to its paid period's end, then expires; nothing is
+    refunded (ask for a refund for that). Repeated, it answers the subscription as it is."""
+    ws = get_workspace_for(request.auth, workspace)
+
+    def run():
+        subscription = cancel_renewal(workspace=ws, subscription_id=subscription_id, now=clock.now())
+        return 200, SubscriptionOut(**subscription_data(subscription))
+
+    fingerprint = {"subscription_id": subscription_id}
+    return keyed_answer(request, workspace=ws, operation="cancel_subscription", fingerprint=fingerprint, run=run)
+
+
+@router.post(
+    "/workspaces/{workspace}/subscriptions/{subscription_id}/resume",
+    response={200: SubscriptionOut},
+    summary="Turn a subscription's renewal back on",
+)
+@raises("subscription_not_found", "invalid_state", "payment_method_not_saved")
+def resume_subscription(request, workspace: str, subscription_id: str):
+    """Renewal on again while the paid period lasts: the saved card pays for the next period.
+    Repeated, it answers the subscription as it is."""
+    ws = get_workspace_for(request.auth, workspace)
+
+    def run():
+        subscription = resume_renewal(workspace=ws, subscription_id=subscription_id, now=clock.now())
+        return 200, SubscriptionOut(**subscription_data(subscription))
+
+    fingerprint = {"subscription_id": subscription_id}
+    return keyed_answer(request, workspace=ws, operation="resume_subscription", fingerprint=fingerprint, run=run)

@@ -96,13 +96,19 @@ class YooKassaClient:
         return _result(what, response)
 
     def create_payment(self, request: PaymentRequest, *, idempotence_key: str) -> ProviderPayment:
-        body = {
+        body: dict[str, Any] = {
             "amount": _amount(request.amount, request.currency),
             "capture": request.capture,
-            "confirmation": {"type": "redirect", "return_url": request.return_url},
             "description": request.description,
             "metadata": dict(request.metadata),
         }
+        if request.payment_method_id:
+            # A saved method is charged without the payer: no confirmation is asked for.
+            body["payment_method_id"] = request.payment_method_id
+        else:
+            body["confirmation"] = {"type": "redirect", "return_url": request.return_url}
+        if request.save_payment_method:
+            body["save_payment_method"] = True
         return _payment(self._call("POST", "/payments", body=body, idempotence_key=idempotence_key))
 
     def get_payment(self, payment_id: str) -> ProviderPayment:
@@ -226,6 +232,7 @@ def _payment(data: dict[str, Any]) -> ProviderPayment:
     try:
         cancellation = data.get("cancellation_details") or {}
         confirmation = data.get("confirmation") or {}
+        method = data.get("payment_method") or {}
         return ProviderPayment(
             id=data["id"],
             status=data["status"],
@@ -237,6 +244,9 @@ def _payment(data: dict[str, Any]) -> ProviderPayment:
             cancellation_party=cancellation.get("party"),
             cancellation_reason=cancellation.get("reason"),
             created_at=_timestamp(data["created_at"]),
+            payment_method_id=method.get("id"),
+            payment_method_saved=bool(method.get("saved")),
+            card_last4=(method.get("card") or {}).get("last4"),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as e:
         raise ProviderOutcomeUnknown(f"YooKassa answered an unreadable payment {data!r}: {e!r}") from e

@@ -14,6 +14,9 @@ api_url=emulator.api_url)`) to work unchanged:
 - `GET /v3/payments[/{id}]`, `GET /v3/refunds[/{id}]`; lists take `created_at.gte|gt|lte|lt`,
   `status`, `limit` (1..100, default 10), `cursor` (refunds also `payment_id`) and answer
   `{"type": "list", "items", "next_cursor"}`, newest first.
+- `"save_payment_method": true` saves the card paid with (`payment_method.saved`); a payment with
+  `"payment_method_id"` of a saved method (and no confirmation) is charged at once, without the
+  payer: succeeded, or canceled when the method declines (see `emulator_cards`).
 - A payment is `pending` until the payer acts on the hosted page; with `capture: false` paying
   makes it `waiting_for_capture` (then `/capture` or `/cancel`, or it expires after 7 days with
   `expired_on_capture`). A payment still pending `pending_ttl_seconds` after creation is canceled by
@@ -64,6 +67,9 @@ The control API, JSON under `/_emulator/`:
     `refund_cancel` → the next `count` refunds end canceled (`yoo_money`, `reason` or `rejected_by_payee`);
     `refund_pending` → the next `count` refunds stay pending `seconds` of emulator time, then succeed
     (a test can settle them at once with `/_emulator/clock` instead of waiting).
+- `GET  /_emulator/payment_methods`              saved payment methods (see `emulator_cards`), with `decline`
+- `POST /_emulator/payment_methods/<id>` `{"decline"}`, `/_emulator/payment_methods/<id>/expire`
+  make a saved method decline its next charges (or pay again: `{"decline": null}`)
 - `GET|DELETE /_emulator/faults`               the queued faults; clear them
 - `POST /_emulator/reset` `{"webhooks": false}`  forget objects, keys, logs, faults, queued
   notifications and the clock offset; webhook targets too when asked
@@ -98,6 +104,8 @@ import httpx
 
 from billy.core.money import format_amount, is_currency, parse_amount, prorate
 from billy.integrations.emulation import EmulatorHandler, StateFile
+
+from .emulator_cards import SavedMethods
 
 logger = logging.getLogger(__name__)
 
@@ -262,8 +270,10 @@ class YooKassaState:
         self.requests: list[dict[str, Any]] = []
         self.deliveries: list[dict[str, Any]] = []
         self.faults: list[_FaultRule] = []
+        self.saved_methods = SavedMethods()
         saved = self.state_file.read()
         if saved is not None:
+            self.saved_methods = SavedMethods(saved.get("saved_methods"))
             self.payments = saved["payments"]
             self.refunds = saved["refunds"]
             self.keys = saved["keys"]
@@ -290,6 +300,7 @@ class YooKassaState:
             "queue": self.queue,
             "clock_offset": self.clock_offset,
             "seq": self.seq,
+            "saved_methods": self.saved_methods.methods,
         }
 
     def _next_seq(self) -> int:
@@ -305,6 +316,7 @@ class YooKassaState:
             self.requests.clear()
             self.deliveries.clear()
             self.faults.clear()
+            self.saved_methods.clear()
             self.clock_offset = 0.0
             self.generation += 1
             if webhooks:
@@ -376,13 +388,23 @@ class YooKassaState:
 
     def create_payment(self, shop_id: str, body: dict[str, Any]) -> dict[str, Any]:
         minor, currency = _money(body.get("amount"), "amount")
+        method_id = body.get("payment_method_id")
+        if method_id is not None and (not isinstance(method_id, str) or not method_id):
+            raise _invalid("payment_method_id must be the id of a saved payment method", "payment_method_id")
         confirmation = body.get("confirmation")
-        if not isinstance(confirmation, dict) or confirmation.get("type") != "redirect":
-            raise _invalid("confirmation must be {type: redirect, return_url}: the only kind emulated", "confirmation")
-        return_url = confirmation.get("return_url")
-        split = urllib.parse.urlsplit(return_url) if isinstance(return_url, str) else None
-        if split is None or split.scheme not in ("http", "https") or not split.netloc or len(return_url) > 2048:
-            raise _invalid("confirmation.return_url must be an http(s) URL", "confirmation.return_url")
+        return_url = None
+        if method_id is None or confirmation is not None:
+            if not isinstance(confirmation, dict) or confirmation.get("type") != "redirect":
+                raise _invalid(
+                    "confirmation must be {type: redirect, return_url}: the only kind emulated", "confirmation"
+                )
+            return_url = confirmation.get("return_url")
+            split = urllib.parse.urlsplit(return_url) if isinstance(return_url, str) else None
+            if split is None or split.scheme not in ("http", "https") or not split.netloc or len(return_url) > 2048:
+                raise _invalid("confirmation.return_url must be an http(s) URL", "confirmation.return_url")
+        save_method = body.get("save_payment_method", False)
+        if not isinstance(save_method, bool):
+            raise _invalid("save_payment_method must be true or false", "save_payment_method")
         capture = body.get("capture", False)
         if not isinstance(capture, bool):
             raise _invalid("capture must be true or false", "capture")
@@ -393,6 +415,11 @@ class YooKassaState:
         if metadata is not None and not _valid_metadata(metadata):
             raise _invalid("metadata: at most 16 keys of up to 32 characters, string values of up to 512", "metadata")
         with self.lock:
+            saved_method = None
+            if method_id is not None:
+                saved_method = self.saved_methods.find(shop_id, method_id)
+                if saved_method is None:
+                    raise _invalid(f"Payment method {method_id} is not saved for this shop", "payment_method_id")
             now = self.now()
             payment_id = str(uuid.uuid4())
             obj: dict[str, Any] = {
@@ -400,30 +427,53 @@ class YooKassaState:
                 "status": "pending",
                 "paid": False,
                 "amount": _amount(minor, currency),
-                "confirmation": {
-                    "type": "redirect",
-                    "return_url": return_url,
-                    "confirmation_url": f"{self.base_url}/checkout/{payment_id}",
-                },
                 "created_at": timestamp(now),
                 "recipient": {"account_id": shop_id, "gateway_id": str(100000 + zlib.crc32(shop_id.encode()) % 900000)},
                 "refundable": False,
                 "test": True,
             }
+            if return_url is not None:
+                obj["confirmation"] = {
+                    "type": "redirect",
+                    "return_url": return_url,
+                    "confirmation_url": f"{self.base_url}/checkout/{payment_id}",
+                }
             if description is not None:
                 obj["description"] = description
             if metadata is not None:
                 obj["metadata"] = metadata
-            self.payments[payment_id] = {
+            record = {
                 "shop_id": shop_id,
                 "seq": self._next_seq(),
                 "created_ts": now.timestamp(),
                 "capture": capture,
+                "save_payment_method": save_method,
                 "return_url": return_url,  # kept apart: the confirmation goes once the payer acts
                 "object": obj,
             }
+            self.payments[payment_id] = record
+            if saved_method is not None:
+                self._charge_saved_method(record, saved_method)
             self._save()
             return obj
+
+    def _charge_saved_method(self, record: dict[str, Any], saved_method: dict[str, Any]) -> None:
+        """A payment by a saved method needs no payer: it is decided at once."""
+        obj = record["object"]
+        obj["payment_method"] = json.loads(json.dumps(saved_method["object"]))
+        if saved_method["decline"]:
+            self._cancel(record, saved_method["decline"])
+        elif record["capture"]:
+            record["paid_ts"] = self.now().timestamp()
+            self._succeed(record)
+        else:
+            record["paid_ts"] = self.now().timestamp()
+            obj.update(
+                status="waiting_for_capture",
+                paid=True,
+                expires_at=timestamp(self.now() + dt.timedelta(seconds=CAPTURE_TTL_SECONDS)),
+            )
+            self._notify(record["shop_id"], "payment.waiting_for_capture", obj)
 
     def get_payment(self, shop_id: str, payment_id: str) -> dict[str, Any]:
         with self.lock:
@@ -482,6 +532,8 @@ class YooKassaState:
             }
             record["object"]["payment_method"] = method
             decline = DECLINED_CARDS.get(card_number)
+            if not decline and record.get("save_payment_method"):
+                self.saved_methods.save(record["shop_id"], method, card_number)
             if decline:
                 self._cancel(record, decline)
             elif record["capture"]:
@@ -1029,7 +1081,8 @@ class _Handler(EmulatorHandler):
         html_type = "text/html; charset=utf-8"
         with state.lock:
             record = state.payments.get(payment_id)
-            if record is None or method not in ("GET", "POST"):
+            # A payment by a saved method has no payer and no page.
+            if record is None or record["return_url"] is None or method not in ("GET", "POST"):
                 content = "<h1>Payment not found</h1><p>There is no payment at this address.</p>"
                 return 404, _html_page("Payment not found", content), html_type
             obj = record["object"]
@@ -1070,9 +1123,13 @@ class _Handler(EmulatorHandler):
         match = re.fullmatch(r"/payments/([^/]+)(?:/(succeed|cancel))?", path)
         if match and (method == "POST") == bool(match.group(2)):
             return self._payment_control(match.group(1), match.group(2), spec)
+        match = re.fullmatch(r"/payment_methods/([^/]+)(/expire)?", path)
+        if match and method == "POST":
+            return self._method_control(match.group(1), "card_expired" if match.group(2) else spec)
         routes: dict[tuple[str, str], Callable[[], Any]] = {
             ("GET", "/payments"): lambda: {"payments": _listing(state.payments)},
             ("GET", "/refunds"): lambda: {"refunds": _listing(state.refunds)},
+            ("GET", "/payment_methods"): lambda: {"payment_methods": state.saved_methods.listing()},
             ("GET", "/requests"): lambda: {
                 "requests": [r for r in state.requests if query.get("operation") in (None, r["operation"])]
             },
@@ -1117,6 +1174,17 @@ class _Handler(EmulatorHandler):
     def _reset(self, spec: dict[str, Any]) -> dict[str, Any]:
         self.state.reset(webhooks=bool(spec.get("webhooks", False)))
         return {"status": "reset"}
+
+    def _method_control(self, method_id: str, spec: dict[str, Any] | str) -> dict[str, Any]:
+        """Set what a saved method does at its next charges: decline with a reason, or pay (null)."""
+        reason = spec if isinstance(spec, str) else spec.get("decline")
+        if reason is not None and (not isinstance(reason, str) or not reason):
+            raise ControlError(400, "decline is a cancellation reason (e.g. insufficient_funds) or null")
+        record = self.state.saved_methods.set_decline(method_id, reason)
+        if record is None:
+            raise ControlError(404, f"no saved payment method {method_id}")
+        self.state._save()
+        return {"shop_id": record["shop_id"], "decline": record["decline"], **record["object"]}
 
     def _payment_control(self, payment_id: str, action: str | None, spec: dict[str, Any]) -> dict[str, Any]:
         """Read a payment, or act as its payer would: pay it (as the page does) or cancel it."""
@@ -1291,6 +1359,16 @@ class YooKassaEmulatorControl:
 
     def refunds(self) -> list[dict[str, Any]]:
         return self._http.get("/_emulator/refunds").json()["refunds"]
+
+    def payment_methods(self) -> list[dict[str, Any]]:
+        return self._http.get("/_emulator/payment_methods").json()["payment_methods"]
+
+    def decline_method(self, method_id: str, reason: str | None) -> dict[str, Any]:
+        """Make a saved method decline its next charges with `reason` (None: it pays again)."""
+        return self._post(f"/_emulator/payment_methods/{method_id}", {"decline": reason})
+
+    def expire_method(self, method_id: str) -> dict[str, Any]:
+        return self._post(f"/_emulator/payment_methods/{method_id}/expire")
 
     def requests(self, operation: str | None = None) -> list[dict[str, Any]]:
         params = {"operation": operation} if operation else None

@@ -31,6 +31,10 @@ class PaymentRequest:
     return_url: str  # where the hosted payment page sends the payer back
     metadata: dict[str, str]  # billy puts {"billy_payment_id": "<uuid>"} here to find the payment again
     capture: bool = True  # False: the payment waits for an explicit capture after the payer pays
+    # Ask the provider to keep the card the payer pays with, for later payments without the payer.
+    save_payment_method: bool = False
+    # Pay with a saved method: no payment page, the provider charges it at once (renewals).
+    payment_method_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,11 @@ class ProviderPayment:
     cancellation_party: str | None
     cancellation_reason: str | None
     created_at: dt.datetime
+    # The method paid with, once the payer paid: its id, whether the provider saved it for later
+    # payments, and the card's last four digits.
+    payment_method_id: str | None = None
+    payment_method_saved: bool = False
+    card_last4: str | None = None
 
 
 @dataclass(frozen=True)
