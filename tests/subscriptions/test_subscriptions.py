@@ -24,6 +24,7 @@ from billy.subscriptions.models import ProviderNotification, Subscription, Subsc
 from billy.subscriptions.payments import recheck_payment, submit_payment
 from billy.subscriptions.plans import RefundNotAllowed, add_period, refund_amount
 from billy.subscriptions.refunds import request_refund, submit_refund
+from billy.subscriptions.renewal_switch import cancel_renewal
 from billy.subscriptions.subscribe import subscribe as subscribe_user
 from tests.conftest import COMMIT_THEN_TIMEOUT_SECONDS
 
@@ -417,6 +418,7 @@ def test_full_refund_window_closes(cinema):
 
 def test_expiry_revokes_the_role_once_even_when_the_job_runs_twice(cinema, yookassa, auth, notifications):
     subscription = activate(cinema, yookassa)
+    cancel_renewal(workspace=cinema, subscription_id=str(subscription.pk), now=clock.now())
     end = subscription.period_end
 
     assert expire_subscriptions(now=end - dt.timedelta(seconds=1)) == 0
@@ -494,6 +496,7 @@ def test_the_janitor_goes_on_past_a_payment_it_cannot_read(cinema, yookassa, set
 def test_expiry_keeps_a_role_another_active_subscription_needs(cinema, yookassa, auth, notifications):
     monthly = activate(cinema, yookassa, plan="monthly")
     activate(cinema, yookassa, plan="yearly")
+    cancel_renewal(workspace=cinema, subscription_id=str(monthly.pk), now=clock.now())
 
     assert expire_subscriptions(now=monthly.period_end) == 1
     run_jobs()
