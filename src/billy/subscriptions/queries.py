@@ -42,6 +42,14 @@ def get_subscription(*, workspace: Workspace, subscription_id: str) -> Subscript
     return subscription
 
 
+def get_subscription_refund(*, workspace: Workspace, refund_id: str) -> SubscriptionRefund:
+    """A refund of one of the workspace's subscriptions. Raises SubscriptionNotFound."""
+    refund = SubscriptionRefund.objects.filter(workspace=workspace, pk=refund_id).first()
+    if refund is None:
+        raise SubscriptionNotFound(f"No subscription refund {refund_id!r} in workspace {workspace.name!r}.")
+    return refund
+
+
 def list_user_subscriptions(
     *, workspace: Workspace, user_id: str, limit: int, cursor: str | None
 ) -> tuple[list[Subscription], str | None]:

@@ -109,6 +109,7 @@ def request_refund_with_key(
     key: str | None,
     answer: Callable[[SubscriptionRefund, bool], Answer],
     now: dt.datetime,
+    operation: str = "refund_subscription",
 ) -> Answer:
     """`request_refund` once per Idempotency-Key: the key's first answer is replayed as it was.
 
@@ -119,7 +120,7 @@ def request_refund_with_key(
     subscription = get_subscription(workspace=workspace, subscription_id=subscription_id)
     with claim_idempotency_key(
         workspace_id=workspace.pk,
-        operation="refund_subscription",
+        operation=operation,
         key=key,
         request={"subscription_id": str(subscription.pk), "reason": reason},
         now=now,

@@ -133,6 +133,7 @@ def subscribe_with_key(
     key: str | None,
     answer: Callable[[Subscription, bool], Answer],
     now: dt.datetime,
+    operation: str = "subscribe",
 ) -> Answer:
     """Subscribe once per Idempotency-Key and ask the provider for the payment page at once.
 
@@ -141,13 +142,14 @@ def subscribe_with_key(
     happened to it meanwhile. A payment the provider has not confirmed yet is submitted now (the
     deferred job would otherwise do it), and the subscription is read again for the answer.
 
-    `answer(subscription, created)` is the transport's answer (status and body), kept for the key.
+    `answer(subscription, created)` is the transport's answer (status and body), kept for the key;
+    each transport names its own `operation`, the keys' namespace, as its answers differ.
     Raises what claim_idempotency_key (ValidationFailed, IdempotencyConflict, KeyInProgress), subscribe and
     submit_payment raise (UpstreamUnavailable: billy keeps trying; a retry with the key resumes).
     """
     with claim_idempotency_key(
         workspace_id=workspace.pk,
-        operation="subscribe",
+        operation=operation,
         key=key,
         request={"user_id": user_id, "plan": plan_code, "return_url": return_url},
         now=now,

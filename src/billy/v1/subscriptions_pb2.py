@@ -22,25 +22,58 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1c\x62illy/v1/subscriptions.proto\x12\x08\x62illy.v1\"%\n\x10ListPlansRequest\x12\x11\n\tworkspace\x18\x01 \x01(\t\"\xae\x01\n\x04Plan\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\r\n\x05price\x18\x03 \x01(\t\x12\x10\n\x08\x63urrency\x18\x04 \x01(\t\x12$\n\x06period\x18\x05 \x01(\x0e\x32\x14.billy.v1.PlanPeriod\x12-\n\rrefund_policy\x18\x06 \x01(\x0e\x32\x16.billy.v1.RefundPolicy\x12\x13\n\x0brefund_days\x18\x07 \x01(\x05\"2\n\x11ListPlansResponse\x12\x1d\n\x05plans\x18\x01 \x03(\x0b\x32\x0e.billy.v1.Plan*V\n\nPlanPeriod\x12\x1b\n\x17PLAN_PERIOD_UNSPECIFIED\x10\x00\x12\x15\n\x11PLAN_PERIOD_MONTH\x10\x01\x12\x14\n\x10PLAN_PERIOD_YEAR\x10\x02*a\n\x0cRefundPolicy\x12\x1d\n\x19REFUND_POLICY_UNSPECIFIED\x10\x00\x12\x16\n\x12REFUND_POLICY_FULL\x10\x01\x12\x1a\n\x16REFUND_POLICY_PRORATED\x10\x02\x32S\n\x0bPlanService\x12\x44\n\tListPlans\x12\x1a.billy.v1.ListPlansRequest\x1a\x1b.billy.v1.ListPlansResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1c\x62illy/v1/subscriptions.proto\x12\x08\x62illy.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"X\n\x10SubscribeRequest\x12\x11\n\tworkspace\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x0c\n\x04plan\x18\x03 \x01(\t\x12\x12\n\nreturn_url\x18\x04 \x01(\t\"R\n\x11SubscribeResponse\x12,\n\x0csubscription\x18\x01 \x01(\x0b\x32\x16.billy.v1.Subscription\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\"D\n\x16GetSubscriptionRequest\x12\x11\n\tworkspace\x18\x01 \x01(\t\x12\x17\n\x0fsubscription_id\x18\x02 \x01(\t\"a\n\x1cListUserSubscriptionsRequest\x12\x11\n\tworkspace\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\r\n\x05limit\x18\x03 \x01(\x05\x12\x0e\n\x06\x63ursor\x18\x04 \x01(\t\"c\n\x1dListUserSubscriptionsResponse\x12-\n\rsubscriptions\x18\x01 \x03(\x0b\x32\x16.billy.v1.Subscription\x12\x13\n\x0bnext_cursor\x18\x02 \x01(\t\"W\n\x19RefundSubscriptionRequest\x12\x11\n\tworkspace\x18\x01 \x01(\t\x12\x17\n\x0fsubscription_id\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"[\n\x1aRefundSubscriptionResponse\x12,\n\x06refund\x18\x01 \x01(\x0b\x32\x1c.billy.v1.SubscriptionRefund\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\"G\n\x19\x43\x61ncelSubscriptionRequest\x12\x11\n\tworkspace\x18\x01 \x01(\t\x12\x17\n\x0fsubscription_id\x18\x02 \x01(\t\"G\n\x19ResumeSubscriptionRequest\x12\x11\n\tworkspace\x18\x01 \x01(\t\x12\x17\n\x0fsubscription_id\x18\x02 \x01(\t\"\x87\x05\n\x0cSubscription\x12\n\n\x02id\x18\x01 \x01(\t\x12,\n\x06status\x18\x02 \x01(\x0e\x32\x1c.billy.v1.SubscriptionStatus\x12\x0c\n\x04plan\x18\x03 \x01(\t\x12\x0f\n\x07user_id\x18\x04 \x01(\t\x12\x30\n\x0cperiod_start\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nperiod_end\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0c\x61\x63tivated_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nded_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\ncreated_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06renews\x18\n \x01(\x08\x12\x33\n\x0fnext_renewal_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\ncard_last4\x18\x0c \x01(\t\x12\x12\n\ncard_saved\x18\r \x01(\x08\x12\x15\n\rperiod_number\x18\x0e \x01(\x05\x12\x18\n\x10renewal_failures\x18\x0f \x01(\x05\x12.\n\x07payment\x18\x10 \x01(\x0b\x32\x1d.billy.v1.SubscriptionPayment\x12/\n\x08payments\x18\x11 \x03(\x0b\x32\x1d.billy.v1.SubscriptionPayment\x12-\n\x07refunds\x18\x12 \x03(\x0b\x32\x1c.billy.v1.SubscriptionRefund\"\xc1\x02\n\x13SubscriptionPayment\x12\x12\n\npayment_id\x18\x01 \x01(\t\x12\x0e\n\x06period\x18\x02 \x01(\x05\x12\x33\n\x06status\x18\x03 \x01(\x0e\x32#.billy.v1.SubscriptionPaymentStatus\x12\x0e\n\x06\x61mount\x18\x04 \x01(\t\x12\x10\n\x08\x63urrency\x18\x05 \x01(\t\x12\x18\n\x10\x63onfirmation_url\x18\x06 \x01(\t\x12\x1b\n\x13provider_payment_id\x18\x07 \x01(\t\x12\x16\n\x0e\x66\x61ilure_reason\x18\x08 \x01(\t\x12.\n\ncreated_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0csucceeded_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xa0\x02\n\x12SubscriptionRefund\x12\x11\n\trefund_id\x18\x01 \x01(\t\x12\x17\n\x0fsubscription_id\x18\x02 \x01(\t\x12\x32\n\x06status\x18\x03 \x01(\x0e\x32\".billy.v1.SubscriptionRefundStatus\x12\x0e\n\x06\x61mount\x18\x04 \x01(\t\x12\x10\n\x08\x63urrency\x18\x05 \x01(\t\x12\x0e\n\x06reason\x18\x06 \x01(\t\x12\x16\n\x0e\x66\x61ilure_reason\x18\x07 \x01(\t\x12.\n\ncreated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0csucceeded_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"%\n\x10ListPlansRequest\x12\x11\n\tworkspace\x18\x01 \x01(\t\"\xae\x01\n\x04Plan\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\r\n\x05price\x18\x03 \x01(\t\x12\x10\n\x08\x63urrency\x18\x04 \x01(\t\x12$\n\x06period\x18\x05 \x01(\x0e\x32\x14.billy.v1.PlanPeriod\x12-\n\rrefund_policy\x18\x06 \x01(\x0e\x32\x16.billy.v1.RefundPolicy\x12\x13\n\x0brefund_days\x18\x07 \x01(\x05\"2\n\x11ListPlansResponse\x12\x1d\n\x05plans\x18\x01 \x03(\x0b\x32\x0e.billy.v1.Plan*\x81\x02\n\x12SubscriptionStatus\x12#\n\x1fSUBSCRIPTION_STATUS_UNSPECIFIED\x10\x00\x12\x1f\n\x1bSUBSCRIPTION_STATUS_PENDING\x10\x01\x12\x1e\n\x1aSUBSCRIPTION_STATUS_ACTIVE\x10\x02\x12 \n\x1cSUBSCRIPTION_STATUS_PAST_DUE\x10\x03\x12 \n\x1cSUBSCRIPTION_STATUS_CANCELED\x10\x04\x12\x1f\n\x1bSUBSCRIPTION_STATUS_EXPIRED\x10\x05\x12 \n\x1cSUBSCRIPTION_STATUS_REFUNDED\x10\x06*\xe9\x01\n\x19SubscriptionPaymentStatus\x12+\n\'SUBSCRIPTION_PAYMENT_STATUS_UNSPECIFIED\x10\x00\x12#\n\x1fSUBSCRIPTION_PAYMENT_STATUS_NEW\x10\x01\x12\'\n#SUBSCRIPTION_PAYMENT_STATUS_PENDING\x10\x02\x12)\n%SUBSCRIPTION_PAYMENT_STATUS_SUCCEEDED\x10\x03\x12&\n\"SUBSCRIPTION_PAYMENT_STATUS_FAILED\x10\x04*\xbf\x01\n\x18SubscriptionRefundStatus\x12*\n&SUBSCRIPTION_REFUND_STATUS_UNSPECIFIED\x10\x00\x12&\n\"SUBSCRIPTION_REFUND_STATUS_PENDING\x10\x01\x12(\n$SUBSCRIPTION_REFUND_STATUS_SUCCEEDED\x10\x02\x12%\n!SUBSCRIPTION_REFUND_STATUS_FAILED\x10\x03*V\n\nPlanPeriod\x12\x1b\n\x17PLAN_PERIOD_UNSPECIFIED\x10\x00\x12\x15\n\x11PLAN_PERIOD_MONTH\x10\x01\x12\x14\n\x10PLAN_PERIOD_YEAR\x10\x02*a\n\x0cRefundPolicy\x12\x1d\n\x19REFUND_POLICY_UNSPECIFIED\x10\x00\x12\x16\n\x12REFUND_POLICY_FULL\x10\x01\x12\x1a\n\x16REFUND_POLICY_PRORATED\x10\x02\x32S\n\x0bPlanService\x12\x44\n\tListPlans\x12\x1a.billy.v1.ListPlansRequest\x1a\x1b.billy.v1.ListPlansResponse2\xdf\x04\n\x13SubscriptionService\x12\x44\n\tListPlans\x12\x1a.billy.v1.ListPlansRequest\x1a\x1b.billy.v1.ListPlansResponse\x12\x44\n\tSubscribe\x12\x1a.billy.v1.SubscribeRequest\x1a\x1b.billy.v1.SubscribeResponse\x12K\n\x0fGetSubscription\x12 .billy.v1.GetSubscriptionRequest\x1a\x16.billy.v1.Subscription\x12h\n\x15ListUserSubscriptions\x12&.billy.v1.ListUserSubscriptionsRequest\x1a\'.billy.v1.ListUserSubscriptionsResponse\x12_\n\x12RefundSubscription\x12#.billy.v1.RefundSubscriptionRequest\x1a$.billy.v1.RefundSubscriptionResponse\x12Q\n\x12\x43\x61ncelSubscription\x12#.billy.v1.CancelSubscriptionRequest\x1a\x16.billy.v1.Subscription\x12Q\n\x12ResumeSubscription\x12#.billy.v1.ResumeSubscriptionRequest\x1a\x16.billy.v1.Subscriptionb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'billy.v1.subscriptions_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_PLANPERIOD']._serialized_start=310
-  _globals['_PLANPERIOD']._serialized_end=396
-  _globals['_REFUNDPOLICY']._serialized_start=398
-  _globals['_REFUNDPOLICY']._serialized_end=495
-  _globals['_LISTPLANSREQUEST']._serialized_start=42
-  _globals['_LISTPLANSREQUEST']._serialized_end=79
-  _globals['_PLAN']._serialized_start=82
-  _globals['_PLAN']._serialized_end=256
-  _globals['_LISTPLANSRESPONSE']._serialized_start=258
-  _globals['_LISTPLANSRESPONSE']._serialized_end=308
-  _globals['_PLANSERVICE']._serialized_start=497
-  _globals['_PLANSERVICE']._serialized_end=580
+  _globals['_SUBSCRIPTIONSTATUS']._serialized_start=2381
+  _globals['_SUBSCRIPTIONSTATUS']._serialized_end=2638
+  _globals['_SUBSCRIPTIONPAYMENTSTATUS']._serialized_start=2641
+  _globals['_SUBSCRIPTIONPAYMENTSTATUS']._serialized_end=2874
+  _globals['_SUBSCRIPTIONREFUNDSTATUS']._serialized_start=2877
+  _globals['_SUBSCRIPTIONREFUNDSTATUS']._serialized_end=3068
+  _globals['_PLANPERIOD']._serialized_start=3070
+  _globals['_PLANPERIOD']._serialized_end=3156
+  _globals['_REFUNDPOLICY']._serialized_start=3158
+  _globals['_REFUNDPOLICY']._serialized_end=3255
+  _globals['_SUBSCRIBEREQUEST']._serialized_start=75
+  _globals['_SUBSCRIBEREQUEST']._serialized_end=163
+  _globals['_SUBSCRIBERESPONSE']._serialized_start=165
+  _globals['_SUBSCRIBERESPONSE']._serialized_end=247
+  _globals['_GETSUBSCRIPTIONREQUEST']._serialized_start=249
+  _globals['_GETSUBSCRIPTIONREQUEST']._serialized_end=317
+  _globals['_LISTUSERSUBSCRIPTIONSREQUEST']._serialized_start=319
+  _globals['_LISTUSERSUBSCRIPTIONSREQUEST']._serialized_end=416
+  _globals['_LISTUSERSUBSCRIPTIONSRESPONSE']._serialized_start=418
+  _globals['_LISTUSERSUBSCRIPTIONSRESPONSE']._serialized_end=517
+  _globals['_REFUNDSUBSCRIPTIONREQUEST']._serialized_start=519
+  _globals['_REFUNDSUBSCRIPTIONREQUEST']._serialized_end=606
+  _globals['_REFUNDSUBSCRIPTIONRESPONSE']._serialized_start=608
+  _globals['_REFUNDSUBSCRIPTIONRESPONSE']._serialized_end=699
+  _globals['_CANCELSUBSCRIPTIONREQUEST']._serialized_start=701
+  _globals['_CANCELSUBSCRIPTIONREQUEST']._serialized_end=772
+  _globals['_RESUMESUBSCRIPTIONREQUEST']._serialized_start=774
+  _globals['_RESUMESUBSCRIPTIONREQUEST']._serialized_end=845
+  _globals['_SUBSCRIPTION']._serialized_start=848
+  _globals['_SUBSCRIPTION']._serialized_end=1495
+  _globals['_SUBSCRIPTIONPAYMENT']._serialized_start=1498
+  _globals['_SUBSCRIPTIONPAYMENT']._serialized_end=1819
+  _globals['_SUBSCRIPTIONREFUND']._serialized_start=1822
+  _globals['_SUBSCRIPTIONREFUND']._serialized_end=2110
+  _globals['_LISTPLANSREQUEST']._serialized_start=2112
+  _globals['_LISTPLANSREQUEST']._serialized_end=2149
+  _globals['_PLAN']._serialized_start=2152
+  _globals['_PLAN']._serialized_end=2326
+  _globals['_LISTPLANSRESPONSE']._serialized_start=2328
+  _globals['_LISTPLANSRESPONSE']._serialized_end=2378
+  _globals['_PLANSERVICE']._serialized_start=3257
+  _globals['_PLANSERVICE']._serialized_end=3340
+  _globals['_SUBSCRIPTIONSERVICE']._serialized_start=3343
+  _globals['_SUBSCRIPTIONSERVICE']._serialized_end=3950
 # @@protoc_insertion_point(module_scope)

@@ -96,3 +96,354 @@ class PlanService:
             timeout,
             metadata,
             _registered_method=True)
+
+
+class SubscriptionServiceStub:
+    """The HTTP API's subscription operations, sharing their code, error codes and idempotency.
+    Subscribe and RefundSubscription need an `idempotency-key` metadata entry (1-255 printable
+    characters): the same key and request answer the resource the first call made, as it is now; the
+    same key with another request is ALREADY_EXISTS `idempotency_conflict`. Cancel and resume are
+    state transitions (repeated, they answer the subscription as it is) and take the key too.
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.ListPlans = channel.unary_unary(
+                '/billy.v1.SubscriptionService/ListPlans',
+                request_serializer=billy_dot_v1_dot_subscriptions__pb2.ListPlansRequest.SerializeToString,
+                response_deserializer=billy_dot_v1_dot_subscriptions__pb2.ListPlansResponse.FromString,
+                _registered_method=True)
+        self.Subscribe = channel.unary_unary(
+                '/billy.v1.SubscriptionService/Subscribe',
+                request_serializer=billy_dot_v1_dot_subscriptions__pb2.SubscribeRequest.SerializeToString,
+                response_deserializer=billy_dot_v1_dot_subscriptions__pb2.SubscribeResponse.FromString,
+                _registered_method=True)
+        self.GetSubscription = channel.unary_unary(
+                '/billy.v1.SubscriptionService/GetSubscription',
+                request_serializer=billy_dot_v1_dot_subscriptions__pb2.GetSubscriptionRequest.SerializeToString,
+                response_deserializer=billy_dot_v1_dot_subscriptions__pb2.Subscription.FromString,
+                _registered_method=True)
+        self.ListUserSubscriptions = channel.unary_unary(
+                '/billy.v1.SubscriptionService/ListUserSubscriptions',
+                request_serializer=billy_dot_v1_dot_subscriptions__pb2.ListUserSubscriptionsRequest.SerializeToString,
+                response_deserializer=billy_dot_v1_dot_subscriptions__pb2.ListUserSubscriptionsResponse.FromString,
+                _registered_method=True)
+        self.RefundSubscription = channel.unary_unary(
+                '/billy.v1.SubscriptionService/RefundSubscription',
+                request_serializer=billy_dot_v1_dot_subscriptions__pb2.RefundSubscriptionRequest.SerializeToString,
+                response_deserializer=billy_dot_v1_dot_subscriptions__pb2.RefundSubscriptionResponse.FromString,
+                _registered_method=True)
+        self.CancelSubscription = channel.unary_unary(
+                '/billy.v1.SubscriptionService/CancelSubscription',
+                request_serializer=billy_dot_v1_dot_subscriptions__pb2.CancelSubscriptionRequest.SerializeToString,
+                response_deserializer=billy_dot_v1_dot_subscriptions__pb2.Subscription.FromString,
+                _registered_method=True)
+        self.ResumeSubscription = channel.unary_unary(
+                '/billy.v1.SubscriptionService/ResumeSubscription',
+                request_serializer=billy_dot_v1_dot_subscriptions__pb2.ResumeSubscriptionRequest.SerializeToString,
+                response_deserializer=billy_dot_v1_dot_subscriptions__pb2.Subscription.FromString,
+                _registered_method=True)
+
+
+class SubscriptionServiceServicer:
+    """The HTTP API's subscription operations, sharing their code, error codes and idempotency.
+    Subscribe and RefundSubscription need an `idempotency-key` metadata entry (1-255 printable
+    characters): the same key and request answer the resource the first call made, as it is now; the
+    same key with another request is ALREADY_EXISTS `idempotency_conflict`. Cancel and resume are
+    state transitions (repeated, they answer the subscription as it is) and take the key too.
+    """
+
+    def ListPlans(self, request, context):
+        """The workspace's plans on sale (as PlanService.ListPlans).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Subscribe(self, request, context):
+        """A PENDING subscription with its payment: send the payer to payment.confirmation_url.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetSubscription(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListUserSubscriptions(self, request, context):
+        """A user's subscriptions, newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RefundSubscription(self, request, context):
+        """A refund by the plan's refund policy of the paid period's payment.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CancelSubscription(self, request, context):
+        """Renewal off: the subscription stays to its paid period's end, then expires.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResumeSubscription(self, request, context):
+        """Renewal on again, while the paid period lasts.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_SubscriptionServiceServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'ListPlans': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListPlans,
+                    request_deserializer=billy_dot_v1_dot_subscriptions__pb2.ListPlansRequest.FromString,
+                    response_serializer=billy_dot_v1_dot_subscriptions__pb2.ListPlansResponse.SerializeToString,
+            ),
+            'Subscribe': grpc.unary_unary_rpc_method_handler(
+                    servicer.Subscribe,
+                    request_deserializer=billy_dot_v1_dot_subscriptions__pb2.SubscribeRequest.FromString,
+                    response_serializer=billy_dot_v1_dot_subscriptions__pb2.SubscribeResponse.SerializeToString,
+            ),
+            'GetSubscription': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSubscription,
+                    request_deserializer=billy_dot_v1_dot_subscriptions__pb2.GetSubscriptionRequest.FromString,
+                    response_serializer=billy_dot_v1_dot_subscriptions__pb2.Subscription.SerializeToString,
+            ),
+            'ListUserSubscriptions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListUserSubscriptions,
+                    request_deserializer=billy_dot_v1_dot_subscriptions__pb2.ListUserSubscriptionsRequest.FromString,
+                    response_serializer=billy_dot_v1_dot_subscriptions__pb2.ListUserSubscriptionsResponse.SerializeToString,
+            ),
+            'RefundSubscription': grpc.unary_unary_rpc_method_handler(
+                    servicer.RefundSubscription,
+                    request_deserializer=billy_dot_v1_dot_subscriptions__pb2.RefundSubscriptionRequest.FromString,
+                    response_serializer=billy_dot_v1_dot_subscriptions__pb2.RefundSubscriptionResponse.SerializeToString,
+            ),
+            'CancelSubscription': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelSubscription,
+                    request_deserializer=billy_dot_v1_dot_subscriptions__pb2.CancelSubscriptionRequest.FromString,
+                    response_serializer=billy_dot_v1_dot_subscriptions__pb2.Subscription.SerializeToString,
+            ),
+            'ResumeSubscription': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResumeSubscription,
+                    request_deserializer=billy_dot_v1_dot_subscriptions__pb2.ResumeSubscriptionRequest.FromString,
+                    response_serializer=billy_dot_v1_dot_subscriptions__pb2.Subscription.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'billy.v1.SubscriptionService', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('billy.v1.SubscriptionService', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class SubscriptionService:
+    """The HTTP API's subscription operations, sharing their code, error codes and idempotency.
+    Subscribe and RefundSubscription need an `idempotency-key` metadata entry (1-255 printable
+    characters): the same key and request answer the resource the first call made, as it is now; the
+    same key with another request is ALREADY_EXISTS `idempotency_conflict`. Cancel and resume are
+    state transitions (repeated, they answer the subscription as it is) and take the key too.
+    """
+
+    @staticmethod
+    def ListPlans(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/billy.v1.SubscriptionService/ListPlans',
+            billy_dot_v1_dot_subscriptions__pb2.ListPlansRequest.SerializeToString,
+            billy_dot_v1_dot_subscriptions__pb2.ListPlansResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Subscribe(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/billy.v1.SubscriptionService/Subscribe',
+            billy_dot_v1_dot_subscriptions__pb2.SubscribeRequest.SerializeToString,
+            billy_dot_v1_dot_subscriptions__pb2.SubscribeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSubscription(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/billy.v1.SubscriptionService/GetSubscription',
+            billy_dot_v1_dot_subscriptions__pb2.GetSubscriptionRequest.SerializeToString,
+            billy_dot_v1_dot_subscriptions__pb2.Subscription.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListUserSubscriptions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/billy.v1.SubscriptionService/ListUserSubscriptions',
+            billy_dot_v1_dot_subscriptions__pb2.ListUserSubscriptionsRequest.SerializeToString,
+            billy_dot_v1_dot_subscriptions__pb2.ListUserSubscriptionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RefundSubscription(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/billy.v1.SubscriptionService/RefundSubscription',
+            billy_dot_v1_dot_subscriptions__pb2.RefundSubscriptionRequest.SerializeToString,
+            billy_dot_v1_dot_subscriptions__pb2.RefundSubscriptionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelSubscription(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/billy.v1.SubscriptionService/CancelSubscription',
+            billy_dot_v1_dot_subscriptions__pb2.CancelSubscriptionRequest.SerializeToString,
+            billy_dot_v1_dot_subscriptions__pb2.Subscription.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResumeSubscription(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/billy.v1.SubscriptionService/ResumeSubscription',
+            billy_dot_v1_dot_subscriptions__pb2.ResumeSubscriptionRequest.SerializeToString,
+            billy_dot_v1_dot_subscriptions__pb2.Subscription.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)

@@ -24,7 +24,7 @@ from .clients import ClientServicer
 from .events import EventServicer
 from .interceptor import BillyInterceptor
 from .money import ChargeServicer, WalletServicer
-from .subscriptions import PlanServicer
+from .subscriptions import PlanServicer, SubscriptionServicer
 
 # billy's services, each served, reported SERVING by health and listed by reflection.
 SERVICE_NAMES = [
@@ -33,6 +33,7 @@ SERVICE_NAMES = [
     money_pb2.DESCRIPTOR.services_by_name["ChargeService"].full_name,
     events_pb2.DESCRIPTOR.services_by_name["EventService"].full_name,
     subscriptions_pb2.DESCRIPTOR.services_by_name["PlanService"].full_name,
+    subscriptions_pb2.DESCRIPTOR.services_by_name["SubscriptionService"].full_name,
 ]
 
 
@@ -50,6 +51,7 @@ def build_server(*, host: str, port: int, max_workers: int = 16) -> tuple[grpc.S
     money_pb2_grpc.add_ChargeServiceServicer_to_server(ChargeServicer(), server)
     events_pb2_grpc.add_EventServiceServicer_to_server(EventServicer(), server)
     subscriptions_pb2_grpc.add_PlanServiceServicer_to_server(PlanServicer(), server)
+    subscriptions_pb2_grpc.add_SubscriptionServiceServicer_to_server(SubscriptionServicer(), server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     for name in ["", *SERVICE_NAMES]:
