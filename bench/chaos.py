@@ -36,6 +36,7 @@ import httpx  # noqa: E402
 import psycopg  # noqa: E402
 from chaos_checks import check_all, failed_janitor_runs, pending  # noqa: E402
 from chaos_ops import Actor, Journal  # noqa: E402
+from chaos_renewals import RENEWAL_ENV  # noqa: E402
 
 from billy.core.embedded_pg import EmbeddedPostgres  # noqa: E402
 
@@ -158,6 +159,7 @@ class Billy:
             YOOKASSA_TIMEOUT=str(UPSTREAM_TIMEOUT),
             AUTH_API_TIMEOUT=str(UPSTREAM_TIMEOUT),
             NOTIFICATIONS_TIMEOUT=str(UPSTREAM_TIMEOUT),
+            **RENEWAL_ENV,
         )
         for variable in ("HTTP", "GRPC", "BALANCE", "YOOKASSA", "AUTH", "NOTIFICATIONS"):
             env[f"BILLY_{variable}_PORT"] = "0"

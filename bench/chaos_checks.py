@@ -10,6 +10,7 @@ from collections import Counter, defaultdict
 import httpx
 import psycopg
 from chaos_ops import C2B, CINEMA, Journal
+from chaos_renewals import PENDING_RENEWALS, check_renewals
 
 # What "nothing is pending" looks at: a count that must reach zero.
 PENDING = {
@@ -19,6 +20,7 @@ PENDING = {
     "subscriptions PENDING": "SELECT count(*) FROM subscription WHERE status = 'PENDING'",
     "card payments NEW or PENDING": "SELECT count(*) FROM subscription_payment WHERE status IN ('NEW', 'PENDING')",
     "card refunds PENDING": "SELECT count(*) FROM subscription_refund WHERE status = 'PENDING'",
+    **PENDING_RENEWALS,
 }
 
 
@@ -42,6 +44,7 @@ def check_all(db: psycopg.Connection, env: dict[str, str], journal: Journal, lef
     findings += check_wallets(db, journal)
     findings += check_balance(db, env, journal)
     findings += check_yookassa(db, env)
+    findings += check_renewals(db, env)
     findings += check_roles(db, env)
     findings += check_answers(db, journal)
     return findings
@@ -130,7 +133,8 @@ def check_balance(db, env: dict[str, str], journal: Journal) -> list[str]:
 
 
 def check_yookassa(db, env: dict[str, str]) -> list[str]:
-    """One provider payment per subscription period, and the same outcome on both sides."""
+    """One provider payment per billy payment, and the same outcome on both sides (one per period:
+    chaos_renewals)."""
     findings = []
     provider = {p["id"]: p for p in httpx.get(env["yookassa"] + "/_emulator/payments", timeout=30).json()["payments"]}
     refunds = httpx.get(env["yookassa"] + "/_emulator/refunds", timeout=30).json()["refunds"]
@@ -142,9 +146,8 @@ def check_yookassa(db, env: dict[str, str]) -> list[str]:
         "SELECT p.id::text, p.status, p.provider_payment_id, p.amount, s.id::text FROM subscription_payment p"
         " JOIN subscription s ON s.id = p.subscription_id"
     ).fetchall()
-    succeeded_per_subscription = Counter()
     billy_ids = set()
-    for payment_id, status, provider_id, amount, subscription_id in rows:
+    for payment_id, status, provider_id, amount, _subscription_id in rows:
         billy_ids.add(payment_id)
         at_provider = provider.get(provider_id) if provider_id else None
         if at_provider is None:
@@ -158,9 +161,6 @@ def check_yookassa(db, env: dict[str, str]) -> list[str]:
             findings.append(f"card payment {payment_id} is {status} in billy, {at_provider['status']} at the provider")
         if minor(at_provider["amount"]["value"]) != amount:
             findings.append(f"card payment {payment_id}: {amount} in billy, {at_provider['amount']} at the provider")
-        if at_provider["status"] == "succeeded":
-            succeeded_per_subscription[subscription_id] += 1
-    findings += [f"subscription {s} was paid {n} times" for s, n in succeeded_per_subscription.items() if n > 1]
     unknown = set(per_payment) - billy_ids
     findings += [f"a provider payment names billy payment {p}, which billy does not have" for p in unknown]
     billy_refunds = {
@@ -180,10 +180,12 @@ def check_yookassa(db, env: dict[str, str]) -> list[str]:
 
 
 def check_roles(db, env: dict[str, str]) -> list[str]:
-    """The subscriber role is granted exactly to the users with an ACTIVE subscription."""
+    """The subscriber role is granted exactly to the users with an ACTIVE (or PAST_DUE) subscription."""
     roles = httpx.get(env["auth"] + "/_emulator/roles", params={"scope": CINEMA}, timeout=30).json()["roles"]
     granted = {r["user_id"] for r in roles if "subscriber" in r["roles"]}
-    active = {u for (u,) in db.execute("SELECT DISTINCT user_id FROM subscription WHERE status = 'ACTIVE'")}
+    active = {
+        u for (u,) in db.execute("SELECT DISTINCT user_id FROM subscription WHERE status IN ('ACTIVE', 'PAST_DUE')")
+    }
     return [f"user {u} has an ACTIVE subscription but not the role" for u in sorted(active - granted)] + [
         f"user {u} has the role without an ACTIVE subscription" for u in sorted(granted - active)
     ]
@@ -303,7 +305,7 @@ def _check_subscriptions(db, journal: Journal) -> list[str]:
         if len(mine) > 1:
             findings.append(f"user {sub['user']} has {len(mine)} subscriptions from one subscribe key")
         for _, _, status, _ in mine:
-            expected = {"pay": ("ACTIVE", "REFUNDED"), "decline": ("CANCELED",), "abandon": ("CANCELED",)}[
+            expected = {"pay": ("ACTIVE", "PAST_DUE", "REFUNDED"), "decline": ("CANCELED",), "abandon": ("CANCELED",)}[
                 sub["decision"]
             ]
             if status not in expected:
@@ -311,6 +313,6 @@ def _check_subscriptions(db, journal: Journal) -> list[str]:
     for a in journal.answers:
         if a.op.startswith("refund_subscription") and a.outcome in ("ok", "refused"):
             row = rows.get(a.ids["subscription"])
-            if a.outcome == "ok" and (row is None or row[3] == 0 or row[2] not in ("REFUNDED", "ACTIVE")):
+            if a.outcome == "ok" and (row is None or row[3] == 0 or row[2] not in ("REFUNDED", "ACTIVE", "PAST_DUE")):
                 findings.append(f"refund of subscription {a.ids['subscription']} answered {a.status}; billy has {row}")
     return findings

@@ -23,6 +23,7 @@ from typing import Any
 
 import grpc
 import httpx
+from chaos_renewals import card_for
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
@@ -435,7 +436,7 @@ class Actor(threading.Thread):
         if payment.get("status") != "PENDING" or not provider_id:
             return payment.get("status") in ("SUCCEEDED", "FAILED")
         form = {
-            "card_number": GOOD_CARD if sub["decision"] == "pay" else DECLINED_CARD,
+            "card_number": card_for(sub["user"], GOOD_CARD) if sub["decision"] == "pay" else DECLINED_CARD,
             "expiry": "12/35",
             "cvc": "123",
         }
