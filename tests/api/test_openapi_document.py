@@ -31,7 +31,7 @@ def test_operation_ids_are_verb_and_resource_and_unique(product, callbacks):
     ids = [spec["operationId"] for doc in (product, callbacks) for _, _, spec in _operations(doc)]
     assert len(ids) == len(set(ids))
     verbs = ("get_", "list_", "create_", "put_", "update_", "delete_", "confirm_", "cancel_", "refund_", "rotate_")
-    verbs += ("replay_", "receive_")
+    verbs += ("replay_", "receive_", "resume_")
     assert all(re.fullmatch(r"[a-z]+(_[a-z]+)+", i) and i.startswith(verbs) for i in ids), ids
     assert {"create_charge", "list_client_charges", "get_wallet", "list_events", "create_refund"} <= set(ids)
 

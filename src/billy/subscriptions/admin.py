@@ -1,7 +1,9 @@
 """Operators control subscription payments here: plans, subscriptions, payments, refunds, webhooks.
 
-Money and provider fields are read-only; the actions "refund" and "re-check with provider" call
-the same operations as the API and the janitor.
+Money and provider fields are read-only; the actions "refund", "re-check with provider", "retry
+renewal now" and "turn renewal off" call the same operations as the API and the janitors. A
+subscription shows its renewal (on or off, when next, the saved card) and dunning state (declined
+tries), and its payments one per period with their attempts.
 """
 
 from django import forms
@@ -24,9 +26,12 @@ from .models import (
 from .payments import recheck_payment
 from .queries import refund_quote
 from .refunds import request_refund, submit_refund
+from .renewal_switch import cancel_renewal
+from .renewals import retry_renewal_now
 
 for _task, _arg, _model in [
     ("billy.subscriptions.submit_payment", "payment_id", SubscriptionPayment),
+    ("billy.subscriptions.renew_subscription", "subscription_id", Subscription),
     ("billy.subscriptions.submit_refund", "refund_id", SubscriptionRefund),
     ("billy.subscriptions.process_notification", "notification_id", ProviderNotification),
     ("billy.subscriptions.grant_role", "subscription_id", Subscription),
@@ -112,8 +117,19 @@ class ShownAmount:
 
 class PaymentInline(ShownAmount, ReadOnlyInline):
     model = SubscriptionPayment
-    fields = ["id", "status", "shown_amount", "provider_payment_id", "failure_reason", "transaction_link", "created_at"]
+    fields = [
+        "period",
+        "attempt",
+        "id",
+        "status",
+        "shown_amount",
+        "provider_payment_id",
+        "failure_reason",
+        "transaction_link",
+        "created_at",
+    ]
     readonly_fields = fields
+    ordering = ["-period", "-attempt"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("transaction")
@@ -128,6 +144,7 @@ class RefundInline(ShownAmount, ReadOnlyInline):
         "reason",
         "failure_reason",
         "requested_by",
+        "automatic",
         "transaction_link",
         "created_at",
     ]
@@ -186,17 +203,55 @@ def _recheck_payments(modeladmin, request, payments) -> None:
 
 @admin.register(Subscription)
 class SubscriptionAdmin(RecordAdmin):
-    list_display = ["__str__", "workspace", "user_id", "plan", "status", "period_start", "period_end", "created_at"]
+    list_display = [
+        "__str__",
+        "workspace",
+        "user_id",
+        "plan",
+        "status",
+        "period_start",
+        "period_end",
+        "renews",
+        "next_renewal_at",
+        "renewal_failures",
+        "created_at",
+    ]
     links = {"plan": "plan_link"}
-    list_filter = ["status", "plan", "workspace", "created_at"]
+    list_filter = ["status", "renews", "plan", "workspace", "created_at"]
     list_select_related = ["workspace", "plan"]
     search_fields = ["user_id", "=id", "payments__provider_payment_id"]
     date_hierarchy = "created_at"
     inlines = [PaymentInline, RefundInline]
-    actions = ["refund", "recheck"]
+    actions = ["refund", "recheck", "retry_renewal", "turn_renewal_off"]
 
     def get_fields(self, request, obj=None):
         return [*super().get_fields(request, obj), "users_subscriptions"]
+
+    @admin.action(description="Retry renewal now")
+    def retry_renewal(self, request, queryset):
+        """The next try at paying for the next period, made now instead of on its schedule."""
+        for subscription in queryset:
+            try:
+                payment = retry_renewal_now(subscription_id=subscription.pk, now=clock.now())
+            except BillyError as e:
+                self.message_user(request, f"{subscription}: {e.message}", messages.ERROR)
+                continue
+            if payment is None:
+                self.message_user(request, f"{subscription}: nothing to renew now.", messages.WARNING)
+            else:
+                text = f"{subscription}: period {payment.period}, attempt {payment.attempt}: {payment.status}."
+                self.message_user(request, text, messages.SUCCESS)
+
+    @admin.action(description="Turn renewal off")
+    def turn_renewal_off(self, request, queryset):
+        """Renewal off, as the API's cancel: each subscription stays to its period's end, then expires."""
+        for subscription in queryset.select_related("workspace"):
+            try:
+                cancel_renewal(workspace=subscription.workspace, subscription_id=str(subscription.pk), now=clock.now())
+            except BillyError as e:
+                self.message_user(request, f"{subscription}: {e.message}", messages.ERROR)
+            else:
+                self.message_user(request, f"{subscription}: renewal is off.", messages.SUCCESS)
 
     @admin.display(description="plan")
     def plan_link(self, obj: Subscription):
@@ -261,6 +316,8 @@ class SubscriptionPaymentAdmin(RecordAdmin):
         "__str__",
         "workspace",
         "subscription_link",
+        "period",
+        "attempt",
         "shown_amount",
         "status",
         "provider_payment_id",
