@@ -15,13 +15,22 @@ Never a double charge, and every operation completes:
   the same transaction, keyed by billy's ids; grant and revoke of one subscription share a job lock,
   so they run in the order they were deferred.
 
-States: subscription PENDING → ACTIVE → EXPIRED | REFUNDED, or PENDING → CANCELED (payment failed);
-payment NEW → PENDING → SUCCEEDED | FAILED; refund PENDING → SUCCEEDED | FAILED. Auto-renewal with a
-saved card would add a new payment to an ACTIVE subscription and extend its period.
+Renewal: the first payment asks the provider to save the card; a period's end minus a lead time,
+the saved card pays for the next period (`renewals`), at most one payment of a period being in
+flight or paid (a unique index) and its id, the provider's key, derived from (subscription, period,
+attempt). A decline makes the subscription PAST_DUE and retries on a schedule (`periods`); renewal
+is turned off and on by `renewal_switch`. Money that comes when the subscription cannot take it is
+refunded automatically.
+
+States: subscription PENDING → ACTIVE ⇄ PAST_DUE → EXPIRED | REFUNDED, or PENDING → CANCELED
+(payment failed); payment NEW → PENDING → SUCCEEDED | FAILED, one per period (and attempt);
+refund PENDING → SUCCEEDED | FAILED.
 
 Writes, one module per concern: `plans` (periods, refund policy), `subscribe` (subscribe, and
-subscribe once per Idempotency-Key), `payments`, `refunds`, `provider_notifications` (the webhook
-inbox), `access` (role grants and revokes, user notifications), `expiry`, `janitor`; `provider` is
+subscribe once per Idempotency-Key), `payments`, `periods` (what a payment's outcome does to the
+subscription: first period, renewal, dunning, late money), `renewals`, `renewal_switch`, `refunds`,
+`provider_notifications` (the webhook inbox), `access` (role grants and revokes, user
+notifications), `expiry`, `janitor`; `provider` is
 the workspace's shop and the bookkeeping of calls to it. Reads are in `queries`. Jobs are in
 `tasks`, which imports the operations; the operations defer jobs by name, never importing `tasks`.
 """
