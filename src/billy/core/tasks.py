@@ -8,7 +8,6 @@ running job would escape the job's transaction; going through `defer` here never
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import logging
 import time
@@ -17,7 +16,7 @@ from typing import Any
 
 import attr
 from django.conf import settings
-from django.db import DatabaseError, close_old_connections, connection
+from django.db import close_old_connections
 from procrastinate import RetryStrategy, manager
 from procrastinate import tasks as procrastinate_tasks
 from procrastinate.contrib.django import app
@@ -26,6 +25,7 @@ from procrastinate.jobs import Job
 from procrastinate.retry import RetryDecision
 
 from billy.core.database import is_connection_failure
+from billy.core.locks import try_session_lock
 
 logger = logging.getLogger(__name__)
 
@@ -135,8 +135,8 @@ def db_task(func):
     return wrapper
 
 
-# Session advisory locks of janitor runs: the first key names the lock, the second is the task's name.
-_JANITOR_LOCK = 0x6A616E69  # "jani"
+# The namespace of janitor runs' session advisory locks (billy.core.locks); the key is the task's name.
+JANITOR_LOCK = 0x6A616E69  # "jani"
 
 
 def janitor(*, name: str, cron: str, periodic_id: str, queue: str = "janitor"):
@@ -153,7 +153,7 @@ def janitor(*, name: str, cron: str, periodic_id: str, queue: str = "janitor"):
     def decorate(func: Callable[..., Any]):
         @functools.wraps(func)
         def run(timestamp: int) -> Any:
-            with _single_run(name) as mine:
+            with try_session_lock(JANITOR_LOCK, name) as mine:
                 if not mine:
                     logger.info("janitor %s: the previous run is still at work; this one stands down", name)
                     return None
@@ -163,17 +163,3 @@ def janitor(*, name: str, cron: str, periodic_id: str, queue: str = "janitor"):
         return app.periodic(cron=cron, periodic_id=periodic_id)(task)
 
     return decorate
-
-
-@contextlib.contextmanager
-def _single_run(name: str):
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s, hashtext(%s))", [_JANITOR_LOCK, name])
-        mine = cursor.fetchone()[0]
-    try:
-        yield mine
-    finally:
-        if mine:
-            # A connection that was lost took the lock with it.
-            with contextlib.suppress(DatabaseError), connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", [_JANITOR_LOCK, name])
