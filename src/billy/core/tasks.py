@@ -112,13 +112,32 @@ def retry_failed_job(*, job_id: int, now) -> None:
 @app.periodic(cron="* * * * *", periodic_id="retry_stalled_jobs")
 @app.task(queue="janitor", pass_context=True, name="billy.retry_stalled_jobs", retry=JANITOR_RETRY)
 async def retry_stalled_jobs(context, timestamp: int) -> int:
-    """Janitor: put back jobs left `doing` by a worker that stopped sending heartbeats."""
+    """Janitor: put back jobs left `doing` by a worker that stopped sending heartbeats.
+
+    A stalled job goes back without its queueing lock: another job deferred under that lock may be
+    waiting already, and at most one job waits under a queueing lock (a unique index says so). Both
+    then run, one at a time when they share a `lock`; jobs are idempotent, so the later one finds its
+    work done. One job that cannot be put back does not keep the others from going back."""
     job_manager = context.app.job_manager
     stalled = list(await job_manager.get_stalled_jobs())
+    failure: Exception | None = None
     for job in stalled:
         logger.warning("retrying job %s (%s) of a worker that died", job.id, job.task_name)
-        await job_manager.retry_job(job)
+        try:
+            if job.queueing_lock is not None:
+                await job_manager.connector.execute_query_async(_DROP_QUEUEING_LOCK, job_id=job.id)
+            await job_manager.retry_job(job)
+        except Exception as e:
+            if is_connection_failure(e):
+                raise
+            logger.exception("job %s (%s) of a worker that died could not be put back", job.id, job.task_name)
+            failure = failure or e
+    if failure is not None:
+        raise failure
     return len(stalled)
+
+
+_DROP_QUEUEING_LOCK = "UPDATE procrastinate_jobs SET queueing_lock = NULL WHERE id = %(job_id)s AND status = 'doing'"
 
 
 def db_task(func):
