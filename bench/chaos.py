@@ -389,7 +389,7 @@ def _run_and_check(args: argparse.Namespace, billy: Billy, schedule: list[Fault]
     if injector.failure:
         findings.append(f"the fault injector crashed: {injector.failure!r}")
     _say("actors stopped; clearing faults and letting the clients and the janitors finish")
-    hooks.heal()
+    hooks.finish()
     extra = SETTLE_PER_MINUTE * max(0.0, duration / 60 - 1)
     findings += _finish(billy, actors, journal, seconds=240 + extra)
     settle_timeout = SETTLE_TIMEOUT + extra

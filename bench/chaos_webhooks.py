@@ -5,11 +5,13 @@ Before the actors start, the run registers ENDPOINTS through billy's HTTP API (e
 `Idempotency-Key`), all pointing at one receiver on a loopback socket in this process, and keeps
 each endpoint's starting position in the feed. The receiver verifies every request's
 `Billy-Signature` with the README's own helper and the secrets it was given, stores it (event id,
-type, signature timestamp, which secrets verify it), then answers. On purpose, for stretches drawn
-from `random.Random(f"{seed}:webhooks")`, an endpoint answers 500 or 503, drops the connection
-without an answer, or answers slowly (sometimes past billy's timeout, so billy retries a request the
-receiver stored: a duplicate). Midway, at a time drawn from the seed, every endpoint's secret is
-rotated through the API with a short overlap; the receiver then knows both secrets.
+type, signature timestamp, which secrets verify it), then answers. On purpose, for stretches of an
+endpoint's requests drawn from `random.Random(f"{seed}:webhooks:{endpoint}")`, it answers 500 or
+503, drops the connection without an answer, or answers slowly (sometimes past billy's timeout, so
+billy sends again a request the receiver stored: a duplicate). The stretches go by requests, not by
+the clock, so they meet billy's deliveries however far behind the feed they run, through the run
+and the catch-up after it. Midway, at a time drawn from `random.Random(f"{seed}:webhooks")`, every
+endpoint's secret is rotated through the API with a short overlap; the receiver then knows both.
 
 The checks, once nothing is pending: for each endpoint, the events of the feed after its starting
 position that match its types were each received at least once, and after dedup by event id
@@ -62,10 +64,13 @@ BILLY_SETTINGS = {
     "BILLY_WEBHOOK_RETRY_FIRST_SECONDS": "0.5",
     "BILLY_WEBHOOK_RETRY_MAX_SECONDS": "2",
 }
-# Receiver faults per endpoint per minute, each a stretch of 2 to 10 s.
-STRETCHES_PER_MINUTE = 4
-STRETCH_SECONDS = (2.0, 10.0)
+# Each request an endpoint gets starts a stretch of receiver faults with this chance (when none is
+# under way); a stretch is the endpoint's next 2 to 6 requests. billy sends an endpoint one request
+# at a time, so a stretch is an outage of the receiver as long as billy's retries take to get past it.
+STRETCH_CHANCE = 1 / 400
+STRETCH_REQUESTS = (2, 6)
 SLOW_SECONDS = (0.5, 5.0)  # how long a slow answer takes: past billy's 3 s timeout now and then
+MODES = ("error", "unavailable", "drop", "slow")
 ROTATION_OVERLAP_SECONDS = 10
 # How long the rotation keeps asking when its call meets an outage.
 ROTATION_PATIENCE_SECONDS = 240
@@ -74,29 +79,43 @@ ROTATION_PATIENCE_SECONDS = 240
 @dataclasses.dataclass(frozen=True)
 class Stretch:
     endpoint: str
-    start: float  # seconds after the actors start
-    seconds: float
+    first: int  # the index of its first request among the endpoint's requests (from 0)
+    requests: int
     mode: str  # error | unavailable | drop | slow
     delay: float = 0.0  # slow: how long each answer takes
 
     def __str__(self) -> str:
-        slow = f" ({self.delay:.1f} s an answer)" if self.mode == "slow" else ""
-        return f"{self.endpoint} {self.mode}{slow} at {self.start:.1f}s for {self.seconds:.1f} s"
+        slow = f" {self.delay:.1f} s" if self.mode == "slow" else ""
+        return f"{self.mode}{slow} x{self.requests} from #{self.first}"
 
 
-def draw_stretches(seed: int, minutes: float) -> tuple[list[Stretch], float]:
-    """The receiver's faults and the rotation's time (seconds after the start), the same for a seed."""
-    rng = random.Random(f"{seed}:webhooks")
-    duration = minutes * 60
-    stretches = []
-    for spec in ENDPOINTS:
-        for _ in range(max(1, round(STRETCHES_PER_MINUTE * minutes))):
-            mode = rng.choice(("error", "unavailable", "drop", "slow"))
-            start, seconds = rng.uniform(2, max(3, duration - 5)), rng.uniform(*STRETCH_SECONDS)
-            delay = rng.uniform(*SLOW_SECONDS) if mode == "slow" else 0.0
-            stretches.append(Stretch(spec.name, round(start, 1), round(seconds, 1), mode, round(delay, 1)))
-    rotate_at = round(rng.uniform(0.3, 0.6) * duration, 1)
-    return sorted(stretches, key=lambda s: s.start), rotate_at
+class Faults:
+    """An endpoint's receiver faults, drawn request by request from `random.Random(f"{seed}:webhooks:{name}")`:
+    the same seed gives the same faults at the same requests of the endpoint."""
+
+    def __init__(self, seed: int, endpoint: str) -> None:
+        self.endpoint = endpoint
+        self.rng = random.Random(f"{seed}:webhooks:{endpoint}")
+        self.count = 0
+        self.current: Stretch | None = None
+        self.stretches: list[Stretch] = []
+
+    def next(self) -> tuple[str, float]:
+        """The mode (ok, or the stretch's) and the delay of the endpoint's next request."""
+        index, self.count = self.count, self.count + 1
+        if self.current is not None and index >= self.current.first + self.current.requests:
+            self.current = None
+        if self.current is None and self.rng.random() < STRETCH_CHANCE:
+            mode = self.rng.choice(MODES)
+            delay = round(self.rng.uniform(*SLOW_SECONDS), 1) if mode == "slow" else 0.0
+            self.current = Stretch(self.endpoint, index, self.rng.randint(*STRETCH_REQUESTS), mode, delay)
+            self.stretches.append(self.current)
+        return (self.current.mode, self.current.delay) if self.current else ("ok", 0.0)
+
+
+def draw_rotation(seed: int, minutes: float) -> float:
+    """When the secrets are rotated: seconds after the actors start, the same for a seed."""
+    return round(random.Random(f"{seed}:webhooks").uniform(0.3, 0.6) * minutes * 60, 1)
 
 
 def readme_verifier():
@@ -128,12 +147,10 @@ class Request:
 
 
 class Receiver:
-    """One HTTP server for every endpoint (`/hooks/<name>`), faulty by the stretches."""
+    """One HTTP server for every endpoint (`/hooks/<name>`), faulty as each endpoint's Faults say."""
 
-    def __init__(self, stretches: list[Stretch]) -> None:
-        self.stretches = stretches
-        self.start_at: float | None = None  # time.monotonic() when the actors start
-        self.healed = False
+    def __init__(self, seed: int) -> None:
+        self.faults = {spec.name: Faults(seed, spec.name) for spec in ENDPOINTS}
         self.secrets: dict[str, dict[str, str]] = {spec.name: {} for spec in ENDPOINTS}
         self.requests: list[Request] = []
         self.lock = threading.Lock()
@@ -157,17 +174,9 @@ class Receiver:
         self.thread = threading.Thread(target=self.server.serve_forever, name="webhook-receiver", daemon=True)
         self.thread.start()
 
-    def mode(self, name: str) -> tuple[str, float]:
-        if self.start_at is None or self.healed:
-            return "ok", 0.0
-        elapsed = time.monotonic() - self.start_at
-        for s in self.stretches:
-            if s.endpoint == name and s.start <= elapsed < s.start + s.seconds:
-                return s.mode, s.delay
-        return "ok", 0.0
-
     def answer(self, handler: BaseHTTPRequestHandler, name: str, body: bytes) -> None:
-        mode, delay = self.mode(name)
+        with self.lock:
+            mode, delay = self.faults[name].next() if name in self.faults else ("ok", 0.0)
         header = handler.headers.get("Billy-Signature", "")
         stamp = re.search(r"(?:^|,)t=([0-9]+)", header)
         with self.lock:
@@ -219,8 +228,9 @@ class Webhooks:
 
     def __init__(self, *, seed: int, minutes: float, env: dict[str, str]) -> None:
         self.env = env
-        self.stretches, self.rotate_at = draw_stretches(seed, minutes)
-        self.receiver = Receiver(self.stretches)
+        self.rotate_at = draw_rotation(seed, minutes)
+        self.receiver = Receiver(seed)
+        self.start_at = 0.0
         self.endpoints: dict[str, Endpoint] = {}
         self.http = httpx.Client(
             base_url=env["http"] + "/api/v1", headers={"Authorization": f"Bearer {env['key']}"}, timeout=30
@@ -242,12 +252,12 @@ class Webhooks:
                 self.receiver.secrets[spec.name]["first"] = made["secret"]
 
     def start(self, start_at: float) -> None:
-        self.receiver.start_at = start_at
+        """The actors start now (time.monotonic()): the rotation counts from here."""
+        self.start_at = start_at
         self.rotator.start()
 
-    def heal(self) -> None:
-        """The receiver answers at once from now on (the run's end); the rotation is waited for."""
-        self.receiver.healed = True
+    def finish(self) -> None:
+        """The run's end: wait for the rotation (the receiver keeps its faults while billy catches up)."""
         self.rotator.join()
 
     def close(self) -> None:
@@ -256,7 +266,7 @@ class Webhooks:
         self.receiver.stop()
 
     def _rotate_all(self) -> None:
-        if self.stop.wait(max(0.0, self.receiver.start_at + self.rotate_at - time.monotonic())):
+        if self.stop.wait(max(0.0, self.start_at + self.rotate_at - time.monotonic())):
             return
         for endpoint in self.endpoints.values():
             path = f"/workspaces/{endpoint.spec.workspace}/webhook-endpoints/{endpoint.id}/rotate-secret"
@@ -337,10 +347,7 @@ def read_feed(http: httpx.Client, db: psycopg.Connection, workspace: str, after:
 def check_webhooks(db: psycopg.Connection, hooks: Webhooks) -> tuple[list[str], list[str]]:
     """(findings, figures): what the receiver got against the feed, per endpoint."""
     findings = list(hooks.failures)
-    figures = [
-        f"receiver faults ({len(hooks.stretches)}): {'; '.join(str(s) for s in hooks.stretches)}",
-        f"secrets rotated at {hooks.rotate_at:.1f}s, the old one signing {ROTATION_OVERLAP_SECONDS} s more",
-    ]
+    figures = [f"secrets rotated at {hooks.rotate_at:.1f}s, the old one signing {ROTATION_OVERLAP_SECONDS} s more"]
     with hooks.receiver.lock:
         requests = list(hooks.receiver.requests)
     for name, endpoint in hooks.endpoints.items():
@@ -360,6 +367,8 @@ def check_webhooks(db: psycopg.Connection, hooks: Webhooks) -> tuple[list[str], 
             f" {len(stored)} stored, {len(stored) - len(seen)} duplicates,"
             f" {sum('rotated' in r.verified_by for r in mine)} signed with the rotated secret"
         )
+        stretches = hooks.receiver.faults[name].stretches
+        figures.append(f"  receiver faults ({len(stretches)}): {', '.join(str(s) for s in stretches) or 'none'}")
     given_up = db.execute("SELECT count(*) FROM webhook_delivery WHERE status = 'GIVEN_UP'").fetchone()[0]
     if given_up:
         findings.append(f"{given_up} webhook deliveries were given up")

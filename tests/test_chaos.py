@@ -22,13 +22,14 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from chaos_checks import check_answers
 from chaos_ops import Answer, Journal
-from chaos_webhooks import ENDPOINTS, Endpoint, Receiver, Stretch, check_received, check_requests
+from chaos_webhooks import ENDPOINTS, Endpoint, Faults, Receiver, Stretch, check_received, check_requests
 from chaos_webhooks import Request as WebhookRequest
 
 # Its schedule: Balance delays and commit-then-timeouts, slow provider reads, lost and repeated
 # webhooks, the notification service down, a killed HTTP worker, billy worker killed twice and a
-# PostgreSQL restart; its webhook receiver fails, drops and slows down for stretches, and the
-# endpoints' secrets are rotated at 20 s (bench/chaos --seed 12 --minutes 1 prints it all).
+# PostgreSQL restart; its webhook receiver fails, drops and slows down for stretches of each
+# endpoint's requests, and the endpoints' secrets are rotated at 32 s (bench/chaos --seed 12
+# --minutes 1 prints it all).
 SEED = 12
 # The run's own bound: a minute of load, then the janitors; only a failure comes near it.
 RUN_TIMEOUT = 1200
@@ -160,8 +161,8 @@ def test_the_webhook_checks_find_bad_signatures_the_old_secret_past_its_overlap_
 
 def test_the_receiver_verifies_stores_then_answers_and_fails_on_purpose_in_its_stretches():
     body = b'{"id":"5","type":"charge.completed"}'
-    receiver = Receiver([Stretch("cinema", start=0, seconds=600, mode="unavailable")])
-    receiver.start_at = time.monotonic()
+    receiver = Receiver(SEED)
+    receiver.faults["cinema"].current = Stretch("cinema", first=0, requests=2, mode="unavailable")
     receiver.secrets["c2b-all"]["first"] = "whsec_right"
     receiver.secrets["cinema"]["first"] = "whsec_right"
     try:
@@ -175,9 +176,14 @@ def test_the_receiver_verifies_stores_then_answers_and_fails_on_purpose_in_its_s
             }
             return httpx.post(f"{receiver.base}/{name}", content=body, headers=headers, timeout=10).status_code
 
+        receiver.faults["c2b-all"].rng.random = lambda: 1.0  # no stretch starts
+
         assert post("c2b-all", "whsec_right") == 200
         assert post("c2b-all", "whsec_wrong") == 400
         assert post("cinema", "whsec_right") == 503
+        assert post("cinema", "whsec_right") == 503
+        receiver.faults["cinema"].rng.random = lambda: 1.0
+        assert post("cinema", "whsec_right") == 200  # the stretch was two requests
     finally:
         receiver.stop()
 
@@ -185,4 +191,17 @@ def test_the_receiver_verifies_stores_then_answers_and_fails_on_purpose_in_its_s
         ("c2b-all", ("first",), 200, True),
         ("c2b-all", (), 400, False),
         ("cinema", ("first",), 503, False),
+        ("cinema", ("first",), 503, False),
+        ("cinema", ("first",), 200, True),
     ]
+
+
+def test_an_endpoints_receiver_faults_are_the_same_for_the_same_seed():
+    def draw(seed: int) -> list:
+        faults = Faults(seed, "c2b-all")
+        modes = [faults.next() for _ in range(3000)]
+        return [*faults.stretches, modes]
+
+    assert draw(SEED) == draw(SEED)
+    assert draw(SEED) != draw(SEED + 1)
+    assert {s.mode for s in draw(SEED)[:-1]} == {"error", "unavailable", "drop", "slow"}
