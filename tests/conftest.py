@@ -53,6 +53,11 @@ hypothesis_settings.register_profile(
 hypothesis_settings.load_profile("billy")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked `runs_last` check what all the others did: they go after them."""
+    items.sort(key=lambda item: item.get_closest_marker("runs_last") is not None)
+
+
 @pytest.fixture
 def refused_port():
     """A loopback port that refuses connections: bound here and never listened on, so no one can take it."""

@@ -7,6 +7,13 @@ database, created and dropped by pytest-django: dev data is never touched.
 
 import os
 
+# Every HTTP API answer of the run, in this process and in the billy processes tests start, is
+# logged here; tests/api/test_openapi_contract.py checks them against the OpenAPI document at the end.
+if not os.environ.get("BILLY_API_CONTRACT_LOG"):
+    import tempfile
+
+    os.environ["BILLY_API_CONTRACT_LOG"] = os.path.join(tempfile.mkdtemp(prefix="billy-api-contract-"), "answers.jsonl")
+
 # Tests revoke keys and change grants and expect the next request to see it.
 os.environ.setdefault("BILLY_AUTH_CACHE_SECONDS", "0")
 

@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "axes",
     "procrastinate.contrib.django",
+    "ninja",  # its Swagger UI and Redoc static files: the API docs work offline
     "billy.core",
     "billy.workspaces",
     "billy.clients",
@@ -64,6 +65,12 @@ MIDDLEWARE = [
     # Last, as django-axes asks: it answers a locked-out login.
     "axes.middleware.AxesMiddleware",
 ]
+
+# A file every HTTP API answer is appended to, for checking against the OpenAPI document (the test
+# suite sets it; see billy.api.http.contract_log). Empty: off.
+BILLY_API_CONTRACT_LOG = os.environ.get("BILLY_API_CONTRACT_LOG", "").strip()
+if BILLY_API_CONTRACT_LOG:
+    MIDDLEWARE.insert(0, "billy.api.http.contract_log.ContractLogMiddleware")
 
 # Admin logins are throttled by django-axes: after BILLY_ADMIN_LOGIN_FAILURE_LIMIT wrong passwords
 # for one username from one address, that pair is locked out (429, even with the right password)

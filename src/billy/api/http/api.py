@@ -1,35 +1,26 @@
-"""The NinjaAPI instance: /api/v1, OpenAPI at /api/v1/openapi.json, docs at /api/v1/docs."""
+"""The NinjaAPI instance: /api/v1, OpenAPI at /api/v1/openapi.json, docs at /api/v1/docs (served
+from billy's own static files: they work offline). The callbacks other systems make to billy have
+their own document, /api/v1/callbacks/openapi.json (see `openapi`)."""
 
 from ninja import NinjaAPI
 
-from . import clients, money, subscriptions, webhooks
+from . import callbacks, charges, clients, events, subscriptions, wallets, webhooks
 from .auth import ApiKeyAuth
 from .errors import install_handlers
-from .rendering import BillyJsonRenderer
+from .openapi import callbacks_document, product_document
+from .rendering import BillyJsonRenderer, json_response
 from .strict import StrictJsonParser
-
-# What the door answers before a view runs (see `strict` and `server`), on every operation it applies to.
-_BODY_ERRORS = {
-    "400": "The body is not one JSON document (bad_request), e.g. a duplicate key.",
-    "413": "The body is larger than the limit (payload_too_large).",
-    "415": "The body is not sent as Content-Type: application/json (unsupported_media_type).",
-}
-_INPUT_ERROR = "Invalid fields, or a control character in a query parameter (validation_failed)."
 
 
 class BillyApi(NinjaAPI):
+    def get_openapi_operation_id(self, operation) -> str:
+        return operation.view_func.__name__  # verb_resource: create_charge, list_client_charges
+
     def get_openapi_schema(self, **kwargs):
-        schema = super().get_openapi_schema(**kwargs)
-        error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}}
-        for operations in schema["paths"].values():
-            for operation in operations.values():
-                responses = operation.setdefault("responses", {})
-                if "requestBody" in operation:
-                    for status, description in _BODY_ERRORS.items():
-                        responses[status] = {"description": description, **error}
-                if "requestBody" in operation or operation.get("parameters"):
-                    responses["422"] = {"description": _INPUT_ERROR, **error}
-        return schema
+        return product_document(self, super().get_openapi_schema(**kwargs))
+
+    def get_callbacks_schema(self, **kwargs):
+        return callbacks_document(self, super().get_openapi_schema(**kwargs))
 
 
 api = BillyApi(
@@ -37,9 +28,12 @@ api = BillyApi(
     version="1",
     description=(
         "billy's HTTP API. Authenticate with `Authorization: Bearer <API key>`. Every error is "
-        '`{"error": {"code", "message", "details"}}` with a stable code. A request line longer than '
-        "4094 bytes is 414 `uri_too_long`; more than 100 headers, or one over 8190 bytes, is 431 "
-        "`headers_too_large`."
+        '`{"error": {"code", "message", "details", "request_id"}}` with a stable code (`ErrorCode`); '
+        "each operation lists the codes it can answer by status. Money is a decimal string; timestamps are "
+        "RFC 3339 in UTC with six fractional digits and `Z`; enum values are UPPER case. Every answer carries a "
+        "`Request-Id` (send your own, 1-128 of `A-Z a-z 0-9 . _ : / + = @ -`, to have it used and logged). "
+        "A request line longer than 4094 bytes is 414 `uri_too_long`; more than 100 headers, or one over "
+        "8190 bytes, is 431 `headers_too_large`."
     ),
     urls_namespace="api-v1",
     auth=ApiKeyAuth(),
@@ -50,6 +44,15 @@ api = BillyApi(
 )
 install_handlers(api)
 api.add_router("", clients.router)
-api.add_router("", money.router)
+api.add_router("", wallets.router)
+api.add_router("", charges.router)
+api.add_router("", events.router)
+api.add_router("", subscriptions.plans_router)
 api.add_router("", subscriptions.router)
 api.add_router("", webhooks.router)
+api.add_router("", callbacks.router)
+
+
+@api.get("/callbacks/openapi.json", auth=None, include_in_schema=False)
+def callbacks_openapi(request):
+    return json_response(api.get_callbacks_schema())

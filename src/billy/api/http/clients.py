@@ -14,13 +14,14 @@ from billy.core.pagination import MAX_LIMIT
 from billy.integrations.balance import get_balance
 from billy.workspaces.queries import get_workspace_for
 
-from .errors import ErrorOut
+from .fields import Timestamp
 from .keys import keyed_answer
+from .openapi import raises
 from .strict import StrictSchema, one_of, utc_filter
 
 router = Router(tags=["clients"])
 
-ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
+ClientStatus = one_of(Client.Status)
 
 
 # The field rules live in billy.clients.validation; the schema only documents them.
@@ -42,9 +43,9 @@ class ClientOut(Schema):
     name: str
     email: str
     phone: str
-    status: str = Field(description="PENDING, ACTIVE or NEEDS_ATTENTION.")
-    created_at: dt.datetime
-    updated_at: dt.datetime
+    status: ClientStatus = Field(description="PENDING, ACTIVE or NEEDS_ATTENTION.")
+    created_at: Timestamp
+    updated_at: Timestamp
 
 
 def _out(client: Client, workspace_name: str) -> ClientOut:
@@ -65,9 +66,6 @@ class ClientPage(Schema):
     next_cursor: str | None
 
 
-ClientStatus = one_of(Client.Status)
-
-
 class ClientFilters(Schema):
     status: ClientStatus | None = Field(None, description="PENDING, ACTIVE or NEEDS_ATTENTION (upper case).")
     created_from: dt.datetime | None = Field(None, description="Created at or after (RFC 3339).")
@@ -76,7 +74,7 @@ class ClientFilters(Schema):
     cursor: str | None = None
 
 
-@router.get("/workspaces/{workspace}/clients", response={200: ClientPage, **ERRORS}, summary="The workspace's clients")
+@router.get("/workspaces/{workspace}/clients", response={200: ClientPage}, summary="The workspace's clients")
 def list_clients(request, workspace: str, filters: Query[ClientFilters]):
     """Newest first; the filters are optional and combine. `next_cursor` is null on the last page."""
     ws = get_workspace_for(request.auth, workspace)
@@ -93,9 +91,10 @@ def list_clients(request, workspace: str, filters: Query[ClientFilters]):
 
 @router.put(
     "/workspaces/{workspace}/clients/{service_client_id}",
-    response={200: ClientOut, 201: ClientOut, 409: ErrorOut, 502: ErrorOut, 503: ErrorOut, **ERRORS},
+    response={200: ClientOut, 201: ClientOut},
     summary="Create or update a client (in Balance too)",
 )
+@raises("client_needs_attention", "upstream_rejected", "upstream_error", "upstream_unavailable")
 def put_client(request, workspace: str, service_client_id: str, payload: ClientIn):
     """201 when this call registered the client in Balance, 200 when it updated it or nothing changed.
 
@@ -127,9 +126,10 @@ def put_client(request, workspace: str, service_client_id: str, payload: ClientI
 
 @router.get(
     "/workspaces/{workspace}/clients/{service_client_id}",
-    response={200: ClientOut, **ERRORS},
+    response={200: ClientOut},
     summary="Get a client",
 )
+@raises("client_not_found")
 def get_client(request, workspace: str, service_client_id: str):
     ws = get_workspace_for(request.auth, workspace)
     return Status(200, _out(queries.get_client(workspace=ws, service_client_id=service_client_id), ws.name))

@@ -1,4 +1,4 @@
-"""Card subscriptions over HTTP: plans, subscribe, read, refund, and the provider's webhook.
+"""Card subscriptions over HTTP: plans, subscribe, read, refund.
 
 Subscribe and refund create something the consumer does not name, so they take an
 `Idempotency-Key` header: the same key and request replay the first answer (status and body);
@@ -7,41 +7,41 @@ the same key with another request is 409 `idempotency_conflict`.
 
 from __future__ import annotations
 
-import datetime as dt
-import ipaddress
-
-from django.conf import settings
 from ninja import Field, Query, Router, Schema, Status
 
 from billy.core import clock
-from billy.core.errors import Forbidden
 from billy.core.money import format_amount
 from billy.core.pagination import MAX_LIMIT
 from billy.subscriptions import queries
 from billy.subscriptions.models import Plan, Subscription, SubscriptionPayment, SubscriptionRefund
-from billy.subscriptions.provider_notifications import receive_notification
 from billy.subscriptions.refunds import request_refund_with_key
 from billy.subscriptions.subscribe import subscribe_with_key
 from billy.workspaces.queries import get_workspace_for
 
-from .errors import ErrorOut, with_request_id
+from .errors import with_request_id
+from .fields import Timestamp, currency, money
 from .keys import idempotency_key
-from .rate_limits import check_rate
+from .openapi import raises
 from .rendering import json_data, json_response
-from .strict import StrictSchema
+from .strict import StrictSchema, one_of
 
 router = Router(tags=["subscriptions"])
+plans_router = Router(tags=["plans"])
 
-ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut, 503: ErrorOut}
+PlanPeriod = one_of(Plan.Period)
+RefundPolicy = one_of(Plan.RefundPolicy)
+SubscriptionStatus = one_of(Subscription.Status)
+PaymentStatus = one_of(SubscriptionPayment.Status)
+RefundStatus = one_of(SubscriptionRefund.Status)
 
 
 class PlanOut(Schema):
     code: str
     title: str
-    price: str
-    currency: str
-    period: str = Field(description="MONTH or YEAR.")
-    refund_policy: str = Field(description="FULL (within refund_days of the period's start) or PRORATED.")
+    price: str = money()
+    currency: str = currency()
+    period: PlanPeriod
+    refund_policy: RefundPolicy = Field(description="FULL (within refund_days of the period's start) or PRORATED.")
     refund_days: int
 
 
@@ -51,40 +51,40 @@ class PlanList(Schema):
 
 class PaymentOut(Schema):
     payment_id: str
-    status: str = Field(description="NEW (provider call not confirmed yet), PENDING, SUCCEEDED or FAILED.")
-    amount: str
-    currency: str
+    status: PaymentStatus = Field(description="NEW (provider call not confirmed yet), PENDING, SUCCEEDED or FAILED.")
+    amount: str = money()
+    currency: str = currency()
     confirmation_url: str | None = Field(description="The provider's payment page: send the payer there.")
     provider_payment_id: str | None
     failure_reason: str
-    created_at: dt.datetime
-    succeeded_at: dt.datetime | None
+    created_at: Timestamp
+    succeeded_at: Timestamp | None
 
 
 class SubscriptionRefundOut(Schema):
     refund_id: str
     subscription_id: str
-    status: str = Field(description="PENDING, SUCCEEDED or FAILED (failure_reason says why).")
-    amount: str
-    currency: str
+    status: RefundStatus = Field(description="PENDING, SUCCEEDED or FAILED (failure_reason says why).")
+    amount: str = money()
+    currency: str = currency()
     reason: str
     failure_reason: str
-    created_at: dt.datetime
-    succeeded_at: dt.datetime | None
+    created_at: Timestamp
+    succeeded_at: Timestamp | None
 
 
 class SubscriptionOut(Schema):
     id: str
-    status: str = Field(description="PENDING, ACTIVE, CANCELED (payment failed), EXPIRED or REFUNDED.")
+    status: SubscriptionStatus = Field(description="PENDING, ACTIVE, CANCELED (payment failed), EXPIRED or REFUNDED.")
     plan: str
     user_id: str
-    period_start: dt.datetime | None = Field(description="Null until the subscription starts (paid).")
-    period_end: dt.datetime | None = Field(
+    period_start: Timestamp | None = Field(description="Null until the subscription starts (paid).")
+    period_end: Timestamp | None = Field(
         description="Exclusive: the period is [period_start, period_end). Null until the subscription starts."
     )
-    activated_at: dt.datetime | None
-    ended_at: dt.datetime | None
-    created_at: dt.datetime
+    activated_at: Timestamp | None
+    ended_at: Timestamp | None
+    created_at: Timestamp
     payment: PaymentOut | None = Field(description="The latest payment.")
     payments: list[PaymentOut]
     refunds: list[SubscriptionRefundOut]
@@ -105,13 +105,6 @@ class SubscribeIn(StrictSchema):
 
 class SubscriptionRefundIn(StrictSchema):
     reason: str = Field("", json_schema_extra={"maxLength": 256})
-
-
-class WebhookOut(Schema):
-    status: str = Field(
-        description="received (stored, a job re-reads the object), duplicate (stored before) or ignored "
-        "(about no payment or refund billy made: counted only)."
-    )
 
 
 def plan_data(plan: Plan) -> dict:
@@ -187,7 +180,7 @@ def _refund_answer(refund: SubscriptionRefund, created: bool) -> tuple[int, dict
     return (202 if created else 200), _json(SubscriptionRefundOut, refund_data(refund))
 
 
-@router.get("/workspaces/{workspace}/plans", response={200: PlanList, **ERRORS}, summary="Plans on sale")
+@plans_router.get("/workspaces/{workspace}/plans", response={200: PlanList}, summary="Plans on sale")
 def list_plans(request, workspace: str):
     ws = get_workspace_for(request.auth, workspace)
     return Status(200, PlanList(plans=[PlanOut(**plan_data(p)) for p in queries.list_plans(workspace=ws)]))
@@ -195,10 +188,11 @@ def list_plans(request, workspace: str):
 
 @router.post(
     "/workspaces/{workspace}/users/{user_id}/subscriptions",
-    response={200: SubscriptionOut, 201: SubscriptionOut, **ERRORS},
+    response={200: SubscriptionOut, 201: SubscriptionOut},
     summary="Subscribe a user to a plan (needs Idempotency-Key)",
 )
-def subscribe(request, workspace: str, user_id: str, payload: SubscribeIn):
+@raises("plan_not_found", "payment_provider_not_configured", "upstream_unavailable", "upstream_error")
+def create_subscription(request, workspace: str, user_id: str, payload: SubscribeIn):
     """201 with a PENDING subscription and its payment: send the payer to `payment.confirmation_url`.
     While a payment for the same user and plan is pending, 200 with that one. 503 when the provider
     cannot be reached: billy keeps trying, and a retry with the same key gives the outcome."""
@@ -216,7 +210,7 @@ def subscribe(request, workspace: str, user_id: str, payload: SubscribeIn):
 
 @router.get(
     "/workspaces/{workspace}/users/{user_id}/subscriptions",
-    response={200: SubscriptionPage, **ERRORS},
+    response={200: SubscriptionPage},
     summary="A user's subscriptions, newest first",
 )
 def list_user_subscriptions(
@@ -238,9 +232,10 @@ def list_user_subscriptions(
 
 @router.get(
     "/workspaces/{workspace}/subscriptions/{subscription_id}",
-    response={200: SubscriptionOut, **ERRORS},
+    response={200: SubscriptionOut},
     summary="A subscription with its payments and refunds",
 )
+@raises("subscription_not_found")
 def get_subscription(request, workspace: str, subscription_id: str):
     ws = get_workspace_for(request.auth, workspace)
     subscription = queries.get_subscription(workspace=ws, subscription_id=subscription_id)
@@ -249,9 +244,10 @@ def get_subscription(request, workspace: str, subscription_id: str):
 
 @router.post(
     "/workspaces/{workspace}/subscriptions/{subscription_id}/refund",
-    response={200: SubscriptionRefundOut, 202: SubscriptionRefundOut, **ERRORS},
+    response={200: SubscriptionRefundOut, 202: SubscriptionRefundOut},
     summary="Refund a subscription by its plan's policy (needs Idempotency-Key)",
 )
+@raises("subscription_not_found", "invalid_state", "refund_not_allowed")
 def refund_subscription(request, workspace: str, subscription_id: str, payload: SubscriptionRefundIn):
     """202 with a PENDING refund, its amount set by the plan's refund policy; the provider is asked
     in the background, and on success the role is revoked and the user told. A refund already in
@@ -266,41 +262,3 @@ def refund_subscription(request, workspace: str, subscription_id: str, payload: 
         now=clock.now(),
     )
     return json_response(with_request_id(body), status=status)
-
-
-def _allowed_source(remote_addr: str) -> bool:
-    networks = settings.YOOKASSA_WEBHOOK_ALLOWED_NETWORKS
-    if not networks:
-        return True
-    try:
-        address = ipaddress.ip_address(remote_addr)
-    except ValueError:
-        return False
-    return any(address in ipaddress.ip_network(n, strict=False) for n in networks)
-
-
-@router.post(
-    "/workspaces/{workspace}/providers/yookassa/webhook",
-    auth=None,
-    response={200: WebhookOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut, 429: ErrorOut},
-    summary="Notifications from the card payment provider",
-)
-def yookassa_webhook(request, workspace: str):
-    """A notification about a payment or refund billy made is stored, deduplicated by (event, object
-    id) and acknowledged with 200 `received` or `duplicate`; a job then re-reads the object from the
-    provider and trusts only that. One about any other object is 200 `ignored`: counted, nothing
-    else; past `BILLY_WEBHOOK_IGNORED_RATE` per source address, 429 `rate_limited` with Retry-After.
-    404 for a workspace without a provider shop (or none at all)."""
-    remote_addr = request.META.get("REMOTE_ADDR", "")
-    if not _allowed_source(remote_addr):
-        raise Forbidden(f"Notifications are not taken from {remote_addr}.")
-    status = receive_notification(
-        workspace_name=workspace,
-        body=request.body,
-        remote_addr=remote_addr,
-        now=clock.now(),
-        admit_ignored=lambda: check_rate(
-            request, group="yookassa_webhook_ignored", rate=settings.BILLY_WEBHOOK_IGNORED_RATE
-        ),
-    )
-    return Status(200, WebhookOut(status=status))

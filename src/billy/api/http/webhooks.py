@@ -8,9 +8,7 @@ answers of create and rotate only.
 
 from __future__ import annotations
 
-import datetime as dt
-
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse
 from ninja import Field, Query, Router, Schema, Status
 
 from billy.core import clock
@@ -21,13 +19,16 @@ from billy.webhooks import endpoints, queries
 from billy.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from billy.workspaces.queries import get_workspace_for
 
-from .errors import ErrorOut
-from .strict import StrictSchema
+from .errors import with_request_id
+from .fields import Timestamp
+from .keys import idempotency_key
+from .openapi import raises
+from .rendering import json_data, json_response
+from .strict import StrictSchema, one_of
 
-router = Router(tags=["webhooks"])
+router = Router(tags=["webhook endpoints"])
 
-ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
-IDEMPOTENCY_KEY = "Idempotency-Key"
+DeliveryStatus = one_of(WebhookDelivery.Status)
 PATH = "/workspaces/{workspace}/webhook-endpoints"
 _URL = {"minLength": 1, "maxLength": endpoints.MAX_URL_LENGTH, "examples": ["https://integrator.example/billy"]}
 _TYPES = {"items": {"enum": sorted(EVENT_TYPES)}, "examples": [["charge.completed", "charge.refunded"]]}
@@ -60,13 +61,13 @@ class EndpointOut(Schema):
     url: str
     event_types: list[str] = Field(description="Empty: all.")
     enabled: bool
-    created_at: dt.datetime
-    updated_at: dt.datetime
+    created_at: Timestamp
+    updated_at: Timestamp
 
 
 class EndpointWithSecretOut(EndpointOut):
     secret: str = Field(description="The signing secret (whsec_...): shown in this answer only.")
-    previous_secret_expires_at: dt.datetime | None = Field(
+    previous_secret_expires_at: Timestamp | None = Field(
         None, description="After a rotation: until when the old secret signs too."
     )
 
@@ -77,8 +78,8 @@ class EndpointPage(Schema):
 
 
 class AttemptOut(Schema):
-    started_at: dt.datetime
-    finished_at: dt.datetime | None = Field(description="None: in flight, or its outcome was never recorded.")
+    started_at: Timestamp
+    finished_at: Timestamp | None = Field(description="None: in flight, or its outcome was never recorded.")
     status_code: int | None = Field(description="The receiver's HTTP status; None when there was none.")
     error: str = Field(description="Why there is no status: a timeout, a refused connection, ...")
     latency_ms: int | None
@@ -89,16 +90,16 @@ class DeliveryOut(Schema):
     id: int
     event_id: int
     event_type: str
-    status: str = Field(description="PENDING (being sent or retried), DELIVERED or GIVEN_UP.")
+    status: DeliveryStatus = Field(description="PENDING (being sent or retried), DELIVERED or GIVEN_UP.")
     attempt_count: int = Field(description="Attempts of the retry schedule (replays not counted).")
-    next_attempt_at: dt.datetime | None
-    created_at: dt.datetime
-    finished_at: dt.datetime | None
+    next_attempt_at: Timestamp | None
+    created_at: Timestamp
+    finished_at: Timestamp | None
     attempts: list[AttemptOut] = Field(description="Oldest first.")
 
 
 class DeliveryFilters(Schema):
-    status: WebhookDelivery.Status | None = None
+    status: DeliveryStatus | None = Field(None, description="PENDING, DELIVERED or GIVEN_UP (upper case).")
     limit: int = Field(50, ge=1, le=MAX_LIMIT)
     cursor: str | None = None
 
@@ -146,7 +147,7 @@ def delivery_data(delivery: WebhookDelivery) -> dict:
 
 
 def _json(schema: type[Schema], data: dict) -> dict:
-    return schema(**data).model_dump(mode="json")
+    return json_data(schema(**data).model_dump())  # timestamps as every answer writes them
 
 
 def _secret_answer(status: int):
@@ -161,10 +162,8 @@ def _secret_answer(status: int):
     return answer
 
 
-@router.post(
-    PATH, response={201: EndpointWithSecretOut, **ERRORS}, summary="Add a webhook endpoint (needs Idempotency-Key)"
-)
-def create_endpoint(request, workspace: str, payload: EndpointIn):
+@router.post(PATH, response={201: EndpointWithSecretOut}, summary="Add a webhook endpoint (needs Idempotency-Key)")
+def create_webhook_endpoint(request, workspace: str, payload: EndpointIn):
     """201 with the endpoint and its signing `secret`, shown in this answer only (a retry with the
     same Idempotency-Key replays it). It is sent the events written from now on."""
     status, body = endpoints.create_endpoint_with_key(
@@ -172,15 +171,17 @@ def create_endpoint(request, workspace: str, payload: EndpointIn):
         url=payload.url,
         event_types=payload.event_types,
         enabled=payload.enabled,
-        key=request.headers.get(IDEMPOTENCY_KEY),
+        key=idempotency_key(request),
         answer=_secret_answer(201),
         now=clock.now(),
     )
-    return JsonResponse(body, status=status)
+    return json_response(with_request_id(body), status=status)
 
 
-@router.get(PATH, response={200: EndpointPage, **ERRORS}, summary="The workspace's webhook endpoints, newest first")
-def list_endpoints(request, workspace: str, limit: int = Query(50, ge=1, le=MAX_LIMIT), cursor: str | None = None):
+@router.get(PATH, response={200: EndpointPage}, summary="The workspace's webhook endpoints, newest first")
+def list_webhook_endpoints(
+    request, workspace: str, limit: int = Query(50, ge=1, le=MAX_LIMIT), cursor: str | None = None
+):
     ws = get_workspace_for(request.auth, workspace)
     items, next_cursor = queries.list_endpoints(workspace=ws, limit=limit, cursor=cursor)
     return Status(
@@ -188,14 +189,16 @@ def list_endpoints(request, workspace: str, limit: int = Query(50, ge=1, le=MAX_
     )
 
 
-@router.get(PATH + "/{endpoint_id}", response={200: EndpointOut, **ERRORS}, summary="A webhook endpoint")
-def get_endpoint(request, workspace: str, endpoint_id: str):
+@router.get(PATH + "/{endpoint_id}", response={200: EndpointOut}, summary="A webhook endpoint")
+@raises("webhook_endpoint_not_found")
+def get_webhook_endpoint(request, workspace: str, endpoint_id: str):
     ws = get_workspace_for(request.auth, workspace)
     return Status(200, EndpointOut(**endpoint_data(endpoints.get_endpoint(workspace=ws, endpoint_id=endpoint_id))))
 
 
-@router.patch(PATH + "/{endpoint_id}", response={200: EndpointOut, **ERRORS}, summary="Change a webhook endpoint")
-def update_endpoint(request, workspace: str, endpoint_id: str, payload: EndpointPatch):
+@router.patch(PATH + "/{endpoint_id}", response={200: EndpointOut}, summary="Change a webhook endpoint")
+@raises("webhook_endpoint_not_found")
+def update_webhook_endpoint(request, workspace: str, endpoint_id: str, payload: EndpointPatch):
     """Fields left out (or null) stay as they are."""
     endpoint = endpoints.update_endpoint(
         workspace=get_workspace_for(request.auth, workspace),
@@ -208,8 +211,9 @@ def update_endpoint(request, workspace: str, endpoint_id: str, payload: Endpoint
     return Status(200, EndpointOut(**endpoint_data(endpoint)))
 
 
-@router.delete(PATH + "/{endpoint_id}", response={204: None, **ERRORS}, summary="Delete a webhook endpoint")
-def delete_endpoint(request, workspace: str, endpoint_id: str):
+@router.delete(PATH + "/{endpoint_id}", response={204: None}, summary="Delete a webhook endpoint")
+@raises("webhook_endpoint_not_found")
+def delete_webhook_endpoint(request, workspace: str, endpoint_id: str):
     """The endpoint goes with its delivery log; nothing more is sent to it."""
     endpoints.delete_endpoint(workspace=get_workspace_for(request.auth, workspace), endpoint_id=endpoint_id)
     return HttpResponse(status=204)
@@ -217,29 +221,31 @@ def delete_endpoint(request, workspace: str, endpoint_id: str):
 
 @router.post(
     PATH + "/{endpoint_id}/rotate-secret",
-    response={200: EndpointWithSecretOut, **ERRORS},
+    response={200: EndpointWithSecretOut},
     summary="Make a new signing secret (needs Idempotency-Key)",
 )
-def rotate_secret(request, workspace: str, endpoint_id: str, payload: RotateIn):
+@raises("webhook_endpoint_not_found")
+def rotate_webhook_endpoint_secret(request, workspace: str, endpoint_id: str, payload: RotateIn):
     """200 with the new `secret` (shown in this answer only). Until `previous_secret_expires_at`,
     deliveries carry a signature by the old secret too."""
     status, body = endpoints.rotate_secret_with_key(
         workspace=get_workspace_for(request.auth, workspace),
         endpoint_id=endpoint_id,
         overlap_seconds=payload.overlap_seconds,
-        key=request.headers.get(IDEMPOTENCY_KEY),
+        key=idempotency_key(request),
         answer=_secret_answer(200),
         now=clock.now(),
     )
-    return JsonResponse(body, status=status)
+    return json_response(with_request_id(body), status=status)
 
 
 @router.get(
     PATH + "/{endpoint_id}/deliveries",
-    response={200: DeliveryPage, **ERRORS},
+    response={200: DeliveryPage},
     summary="The endpoint's delivery log, newest first",
 )
-def list_deliveries(request, workspace: str, endpoint_id: str, filters: Query[DeliveryFilters]):
+@raises("webhook_endpoint_not_found")
+def list_webhook_deliveries(request, workspace: str, endpoint_id: str, filters: Query[DeliveryFilters]):
     ws = get_workspace_for(request.auth, workspace)
     items, next_cursor = queries.list_deliveries(
         workspace=ws, endpoint_id=endpoint_id, status=filters.status, limit=filters.limit, cursor=filters.cursor
@@ -251,18 +257,19 @@ def list_deliveries(request, workspace: str, endpoint_id: str, filters: Query[De
 
 @router.post(
     PATH + "/{endpoint_id}/deliveries/{delivery_id}/replay",
-    response={202: DeliveryOut, **ERRORS},
+    response={202: DeliveryOut},
     summary="Send a delivery's event again (needs Idempotency-Key)",
 )
-def replay_delivery(request, workspace: str, endpoint_id: str, delivery_id: str):
+@raises("webhook_endpoint_not_found", "webhook_delivery_not_found")
+def replay_webhook_delivery(request, workspace: str, endpoint_id: str, delivery_id: str):
     """202: a new attempt with the same event id is made shortly, whatever the delivery's state; a
     success makes a given-up delivery DELIVERED."""
     status, body = webhook_delivery.replay_delivery_with_key(
         workspace=get_workspace_for(request.auth, workspace),
         endpoint_id=endpoint_id,
         delivery_id=delivery_id,
-        key=request.headers.get(IDEMPOTENCY_KEY),
+        key=idempotency_key(request),
         answer=lambda delivery: (202, _json(DeliveryOut, delivery_data(delivery))),
         now=clock.now(),
     )
-    return JsonResponse(body, status=status)
+    return json_response(with_request_id(body), status=status)
