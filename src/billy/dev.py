@@ -295,6 +295,7 @@ billy is running.
   Auth API     emulator at {auth} (roles: {auth}/_emulator/roles)
   notifications emulator at {notifications} (open it in a browser to read what users were sent)
   cards        emulator at {cards} (card payment system; payments: {cards}/_emulator/payments)
+  taxi family  {family_id} (owner {DEMO_FAMILY_OWNER}; taxi-kid 1000.00 a month, taxi-partner unlimited)
   database     {os.environ["DATABASE_URL"]}
   API key      {api_key}
                (granted {", ".join(w[0] for w in DEMO_WORKSPACES)})
@@ -314,11 +315,6 @@ Refund it (use the subscription's id; or the admin's "Refund" action on Subscrip
   curl -X POST {base}/api/v1/workspaces/cinema/subscriptions/SUBSCRIPTION_ID/refund \\
        -H 'Authorization: Bearer {api_key}' -H 'Content-Type: application/json' \\
        -H "Idempotency-Key: $(uuidgen || date +%s%N)" -d '{{"reason": "changed my mind"}}'
-
-The taxi's demo family {family_id} (owner {DEMO_FAMILY_OWNER}): may taxi-kid spend 999.99?
-  curl -X POST {base}/api/v1/workspaces/taxi/families/{family_id}/check-available \\
-       -H 'Authorization: Bearer {api_key}' -H 'Content-Type: application/json' \\
-       -d '{{"user_id": "taxi-kid", "amount": "999.99"}}'
 
 Ctrl-C stops everything; data stays in {data_dir}.
 """,
