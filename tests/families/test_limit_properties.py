@@ -23,6 +23,7 @@ AMOUNTS = st.integers(min_value=1, max_value=60000)
 steps = st.lists(
     st.one_of(
         st.tuples(st.just("spend"), AMOUNTS),
+        st.tuples(st.just("spend_rest"), st.integers(0, 1)),  # exactly what is left, or a kopeck more
         st.tuples(st.just("clear"), st.integers(0, 9), st.integers(1, 100)),  # a spending, percent of it
         st.tuples(st.just("cancel"), st.integers(0, 9)),
         st.tuples(st.just("refund"), st.integers(0, 9), st.integers(1, 100)),
@@ -60,6 +61,9 @@ def test_usage_and_check_available_agree_with_the_model(taxi, cards, settings, s
 
     for step in steps:
         now = MONTH_STARTS[month]
+        if step[0] == "spend_rest":
+            left = (cap or 100000) - sum(s.usage() for s in made if s.month == month)
+            step = ("spend", max(1, left + step[1]))
         match step:
             case ("spend", amount):
                 used = sum(s.usage() for s in made if s.month == month)
@@ -126,7 +130,8 @@ def test_usage_and_check_available_agree_with_the_model(taxi, cards, settings, s
 
         now = MONTH_STARTS[month]
         used = sum(s.usage() for s in made if s.month == month)
-        for probe in (1, 50000, 100000):
+        left = max(1, (cap or 0) - used)
+        for probe in (1, 50000, 100000, left, left + 1):
             found = queries.check_available(workspace=taxi, family_id=family_id, user_id=kid, amount=probe, now=now)
             assert found.usage.used == used, f"after {step}: usage {found.usage.used}, model {used}"
             assert found.usage.cap == cap
