@@ -61,10 +61,11 @@ def test_usage_and_check_available_agree_with_the_model(taxi, cards, settings, s
 
     for step in steps:
         now = MONTH_STARTS[month]
+        action = step
         if step[0] == "spend_rest":
             left = (cap or 100000) - sum(s.usage() for s in made if s.month == month)
-            step = ("spend", max(1, left + step[1]))
-        match step:
+            action = ("spend", max(1, left + step[1]))
+        match action:
             case ("spend", amount):
                 used = sum(s.usage() for s in made if s.month == month)
                 fits = cap is None or used + amount <= cap
