@@ -274,8 +274,9 @@ class LiveServer:
 
 
 @pytest.fixture(scope="session")
-def live_billy(django_db_setup, balance_emulator, tmp_path_factory):
-    """`billy serve` with 2 processes on the test database, Balance pointing at the emulator."""
+def live_billy(django_db_setup, balance_emulator, cards_emulator, tmp_path_factory):
+    """`billy serve` with 2 processes on the test database, Balance and the card system pointing at
+    their emulators."""
     directory = tmp_path_factory.mktemp("live")
     log = directory / "serve.log"
     with log.open("w") as output:
@@ -289,6 +290,8 @@ def live_billy(django_db_setup, balance_emulator, tmp_path_factory):
             env={
                 "BALANCE_URL": balance_emulator.url,
                 "BALANCE_TIMEOUT": str(TEST_BALANCE_TIMEOUT),
+                "CARDS_URL": cards_emulator.base_url,
+                "CARDS_TIMEOUT": str(CARDS_TIMEOUT),
                 "BILLY_LOG_LEVEL": "WARNING",
             },
             stdout=output,

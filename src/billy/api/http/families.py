@@ -256,7 +256,7 @@ def _limit_change(payload: LimitIn) -> membership.LimitChange:
 
 @router.put(FAMILY + "/members/{user_id}/limit", response={200: FamilyOut}, summary="Set a member's limit (owner only)")
 @raises("family_not_found", "not_owner", "member_not_found", "stale_revision")
-def set_family_member_limit(request, workspace: str, family_id: str, user_id: str, payload: LimitIn):
+def put_family_member_limit(request, workspace: str, family_id: str, user_id: str, payload: LimitIn):
     """200 with the family at its new revision; a stale `revision` is 409 `stale_revision`. What
     the member used this month stays."""
     ws = get_workspace_for(request.auth, workspace)
@@ -273,12 +273,12 @@ def set_family_member_limit(request, workspace: str, family_id: str, user_id: st
         return 200, _family_out(ws, family_id)
 
     fingerprint = {"family_id": family_id, "user_id": user_id, **payload.model_dump()}
-    return keyed_answer(request, workspace=ws, operation="set_family_member_limit", fingerprint=fingerprint, run=run)
+    return keyed_answer(request, workspace=ws, operation="put_family_member_limit", fingerprint=fingerprint, run=run)
 
 
 @router.put(FAMILY + "/payment", response={200: FamilyOut}, summary="Set the family card (owner only)")
 @raises("family_not_found", "not_owner", "upstream_unavailable")
-def set_family_payment_method(request, workspace: str, family_id: str, payload: PaymentIn):
+def put_family_payment_method(request, workspace: str, family_id: str, payload: PaymentIn):
     """200 with the family; a card that is not one of the owner's own is 422 `validation_failed`."""
     ws = get_workspace_for(request.auth, workspace)
 
@@ -293,4 +293,4 @@ def set_family_payment_method(request, workspace: str, family_id: str, payload: 
         return 200, _family_out(ws, family_id)
 
     fingerprint = {"family_id": family_id, **payload.model_dump()}
-    return keyed_answer(request, workspace=ws, operation="set_family_payment_method", fingerprint=fingerprint, run=run)
+    return keyed_answer(request, workspace=ws, operation="put_family_payment_method", fingerprint=fingerprint, run=run)
