@@ -51,7 +51,7 @@ class DetailsOut(Schema):
     passport_account: bool = Field(description="Whether the family lives at the identity provider (not yet).")
 
 
-class PaymentOut(Schema):
+class FamilyPaymentOut(Schema):
     payment_methods: list[str] = Field(description="The family card's id, when the owner has set one.")
     main_payment_method_id: str | None
 
@@ -61,7 +61,7 @@ class FamilyOut(Schema):
     owner: str
     members: list[MemberOut]
     details: DetailsOut
-    payment: PaymentOut
+    payment: FamilyPaymentOut
     revision: int = Field(description="Moves on with every change; a limit change names it.")
     has_specific_limit: bool = Field(description="Whether any member has a limit.")
     is_active: bool

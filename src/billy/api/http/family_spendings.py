@@ -56,7 +56,7 @@ class SpendIn(StrictSchema):
     amount: str = Field(json_schema_extra=MONEY_IN)
 
 
-class ClearIn(StrictSchema):
+class ClearSpendingIn(StrictSchema):
     amount: str | None = Field(
         None,
         description="At most the held amount (default: all of it); the rest is released.",
@@ -64,12 +64,12 @@ class ClearIn(StrictSchema):
     )
 
 
-class RefundIn(StrictSchema):
+class SpendingRefundIn(StrictSchema):
     refund_id: str = Field(description=ID_RULE, json_schema_extra=ID)
     amount: str | None = Field(None, description="Default: all that is left.", json_schema_extra=MONEY_IN)
 
 
-class RefundOut(Schema):
+class SpendingRefundOut(Schema):
     refund_id: str
     spending_id: str
     amount: str = money()
@@ -94,7 +94,7 @@ class SpendingOut(Schema):
     hold_expires_at: Timestamp
     created_at: Timestamp
     updated_at: Timestamp
-    refunds: list[RefundOut]
+    refunds: list[SpendingRefundOut]
 
 
 class FamilyInfoOut(Schema):
@@ -238,7 +238,7 @@ def get_family_spending(request, workspace: str, family_id: str, spending_id: st
 
 @router.post(SPENDING + "/clear", response={200: SpendingOut}, summary="Clear a spending (take the money)")
 @raises("spending_not_found", "invalid_state", "upstream_unavailable")
-def clear_family_spending(request, workspace: str, family_id: str, spending_id: str, payload: ClearIn):
+def clear_family_spending(request, workspace: str, family_id: str, spending_id: str, payload: ClearSpendingIn):
     """200 `CLEARED` for `amount` (at most what was held; the rest no longer counts)."""
     ws = get_workspace_for(request.auth, workspace)
 
@@ -268,10 +268,12 @@ def cancel_family_spending(request, workspace: str, family_id: str, spending_id:
 
 
 @router.post(
-    SPENDING + "/refunds", response={200: RefundOut, 201: RefundOut}, summary="Refund a cleared spending to the card"
+    SPENDING + "/refunds",
+    response={200: SpendingRefundOut, 201: SpendingRefundOut},
+    summary="Refund a cleared spending to the card",
 )
 @raises("spending_not_found", "invalid_state", "refund_exceeds_charge", "upstream_unavailable")
-def create_family_spending_refund(request, workspace: str, family_id: str, spending_id: str, payload: RefundIn):
+def create_family_spending_refund(request, workspace: str, family_id: str, spending_id: str, payload: SpendingRefundIn):
     """201 with the refund, `SUCCEEDED` once the card system made it; the member's headroom in the
     spending's month comes back with it."""
     ws = get_workspace_for(request.auth, workspace)
@@ -286,7 +288,7 @@ def create_family_spending_refund(request, workspace: str, family_id: str, spend
             ),
             now=clock.now(),
         )
-        return (201 if created else 200), RefundOut(**refund_data(refund, spending))
+        return (201 if created else 200), SpendingRefundOut(**refund_data(refund, spending))
 
     fingerprint = {"family_id": family_id, "spending_id": spending_id, **payload.model_dump()}
     return keyed_answer(
