@@ -20,9 +20,10 @@ sys.path.insert(0, str(ROOT / "bench"))
 from chaos_checks import check_answers
 from chaos_ops import Answer, Journal
 
-# Its schedule: Balance delays and commit-then-timeouts, slow provider reads, lost and repeated
-# webhooks, the notification service down, a killed HTTP worker, billy worker killed twice and a
-# PostgreSQL restart (bench/chaos --seed 12 --minutes 1 prints it).
+# Its schedule: Balance delays and commit-then-timeouts, lost and delayed webhooks, the Auth API
+# timing out, the card payment system answering 500 (family card spendings are among the
+# operations), provider refunds failing and pending, billy worker killed and a PostgreSQL restart
+# (bench/chaos --seed 12 --minutes 1 prints it).
 SEED = 12
 # The run's own bound: a minute of load, then the janitors; only a failure comes near it.
 RUN_TIMEOUT = 1200
