@@ -308,11 +308,16 @@ def live_billy(django_db_setup, balance_emulator, cards_emulator, tmp_path_facto
 
 
 @pytest.fixture(scope="session")
-def grpc_channel(django_db_setup, balance_emulator, tmp_path_factory):
+def grpc_channel(django_db_setup, balance_emulator, cards_emulator, tmp_path_factory):
     """A channel to `billy grpc` on the test database."""
     process, port = billy_server(
         "grpc",
-        env={"BALANCE_URL": balance_emulator.url, "BALANCE_TIMEOUT": str(TEST_BALANCE_TIMEOUT)},
+        env={
+            "BALANCE_URL": balance_emulator.url,
+            "BALANCE_TIMEOUT": str(TEST_BALANCE_TIMEOUT),
+            "CARDS_URL": cards_emulator.base_url,
+            "CARDS_TIMEOUT": str(CARDS_TIMEOUT),
+        },
         port_file=tmp_path_factory.mktemp("grpc") / "grpc.port",
     )
     channel = grpc.insecure_channel(f"127.0.0.1:{port}")
