@@ -294,19 +294,17 @@ billy is running.
   YooKassa     emulator at {yookassa}/v3 (payments: {yookassa}/_emulator/payments)
   Auth API     emulator at {auth} (roles: {auth}/_emulator/roles)
   notifications emulator at {notifications} (open it in a browser to read what users were sent)
-  cards        emulator at {cards} (card payment system; payments: {cards}/_emulator/payments)
-  taxi family  {family_id} (owner {DEMO_FAMILY_OWNER}; taxi-kid 1000.00 a month, taxi-partner unlimited)
+  cards        emulator at {cards} (card payment system: {cards}/_emulator/payments)
   database     {os.environ["DATABASE_URL"]}
   API key      {api_key}
                (granted {", ".join(w[0] for w in DEMO_WORKSPACES)})
 
-Try:
+Try (the taxi's demo family is {family_id}, owner {DEMO_FAMILY_OWNER}):
   curl -X PUT {base}/api/v1/workspaces/c2b/clients/client-1 \\
        -H 'Authorization: Bearer {api_key}' -H 'Content-Type: application/json' \\
        -d '{{"name": "ООО Ромашка", "email": "info@romashka.ru", "phone": "8 (495) 123-45-67"}}'
 
-Subscribe a cinema user, then open payment.confirmation_url in a browser and pay with the test
-card 5555 5555 5555 4477 (4000 0000 0000 0002 is declined):
+Subscribe a cinema user, open payment.confirmation_url, pay with 5555 5555 5555 4477 (4000... declines):
   curl -X POST {base}/api/v1/workspaces/cinema/users/user-1/subscriptions \\
        -H 'Authorization: Bearer {api_key}' -H 'Content-Type: application/json' \\
        -H "Idempotency-Key: $(uuidgen || date +%s%N)" \\
