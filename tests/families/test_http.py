@@ -228,6 +228,13 @@ def test_check_available_over_http(api, family, with_card):
     }
 
 
+def test_check_available_takes_an_amount_above_zero(api, family, with_card):
+    answer = api.call("post", f"/families/{family}/check-available", {"user_id": KID, "amount": "0.00"})
+
+    assert (answer.status_code, answer.json()["error"]["code"]) == (422, "validation_failed")
+    assert "amount" in answer.json()["error"]["details"]["fields"]
+
+
 def test_payment_methods_show_own_cards_and_the_family_card_with_usage(api, family, with_card, cards):
     own = cards.bind_card(KID)
     cards.bind_card(KID, payer_uid="stranger")  # someone else pays for it: not the kid's

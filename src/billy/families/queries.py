@@ -8,7 +8,7 @@ import datetime as dt
 from django.conf import settings
 from django.db.models import Prefetch
 
-from billy.core.errors import UpstreamUnavailable
+from billy.core.errors import UpstreamUnavailable, ValidationFailed
 from billy.integrations.cards import get_card_system
 from billy.integrations.cards.port import Card, CardSystem, CardSystemError
 from billy.ledger import limits
@@ -83,7 +83,9 @@ def check_available(
 ) -> Availability:
     """Whether the member may spend `amount` now: the family has a card and the amount fits in what
     is left of the member's limit this frame (always, for an unlimited member). Raises
-    FamilyNotFound, MemberNotFound."""
+    ValidationFailed, FamilyNotFound, MemberNotFound."""
+    if amount <= 0:
+        raise ValidationFailed({"amount": ["Greater than zero."]})
     family = get_family(workspace=workspace, family_id=family_id)
     family.workspace = workspace
     member = next((m for m in family.members.all() if m.user_id == user_id), None)
