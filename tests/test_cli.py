@@ -6,8 +6,10 @@ import socket
 import subprocess
 import sys
 
+import httpx
+
 from billy.workspaces.queries import authenticate_api_key
-from tests.conftest import START_TIMEOUT, billy_process, make_workspace
+from tests.conftest import START_TIMEOUT, billy_process, billy_server, make_workspace
 
 
 def run_billy(*args: str) -> subprocess.CompletedProcess:
@@ -140,3 +142,40 @@ def test_help_lists_every_command():
     result = subprocess.run([sys.executable, "-m", "billy", "--help"], capture_output=True, text=True, check=True)
     for command in ("serve", "grpc", "worker", "dev", "emulate", "migrate", "apikey", "test"):
         assert command in result.stdout
+
+
+def test_emulate_balance_takes_its_notification_and_account_options(tmp_path):
+    process, port = billy_server(
+        "emulate",
+        "balance",
+        "--notify-url",
+        "http://127.0.0.1:9/all",
+        "--notify-url",
+        "2001=http://127.0.0.1:9/realty",
+        "--notify-scale",
+        "0.01",
+        "--account-delay",
+        "5",
+        port_file=tmp_path / "balance.port",
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        settings = httpx.get(f"http://127.0.0.1:{port}/_emulator/settings", timeout=10).json()
+    finally:
+        process.terminate()
+        process.wait(timeout=START_TIMEOUT)
+
+    assert settings == {
+        "notify_url": "http://127.0.0.1:9/all",
+        "notify_urls": {"2001": "http://127.0.0.1:9/realty"},
+        "notify_scale": 0.01,
+        "account_delay_seconds": 5.0,
+        "service_id": 1002,
+    }
+
+
+def test_emulate_balance_refuses_a_notify_url_that_is_no_url():
+    result = run_billy("emulate", "balance", "--notify-url", "realty")
+
+    assert result.returncode == 2
+    assert "--notify-url: 'realty' is not URL or SERVICE_ID=URL" in result.stderr

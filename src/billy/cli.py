@@ -208,6 +208,14 @@ def cmd_emulate(args: argparse.Namespace) -> None:
     options: dict = {"state_file": Path(args.state_file) if args.state_file else None}
     if args.system == "balance":
         from billy.integrations.balance.emulator import BalanceEmulator as Emulator
+
+        urls = dict(args.notify_url)
+        options.update(
+            notify_url=urls.pop(None, None),
+            notify_urls=urls,
+            notify_scale=args.notify_scale,
+            account_delay_seconds=args.account_delay,
+        )
     elif args.system == "yookassa":
         from billy.integrations.yookassa.emulator import YooKassaEmulator as Emulator
 
@@ -283,6 +291,15 @@ def _add_listen_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--port-file", metavar="PATH", help="once listening, write the port to PATH (for `billy dev`)")
 
 
+def _notify_url(spec: str) -> tuple[int | None, str]:
+    service_id, _, url = spec.partition("=")
+    if service_id.isdigit() and url:
+        return int(service_id), url
+    if not spec.startswith(("http://", "https://")):
+        raise argparse.ArgumentTypeError(f"{spec!r} is not URL or SERVICE_ID=URL")
+    return None, spec
+
+
 def _webhook(spec: str) -> tuple[str, str]:
     shop_id, equals, url = spec.partition("=")
     if not (shop_id and equals and url):
@@ -340,6 +357,27 @@ def build_parser() -> argparse.ArgumentParser:
         type=_webhook,
         metavar="SHOP_ID=URL",
         help="yookassa: send this shop's notifications to URL (repeatable)",
+    )
+    p.add_argument(
+        "--notify-url",
+        action="append",
+        default=[],
+        type=_notify_url,
+        metavar="[SERVICE_ID=]URL",
+        help="balance: send NotifyOrder calls to URL, for one service or every other (repeatable)",
+    )
+    p.add_argument(
+        "--notify-scale",
+        type=float,
+        default=1.0,
+        help="balance: multiply the notification retry schedule (10 s, 1 min, 5 min, 30 min, hourly) by this",
+    )
+    p.add_argument(
+        "--account-delay",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="balance: how long a new contract's personal account takes to open",
     )
     p.set_defaults(func=cmd_emulate)
 

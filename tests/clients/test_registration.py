@@ -217,7 +217,7 @@ def test_operator_recheck_adopts_a_single_match(workspace, balance, balance_cont
 
 
 def test_balance_refusal_is_reported_and_the_next_attempt_creates(workspace, balance, balance_control):
-    balance_control.inject("fault", count=1)
+    balance_control.inject("fault", count=1, code="TOO_MANY_OPERATIONS")
     with pytest.raises(UpstreamError):
         register(workspace, balance)
     assert register(workspace, balance).created
@@ -226,7 +226,7 @@ def test_balance_refusal_is_reported_and_the_next_attempt_creates(workspace, bal
 
 def test_balance_invalid_param_is_upstream_rejected(workspace, balance, balance_control, monkeypatch):
     # billy accepts what Balance refuses: a Balance rule billy does not know yet.
-    monkeypatch.setattr("billy.integrations.balance.emulator._EMAIL", __import__("re").compile(r"^never$"))
+    monkeypatch.setattr("billy.integrations.balance.emulator.checks.EMAIL", __import__("re").compile(r"^never$"))
     with pytest.raises(UpstreamRejected) as error:
         register(workspace, balance)
     assert error.value.details == {"balance_code": "INVALID_PARAM"}

@@ -23,7 +23,7 @@ def fail_a_link_job(workspace, balance_control, balance_emulator) -> tuple[int, 
     client = make_client(workspace, "client-9")
     with transaction.atomic():
         job_id = defer(TASK, client_id=client.pk)
-    balance_control.inject("fault", count=1, method="LinkIntegrationToClient")
+    balance_control.inject("fault", count=1, method="LinkIntegrationToClient", code="CLIENT_NOT_FOUND")
     worker = billy_process(
         "worker",
         "--queues",
@@ -68,7 +68,7 @@ def test_retry_puts_the_job_back_and_a_new_error_replaces_the_old(
 
     operator.post("/admin/core/failedjob/", {"action": "retry", "_selected_action": [job_id]})
     assert ProcrastinateJob.objects.get(pk=job_id).status == "todo"
-    balance_control.inject("fault", count=1, method="LinkIntegrationToClient")
+    balance_control.inject("fault", count=1, method="LinkIntegrationToClient", code="CLIENT_NOT_FOUND")
     worker = billy_process(
         "worker",
         "--queues",

@@ -1,4 +1,5 @@
-"""Fixtures for the payment provider: a YooKassa emulator on loopback and a webhook receiver."""
+"""Fixtures for the payment provider (a YooKassa emulator and a webhook receiver) and for Balance's
+notifications (a NotifyOrder receiver)."""
 
 from __future__ import annotations
 
@@ -87,5 +88,64 @@ def webhook_receiver(yookassa_control):
     """A receiver registered as the test shop's webhook target."""
     receiver = WebhookReceiver()
     yookassa_control.register_webhook(SHOP_ID, receiver.url)
+    yield receiver
+    receiver.stop()
+
+
+class NotifyReceiver:
+    """billy's side of `BalanceClient.NotifyOrder` in miniature: a real HTTP server that reads each call
+    with billy's parser and answers success, or what the test scripted first (a fault code or a status)."""
+
+    def __init__(self) -> None:
+        from billy.integrations.balance import notification
+
+        self.received: list[Any] = []  # port.Notification, in arrival order
+        self.script: list[int | str] = []  # answers to give first: an HTTP status, or a fault code
+        self._lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format, *args):  # noqa: A002
+                pass
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                parsed = notification.parse_notify_order(body)
+                with receiver._lock:
+                    receiver.received.append(parsed)
+                    answer = receiver.script.pop(0) if receiver.script else 200
+                if isinstance(answer, str):
+                    status, reply = 200, notification.fault_body(answer, "try again later")
+                else:
+                    status, reply = answer, notification.success_body() if answer == 200 else b"busy"
+                self.send_response(status)
+                self.send_header("Content-Type", "text/xml")
+                self.send_header("Content-Length", str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/balance/notify"
+        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+
+    def notifications(self) -> list[Any]:
+        with self._lock:
+            return list(self.received)
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+# Balance's retry schedule (10 s, 1 min, ...) shrunk a thousandfold: retries take milliseconds.
+TEST_NOTIFY_SCALE = 0.001
+
+
+@pytest.fixture
+def notify_receiver(balance_control):
+    """A receiver the emulator sends every service's notifications to, with the retry schedule shrunk."""
+    receiver = NotifyReceiver()
+    balance_control.configure(notify_url=receiver.url, notify_scale=TEST_NOTIFY_SCALE)
     yield receiver
     receiver.stop()

@@ -1,17 +1,34 @@
-"""Balance, the upstream billing system, over XML-RPC.
+"""Balance, the upstream billing system, over XML-RPC: the protocol billy speaks, and where it lives.
 
-The methods billy uses (namespace `Balance2`), as the adapter speaks them:
+- `port`: what billy needs from Balance, as frozen dataclasses (money in kopecks, aware UTC times)
+  and the `Balance` Protocol; its errors say what is known about a call's effect.
+- `wire`: the spellings: decimal-string money, `dateTime.iso8601` in UTC, CamelCase structs,
+  lower-case choices, the fault string `<error><code>CODE</code><msg>text</msg></error>`.
+- `client`: the adapter (namespace `Balance2`): clients (`CreateClient`, `FindClient`,
+  `LinkIntegrationToClient`), payers (`CreatePerson`, `GetClientPersons`), contracts
+  (`CreateOffer`, `UpdateContract`, `GetClientContracts`, `GetPersonalAccount`), money in
+  (`CreateRequest`, `CreateInvoice`, `GetClientInvoices`, `DepositFromCredit`,
+  `GetClientCreditLimits`), consumption and acts (`UpdateCampaigns`, `GetOrdersInfo`,
+  `GetClientActs`). Write methods take the operator uid first; success is `[0, "SUCCESS", payload]`.
+- `notification`: Balance calling billy, `BalanceClient.NotifyOrder`, parsed from its request body,
+  and the answers (`[0, "SUCCESS"]`, or a fault to be called again).
+- `emulator`: all of the above, served on loopback for `billy dev` and the tests.
 
-- `CreateClient(operator_uid, {CLIENT_ID?, NAME, EMAIL, PHONE})` → `[0, "SUCCESS", client_id]`.
-  Without CLIENT_ID it creates a client; with it, it updates that client. It has no idempotency
-  key: a call that timed out may have created a client.
-- `FindClient({Name?, Email?, Phone?, ClientID?})` → `[0, "SUCCESS", [{CLIENT_ID, NAME, EMAIL, PHONE}]]`,
-  every given field matching exactly.
-- `LinkIntegrationToClient(operator_uid, {ClientID, IntegrationCC, ConfigurationCC})` →
-  `[0, "SUCCESS"]`; linking an already linked client again is harmless.
+A fault means nothing changed, except `INTERNAL_ERROR`, whose outcome is unknown. No create call
+has an idempotency key (`ExternalRef`, where a method takes one, is stored and read back, but real
+Balance may not offer it): a call whose outcome is unknown may have created something, so it is
+resolved by reading back and matching on the business fields, adopting exactly one match:
 
-Errors are XML-RPC faults whose string is `<error><code>CODE</code><msg>text</msg></error>`
-(e.g. `INVALID_PARAM`, `CLIENT_NOT_FOUND`); a fault means nothing changed.
+    CreateClient       → FindClient (name, email, phone)
+    CreatePerson       → GetClientPersons
+    CreateOffer        → GetClientContracts
+    CreateInvoice      → GetClientInvoices
+    DepositFromCredit  → GetPersonalAccount's CreditUsed
+    CreateRequest      → none: a request moves no money, so the next attempt makes a new one
+
+Safe to repeat blindly: every read, `UpdateCampaigns` (cumulative totals), answering a notification.
+After a contract is accepted Balance opens its personal account and wallet order, which may take a
+moment (`GetPersonalAccount` answers `PERSONAL_ACCOUNT_NOT_READY` until then).
 """
 
 from django.conf import settings
