@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
+import chaos_families
 import httpx
 import psycopg
 from chaos_ops import C2B, CINEMA, Journal
@@ -21,6 +22,7 @@ PENDING = {
     "card payments NEW or PENDING": "SELECT count(*) FROM subscription_payment WHERE status IN ('NEW', 'PENDING')",
     "card refunds PENDING": "SELECT count(*) FROM subscription_refund WHERE status = 'PENDING'",
     **WEBHOOKS_PENDING,
+    **chaos_families.PENDING,
 }
 
 
@@ -46,6 +48,7 @@ def check_all(db: psycopg.Connection, env: dict[str, str], journal: Journal, lef
     findings += check_yookassa(db, env)
     findings += check_roles(db, env)
     findings += check_answers(db, journal)
+    findings += chaos_families.check(db, env, journal)
     return findings
 
 

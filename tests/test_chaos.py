@@ -35,11 +35,11 @@ from chaos_webhooks import (
 )
 from chaos_webhooks import Request as WebhookRequest
 
-# Its schedule: Balance delays and commit-then-timeouts, slow provider reads, lost and repeated
-# webhooks, the notification service down, a killed HTTP worker, billy worker killed twice and a
-# PostgreSQL restart; its webhook receiver fails, drops and slows down for stretches of each
-# endpoint's requests, and the endpoints' secrets are rotated at 32 s (bench/chaos --seed 12
-# --minutes 1 prints it all).
+# Its schedule: faults of every upstream (Balance, the card provider and its webhooks, the Auth API,
+# the notification service, the card payment system, whose family card spendings are among the
+# operations), billy's processes killed and a PostgreSQL restart; its webhook receiver fails, drops
+# and slows down for stretches of each endpoint's requests, and the endpoints' secrets are rotated
+# midway (bench/chaos --seed 12 --minutes 1 prints it all).
 SEED = 12
 # The run's own bound: a minute of load, then the janitors; only a failure comes near it.
 RUN_TIMEOUT = 1200
