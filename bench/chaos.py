@@ -32,11 +32,15 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
+import chaos_families  # noqa: E402
 import httpx  # noqa: E402
 import psycopg  # noqa: E402
 from chaos_checks import check_all, failed_janitor_runs, pending  # noqa: E402
 from chaos_ops import Actor, Journal  # noqa: E402
 from chaos_renewals import RENEWAL_ENV  # noqa: E402
+from chaos_webhooks import BILLY_SETTINGS as WEBHOOK_SETTINGS  # noqa: E402
+from chaos_webhooks import ENDPOINTS as WEBHOOK_ENDPOINTS  # noqa: E402
+from chaos_webhooks import WebhookCatchUp, Webhooks, check_webhooks  # noqa: E402
 
 from billy.core.embedded_pg import EmbeddedPostgres  # noqa: E402
 
@@ -62,6 +66,7 @@ FAULT_WEIGHTS = {
     "webhook": 5,
     "auth": 2,
     "notifications": 1,
+    "cards": 3,
     "kill_http_worker": 2,
     "kill_worker": 2,
     "restart_postgres": 2,
@@ -119,6 +124,8 @@ def _params(rng: random.Random, kind: str) -> dict[str, Any]:
         fault = rng.choice(("unavailable", "error", "delay", "commit_then_timeout", "down"))
         seconds = rng.uniform(2, 8) if fault == "down" else _seconds(rng, fault)
         return {"kind": fault, "count": rng.randint(1, 3), "seconds": round(seconds, 1)}
+    if kind == "cards":
+        return chaos_families.fault_params(rng, HANG_SECONDS)
     if kind == "restart_postgres":
         return {"down_seconds": round(rng.uniform(0.5, 5), 1)}
     return {"pick": rng.randrange(1000)}
@@ -137,6 +144,8 @@ BANNER = {
     "yookassa": r"^  YooKassa +emulator at (http://\S+?)/v3",
     "auth": r"^  Auth API +emulator at (http://\S+?) ",
     "notifications": r"^  notifications emulator at (http://\S+)",
+    "cards": r"^  cards +emulator at (http://\S+)",
+    "family": r"^Try \(the taxi's demo family is (\S+),",
     "database": r"^  database +(\S+)",
 }
 
@@ -160,8 +169,15 @@ class Billy:
             AUTH_API_TIMEOUT=str(UPSTREAM_TIMEOUT),
             NOTIFICATIONS_TIMEOUT=str(UPSTREAM_TIMEOUT),
             **RENEWAL_ENV,
+            # Each webhook endpoint's delivery job holds a worker slot while it has events to send:
+            # one more slot per endpoint leaves the other jobs the four they have without them.
+            BILLY_WORKER_CONCURRENCY=str(4 + len(WEBHOOK_ENDPOINTS)),
+            **WEBHOOK_SETTINGS,
+            CARDS_TIMEOUT=str(UPSTREAM_TIMEOUT),
+            # A card call whose outcome billy did not learn is settled within seconds.
+            BILLY_CARD_CALL_HORIZON_SECONDS="10",
         )
-        for variable in ("HTTP", "GRPC", "BALANCE", "YOOKASSA", "AUTH", "NOTIFICATIONS"):
+        for variable in ("HTTP", "GRPC", "BALANCE", "YOOKASSA", "AUTH", "NOTIFICATIONS", "CARDS"):
             env[f"BILLY_{variable}_PORT"] = "0"
         self.log = open(self.log_path, "w")
         self.process = subprocess.Popen(
@@ -294,7 +310,7 @@ class Injector(threading.Thread):
         elif fault.kind in ("yookassa", "webhook"):
             spec = {k: v for k, v in p.items() if k in ("kind", "count", "seconds", "operation", "times")}
             httpx.post(env["yookassa"] + "/_emulator/faults", json=spec, timeout=10).raise_for_status()
-        elif fault.kind in ("auth", "notifications"):
+        elif fault.kind in ("auth", "notifications", "cards"):
             spec = {k: p[k] for k in ("kind", "count", "seconds")}
             httpx.post(env[fault.kind] + "/_emulator/faults", json=spec, timeout=10).raise_for_status()
         elif fault.kind == "kill_http_worker":
@@ -310,7 +326,7 @@ class Injector(threading.Thread):
 
 
 def clear_faults(env: dict[str, str]) -> None:
-    for name in ("balance", "yookassa", "auth", "notifications"):
+    for name in ("balance", "yookassa", "auth", "notifications", "cards"):
         httpx.delete(env[name] + "/_emulator/faults", timeout=10).raise_for_status()
 
 
@@ -324,6 +340,7 @@ class Result:
     codes: Counter
     injected: list[tuple[Fault, str]]
     settle_seconds: float
+    webhooks: list[str] = dataclasses.field(default_factory=list)  # what the webhook receiver got
 
 
 def run_once(args: argparse.Namespace, schedule: list[Fault]) -> Result:
@@ -347,6 +364,16 @@ def run_once(args: argparse.Namespace, schedule: list[Fault]) -> Result:
 
 
 def _drive(args: argparse.Namespace, billy: Billy, schedule: list[Fault]) -> Result:
+    hooks = Webhooks(seed=args.seed, minutes=args.minutes, env=billy.env)
+    try:
+        with billy.db() as db:
+            hooks.register(db)  # before the actors and the faults start
+        return _run_and_check(args, billy, schedule, hooks)
+    finally:
+        hooks.close()
+
+
+def _run_and_check(args: argparse.Namespace, billy: Billy, schedule: list[Fault], hooks: Webhooks) -> Result:
     env, journal, stop = billy.env, Journal(), threading.Event()
     duration = args.minutes * 60
     started = time.monotonic()
@@ -356,6 +383,7 @@ def _drive(args: argparse.Namespace, billy: Billy, schedule: list[Fault]) -> Res
     ]
     injector = Injector(billy, schedule, process_faults=args.process_faults, stop=stop)
     injector.start_at = started
+    hooks.start(started)
     for thread in (*actors, injector):
         thread.start()
     next_report = started + args.progress
@@ -372,6 +400,7 @@ def _drive(args: argparse.Namespace, billy: Billy, schedule: list[Fault]) -> Res
     if injector.failure:
         findings.append(f"the fault injector crashed: {injector.failure!r}")
     _say("actors stopped; clearing faults and letting the clients and the janitors finish")
+    hooks.finish()
     extra = SETTLE_PER_MINUTE * max(0.0, duration / 60 - 1)
     findings += _finish(billy, actors, journal, seconds=240 + extra)
     settle_timeout = SETTLE_TIMEOUT + extra
@@ -380,6 +409,8 @@ def _drive(args: argparse.Namespace, billy: Billy, schedule: list[Fault]) -> Res
     settle_seconds = time.monotonic() - settle_started
     with billy.db() as db:
         findings += check_all(db, env, journal, left)
+        webhook_findings, webhook_figures = check_webhooks(db, hooks)
+        findings += webhook_findings
         janitor_failures = failed_janitor_runs(db)
     for actor in actors:
         actor.close()
@@ -389,7 +420,9 @@ def _drive(args: argparse.Namespace, billy: Billy, schedule: list[Fault]) -> Res
         _say(f"still pending after {settle_timeout:.0f} s: {left}")
     if janitor_failures:
         _say(f"periodic janitor runs that failed (the next run did their work): {', '.join(janitor_failures)}")
-    return Result(findings, Counter(journal.counts()), journal.codes(), injector.injected, settle_seconds)
+    return Result(
+        findings, Counter(journal.counts()), journal.codes(), injector.injected, settle_seconds, webhook_figures
+    )
 
 
 def _finish(billy: Billy, actors: list[Actor], journal: Journal, *, seconds: float) -> list[str]:
@@ -441,8 +474,18 @@ def _pending(billy: Billy) -> dict[str, int]:
         return {f"database not answering ({str(e).splitlines()[0][:80]})": 1}
 
 
+def _catching_up(billy: Billy, catching_up: WebhookCatchUp, left: dict[str, int]) -> bool:
+    try:
+        with billy.db() as db:
+            return catching_up(db, left)
+    except psycopg.OperationalError:
+        return False
+
+
 def _settle(billy: Billy, env: dict[str, str], *, deadline: float) -> dict[str, int]:
-    """Poll until nothing is pending in billy and no webhook waits at the provider, or the deadline."""
+    """Poll until nothing is pending in billy and no webhook waits at the provider, or the deadline;
+    past it, for as long as webhook deliveries are all that is left and they keep finishing."""
+    catching_up = WebhookCatchUp()
     last_report = time.monotonic()
     while True:
         left = _pending(billy)
@@ -452,7 +495,7 @@ def _settle(billy: Billy, env: dict[str, str], *, deadline: float) -> dict[str, 
             queued = httpx.get(env["yookassa"] + "/_emulator/deliveries", timeout=30).json()["queued"]
             if queued:
                 left["webhooks queued at the provider"] = queued
-        if not left or time.monotonic() > deadline:
+        if not left or (time.monotonic() > deadline and not _catching_up(billy, catching_up, left)):
             return left
         if report:
             last_report = time.monotonic()
@@ -488,6 +531,9 @@ def report(seed: int, result: Result) -> None:
     print(f"faults ({len(result.injected)}):")
     for fault, what in result.injected:
         print(f"  {fault}  → {what}")
+    print("webhooks, by endpoint:")
+    for line in result.webhooks:
+        print(f"  {line}")
     print(f"janitors finished in {result.settle_seconds:.0f} s")
 
 

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
+import chaos_families
 import httpx
 import psycopg
 from chaos_ops import C2B, CINEMA, Journal
 from chaos_renewals import PENDING_RENEWALS, check_renewals
+from chaos_webhooks import PENDING as WEBHOOKS_PENDING
 
 # What "nothing is pending" looks at: a count that must reach zero.
 PENDING = {
@@ -21,6 +23,8 @@ PENDING = {
     "card payments NEW or PENDING": "SELECT count(*) FROM subscription_payment WHERE status IN ('NEW', 'PENDING')",
     "card refunds PENDING": "SELECT count(*) FROM subscription_refund WHERE status = 'PENDING'",
     **PENDING_RENEWALS,
+    **WEBHOOKS_PENDING,
+    **chaos_families.PENDING,
 }
 
 
@@ -47,6 +51,7 @@ def check_all(db: psycopg.Connection, env: dict[str, str], journal: Journal, lef
     findings += check_renewals(db, env)
     findings += check_roles(db, env)
     findings += check_answers(db, journal)
+    findings += chaos_families.check(db, env, journal)
     return findings
 
 

@@ -21,6 +21,7 @@ import uuid
 from collections import Counter
 from typing import Any
 
+import chaos_families
 import grpc
 import httpx
 from chaos_renewals import card_for
@@ -52,6 +53,8 @@ WEIGHTS = {
     "subscribe": 8,
     "pay": 8,
     "refund_subscription": 3,
+    "family_spend": 6,
+    "family_settle": 5,
 }
 
 
@@ -124,6 +127,7 @@ class Actor(threading.Thread):
         self.open_holds: list[tuple[str, int]] = []  # (charge id, amount) this actor will confirm or cancel
         self.to_pay: list[str] = []  # subscription keys whose user has not acted yet
         self.paid: list[str] = []  # subscription ids whose user paid
+        self.family_open: list[str] = []  # family card spendings this actor will settle
         self.http = httpx.Client(
             base_url=env["http"] + "/api/v1",
             headers={"Authorization": f"Bearer {env['key']}"},
@@ -385,6 +389,13 @@ class Actor(threading.Thread):
         answer = self._http("read", "GET", f"/workspaces/{C2B}/clients/{client}/wallet", {"client": client})
         if answer.outcome == "ok":
             self._saw_wallet(client, answer.body)
+
+    # -- family accounts (chaos_families.py) ---------------------------------------------------
+    def op_family_spend(self) -> None:
+        chaos_families.spend(self)
+
+    def op_family_settle(self) -> None:
+        chaos_families.settle(self)
 
     # -- subscriptions -------------------------------------------------------------------------
     def op_subscribe(self) -> None:

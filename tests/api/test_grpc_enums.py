@@ -6,9 +6,10 @@ import pytest
 from billy.api.grpc.enums import enum_number, enum_value
 from billy.charges.models import Charge
 from billy.clients.models import Client
-from billy.ledger.models import LedgerTransaction
+from billy.families.models import Member, Spending, SpendingRefund
+from billy.ledger.models import LedgerTransaction, SpendingLimit
 from billy.subscriptions.models import Plan
-from billy.v1 import clients_pb2, money_pb2, money_pb2_grpc, subscriptions_pb2
+from billy.v1 import clients_pb2, families_pb2, money_pb2, money_pb2_grpc, subscriptions_pb2
 from tests.charges.conftest import fund
 
 ENUMS = [
@@ -18,6 +19,11 @@ ENUMS = [
     (LedgerTransaction.Kind, money_pb2.TransactionKind),
     (Plan.Period, subscriptions_pb2.PlanPeriod),
     (Plan.RefundPolicy, subscriptions_pb2.RefundPolicy),
+    (Member.Role, families_pb2.MemberRole),
+    (SpendingLimit.Frame, families_pb2.LimitFrame),
+    (Spending.Status, families_pb2.SpendingStatus),
+    (Spending.CancelReason, families_pb2.SpendingCancelReason),
+    (SpendingRefund.Status, families_pb2.SpendingRefundStatus),
 ]
 
 

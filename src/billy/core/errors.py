@@ -19,6 +19,8 @@ class ErrorCode:
     http_status: int
     grpc_status: grpc.StatusCode
     description: str
+    # The answer says when to try again (Retry-After, gRPC RetryInfo): the caller should, later.
+    retry_after: bool = False
 
 
 _TABLE = [
@@ -52,6 +54,27 @@ _TABLE = [
     ErrorCode("subscription_not_found", 404, grpc.StatusCode.NOT_FOUND, "No subscription with this id."),
     ErrorCode("webhook_endpoint_not_found", 404, grpc.StatusCode.NOT_FOUND, "No webhook endpoint with this id."),
     ErrorCode("webhook_delivery_not_found", 404, grpc.StatusCode.NOT_FOUND, "No delivery with this id."),
+    ErrorCode("family_not_found", 404, grpc.StatusCode.NOT_FOUND, "No family account with this id in the workspace."),
+    ErrorCode("member_not_found", 404, grpc.StatusCode.NOT_FOUND, "The user is not a member of this family."),
+    ErrorCode("spending_not_found", 404, grpc.StatusCode.NOT_FOUND, "No spending with this spending_id."),
+    ErrorCode(
+        "not_owner", 403, grpc.StatusCode.PERMISSION_DENIED, "Only the family's owner may do this (acting_user_id)."
+    ),
+    ErrorCode("already_in_family", 409, grpc.StatusCode.ALREADY_EXISTS, "The user is already in a family."),
+    ErrorCode("family_full", 422, grpc.StatusCode.FAILED_PRECONDITION, "The family holds as many members as it may."),
+    ErrorCode(
+        "stale_revision",
+        409,
+        grpc.StatusCode.ABORTED,
+        "The family account changed since this revision; read it again and retry with its revision.",
+    ),
+    ErrorCode(
+        "limit_exceeded",
+        422,
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "The amount is more than what is left of the member's limit this frame.",
+    ),
+    ErrorCode("card_declined", 422, grpc.StatusCode.FAILED_PRECONDITION, "The card payment system declined the card."),
     ErrorCode(
         "refund_not_allowed",
         422,
@@ -75,6 +98,7 @@ _TABLE = [
         429,
         grpc.StatusCode.RESOURCE_EXHAUSTED,
         "Too many requests from this source; retry after Retry-After seconds (also in details.retry_after).",
+        retry_after=True,
     ),
     ErrorCode("method_not_allowed", 405, grpc.StatusCode.UNIMPLEMENTED, "The path does not accept this method."),
     ErrorCode("idempotency_conflict", 409, grpc.StatusCode.ALREADY_EXISTS, "The id was used with another body."),
@@ -83,6 +107,7 @@ _TABLE = [
         409,
         grpc.StatusCode.ABORTED,
         "A call with this Idempotency-Key is still running; retry after Retry-After seconds.",
+        retry_after=True,
     ),
     ErrorCode("invalid_state", 409, grpc.StatusCode.FAILED_PRECONDITION, "The resource's state does not allow this."),
     ErrorCode(
@@ -110,18 +135,26 @@ _TABLE = [
         grpc.StatusCode.FAILED_PRECONDITION,
         "The upstream system refused the data; details carry its code.",
     ),
-    ErrorCode("upstream_error", 502, grpc.StatusCode.UNAVAILABLE, "The upstream system answered with an error."),
+    ErrorCode(
+        "upstream_error",
+        502,
+        grpc.StatusCode.UNAVAILABLE,
+        "The upstream system answered with an error; retry after Retry-After seconds.",
+        retry_after=True,
+    ),
     ErrorCode(
         "upstream_unavailable",
         503,
         grpc.StatusCode.UNAVAILABLE,
         "The upstream system is unavailable; retry after Retry-After seconds.",
+        retry_after=True,
     ),
     ErrorCode(
         "unavailable",
         503,
         grpc.StatusCode.UNAVAILABLE,
         "billy's database does not answer; nothing was changed, retry after Retry-After seconds.",
+        retry_after=True,
     ),
     ErrorCode("internal_error", 500, grpc.StatusCode.INTERNAL, "An unexpected error; it is logged."),
 ]
@@ -196,6 +229,10 @@ class BillyError(Exception):
     ) -> None:
         self.message = _cap_text(message or self.default_message, MAX_MESSAGE_LENGTH)
         self.details = capped_details(details or {})
+        if retry_after is None and ERROR_CODES[self.code].retry_after:
+            from django.conf import settings
+
+            retry_after = settings.BILLY_RETRY_AFTER_SECONDS
         self.retry_after = retry_after
         super().__init__(self.message)
 

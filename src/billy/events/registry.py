@@ -80,6 +80,8 @@ CHARGE_REFUNDED = EventType("charge.refunded", 2)
 WALLET_ADJUSTED = EventType("wallet.adjusted", 1)
 SUBSCRIPTION_PAYMENT_SUCCEEDED = EventType("subscription.payment_succeeded", 1)
 SUBSCRIPTION_REFUND_SUCCEEDED = EventType("subscription.refund_succeeded", 1)
+FAMILY_SPENDING_CLEARED = EventType("family.spending_cleared", 1)
+FAMILY_SPENDING_REFUNDED = EventType("family.spending_refunded", 1)
 
 EVENT_TYPES: dict[str, EventType] = _register(
     CHARGE_COMPLETED,
@@ -90,6 +92,8 @@ EVENT_TYPES: dict[str, EventType] = _register(
     WALLET_ADJUSTED,
     SUBSCRIPTION_PAYMENT_SUCCEEDED,
     SUBSCRIPTION_REFUND_SUCCEEDED,
+    FAMILY_SPENDING_CLEARED,
+    FAMILY_SPENDING_REFUNDED,
 )
 
 # Versions no producer writes any more, still found in the feed.

@@ -31,6 +31,8 @@ class TransactionKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     TRANSACTION_KIND_REFUND: _ClassVar[TransactionKind]
     TRANSACTION_KIND_CARD_PAYMENT: _ClassVar[TransactionKind]
     TRANSACTION_KIND_CARD_REFUND: _ClassVar[TransactionKind]
+    TRANSACTION_KIND_FAMILY_SPENDING: _ClassVar[TransactionKind]
+    TRANSACTION_KIND_FAMILY_REFUND: _ClassVar[TransactionKind]
 CHARGE_STATUS_UNSPECIFIED: ChargeStatus
 CHARGE_STATUS_HELD: ChargeStatus
 CHARGE_STATUS_COMPLETED: ChargeStatus
@@ -44,6 +46,8 @@ TRANSACTION_KIND_CHARGE: TransactionKind
 TRANSACTION_KIND_REFUND: TransactionKind
 TRANSACTION_KIND_CARD_PAYMENT: TransactionKind
 TRANSACTION_KIND_CARD_REFUND: TransactionKind
+TRANSACTION_KIND_FAMILY_SPENDING: TransactionKind
+TRANSACTION_KIND_FAMILY_REFUND: TransactionKind
 
 class GetWalletRequest(_message.Message):
     __slots__ = ("workspace", "client")
