@@ -36,6 +36,9 @@ import httpx  # noqa: E402
 import psycopg  # noqa: E402
 from chaos_checks import check_all, failed_janitor_runs, pending  # noqa: E402
 from chaos_ops import Actor, Journal  # noqa: E402
+from chaos_webhooks import BILLY_SETTINGS as WEBHOOK_SETTINGS  # noqa: E402
+from chaos_webhooks import ENDPOINTS as WEBHOOK_ENDPOINTS  # noqa: E402
+from chaos_webhooks import Webhooks, check_webhooks  # noqa: E402
 
 from billy.core.embedded_pg import EmbeddedPostgres  # noqa: E402
 
@@ -158,6 +161,10 @@ class Billy:
             YOOKASSA_TIMEOUT=str(UPSTREAM_TIMEOUT),
             AUTH_API_TIMEOUT=str(UPSTREAM_TIMEOUT),
             NOTIFICATIONS_TIMEOUT=str(UPSTREAM_TIMEOUT),
+            # Each webhook endpoint's delivery job holds a worker slot while it has events to send:
+            # one more slot per endpoint leaves the other jobs the four they have without them.
+            BILLY_WORKER_CONCURRENCY=str(4 + len(WEBHOOK_ENDPOINTS)),
+            **WEBHOOK_SETTINGS,
         )
         for variable in ("HTTP", "GRPC", "BALANCE", "YOOKASSA", "AUTH", "NOTIFICATIONS"):
             env[f"BILLY_{variable}_PORT"] = "0"
@@ -322,6 +329,7 @@ class Result:
     codes: Counter
     injected: list[tuple[Fault, str]]
     settle_seconds: float
+    webhooks: list[str] = dataclasses.field(default_factory=list)  # what the webhook receiver got
 
 
 def run_once(args: argparse.Namespace, schedule: list[Fault]) -> Result:
@@ -345,6 +353,16 @@ def run_once(args: argparse.Namespace, schedule: list[Fault]) -> Result:
 
 
 def _drive(args: argparse.Namespace, billy: Billy, schedule: list[Fault]) -> Result:
+    hooks = Webhooks(seed=args.seed, minutes=args.minutes, env=billy.env)
+    try:
+        with billy.db() as db:
+            hooks.register(db)  # before the actors and the faults start
+        return _run_and_check(args, billy, schedule, hooks)
+    finally:
+        hooks.close()
+
+
+def _run_and_check(args: argparse.Namespace, billy: Billy, schedule: list[Fault], hooks: Webhooks) -> Result:
     env, journal, stop = billy.env, Journal(), threading.Event()
     duration = args.minutes * 60
     started = time.monotonic()
@@ -354,6 +372,7 @@ def _drive(args: argparse.Namespace, billy: Billy, schedule: list[Fault]) -> Res
     ]
     injector = Injector(billy, schedule, process_faults=args.process_faults, stop=stop)
     injector.start_at = started
+    hooks.start(started)
     for thread in (*actors, injector):
         thread.start()
     next_report = started + args.progress
@@ -370,6 +389,7 @@ def _drive(args: argparse.Namespace, billy: Billy, schedule: list[Fault]) -> Res
     if injector.failure:
         findings.append(f"the fault injector crashed: {injector.failure!r}")
     _say("actors stopped; clearing faults and letting the clients and the janitors finish")
+    hooks.finish()
     extra = SETTLE_PER_MINUTE * max(0.0, duration / 60 - 1)
     findings += _finish(billy, actors, journal, seconds=240 + extra)
     settle_timeout = SETTLE_TIMEOUT + extra
@@ -378,6 +398,8 @@ def _drive(args: argparse.Namespace, billy: Billy, schedule: list[Fault]) -> Res
     settle_seconds = time.monotonic() - settle_started
     with billy.db() as db:
         findings += check_all(db, env, journal, left)
+        webhook_findings, webhook_figures = check_webhooks(db, hooks)
+        findings += webhook_findings
         janitor_failures = failed_janitor_runs(db)
     for actor in actors:
         actor.close()
@@ -387,7 +409,9 @@ def _drive(args: argparse.Namespace, billy: Billy, schedule: list[Fault]) -> Res
         _say(f"still pending after {settle_timeout:.0f} s: {left}")
     if janitor_failures:
         _say(f"periodic janitor runs that failed (the next run did their work): {', '.join(janitor_failures)}")
-    return Result(findings, Counter(journal.counts()), journal.codes(), injector.injected, settle_seconds)
+    return Result(
+        findings, Counter(journal.counts()), journal.codes(), injector.injected, settle_seconds, webhook_figures
+    )
 
 
 def _finish(billy: Billy, actors: list[Actor], journal: Journal, *, seconds: float) -> list[str]:
@@ -486,6 +510,9 @@ def report(seed: int, result: Result) -> None:
     print(f"faults ({len(result.injected)}):")
     for fault, what in result.injected:
         print(f"  {fault}  → {what}")
+    print("webhooks, by endpoint:")
+    for line in result.webhooks:
+        print(f"  {line}")
     print(f"janitors finished in {result.settle_seconds:.0f} s")
 
 

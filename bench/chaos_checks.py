@@ -10,6 +10,7 @@ from collections import Counter, defaultdict
 import httpx
 import psycopg
 from chaos_ops import C2B, CINEMA, Journal
+from chaos_webhooks import PENDING as WEBHOOKS_PENDING
 
 # What "nothing is pending" looks at: a count that must reach zero.
 PENDING = {
@@ -19,6 +20,7 @@ PENDING = {
     "subscriptions PENDING": "SELECT count(*) FROM subscription WHERE status = 'PENDING'",
     "card payments NEW or PENDING": "SELECT count(*) FROM subscription_payment WHERE status IN ('NEW', 'PENDING')",
     "card refunds PENDING": "SELECT count(*) FROM subscription_refund WHERE status = 'PENDING'",
+    **WEBHOOKS_PENDING,
 }
 
 

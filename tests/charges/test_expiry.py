@@ -8,7 +8,7 @@ from django.db import connection
 from billy.charges import operations as charges
 from billy.charges.models import Charge
 from billy.charges.tasks import expire_holds_task
-from billy.core.tasks import _JANITOR_LOCK
+from billy.core.tasks import JANITOR_LOCK
 from billy.events.models import Event
 from billy.ledger.models import Account
 from tests.charges.conftest import fund
@@ -49,7 +49,7 @@ def test_a_run_stands_down_while_the_previous_run_is_at_work_and_goes_on_when_it
     for i in range(3):
         hold(client_a, f"h-{i}", ttl=60, now=NOW)
     previous_run = psycopg.connect(**connection.get_connection_params(), autocommit=True)
-    previous_run.execute("SELECT pg_advisory_lock(%s, hashtext(%s))", [_JANITOR_LOCK, "billy.charges.expire_holds"])
+    previous_run.execute("SELECT pg_advisory_lock(%s, hashtext(%s))", [JANITOR_LOCK, "billy.charges.expire_holds"])
 
     assert expire_holds_task(timestamp=0) is None
 

@@ -65,6 +65,27 @@ def test_job_of_a_killed_worker_is_retried(workspace, balance, balance_control, 
     assert Client.objects.get(pk=client.pk).configuration_linked_at is not None
 
 
+def test_a_stalled_job_goes_back_beside_the_job_waiting_under_its_queueing_lock(jobs_cleanup):
+    from billy.webhooks.delivery import wake_endpoint
+
+    assert wake_endpoint(endpoint_id=7)
+    stalled = ProcrastinateJob.objects.get()
+    with connection.cursor() as cursor:  # a worker took it, then died long ago
+        cursor.execute(
+            "INSERT INTO procrastinate_workers (last_heartbeat) VALUES (NOW() - INTERVAL '1 hour') RETURNING id"
+        )
+        (dead_worker,) = cursor.fetchone()
+        cursor.execute("UPDATE procrastinate_jobs SET status = 'doing', worker_id = %s", [dead_worker])
+    assert wake_endpoint(endpoint_id=7)  # the next job of the endpoint waits under the queueing lock
+
+    assert run_janitor() == 1
+
+    jobs = {job.pk: job for job in ProcrastinateJob.objects.all()}
+    assert [job.status for job in jobs.values()] == ["todo", "todo"]
+    assert jobs[stalled.pk].queueing_lock is None
+    assert {job.lock for job in jobs.values()} == {"webhook-endpoint:7"}, "still one at a time"
+
+
 def test_jobs_of_a_worker_that_lost_the_database_run_again_once_it_reconnects(
     workspace, balance, balance_control, balance_emulator
 ):

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import logging
 import math
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, transaction
 
 from billy.core.errors import BillyError, UpstreamError, UpstreamRejected, UpstreamUnavailable
+from billy.core.locks import session_lock
 from billy.core.tasks import defer
 from billy.integrations.balance.port import (
     Balance,
@@ -28,8 +28,8 @@ from .validation import ClientFields, validate_client_fields
 
 logger = logging.getLogger(__name__)
 
-# Session advisory locks taken here: the first key names the lock, the second is the client's id
-# or a hash of the client's data in Balance (name, email, phone).
+# Namespaces of the session advisory locks taken here (billy.core.locks); the key is the client's id
+# or the client's data in Balance (name, email, phone).
 _REGISTRATION_LOCK = 0x62696C6C  # "bill"
 _BALANCE_DATA_LOCK = 0x62616C61  # "bala"
 
@@ -186,31 +186,15 @@ def _insert_pending(*, workspace: Workspace, service_client_id: str, fields: Cli
     return Client.objects.values_list("pk", flat=True).get(workspace=workspace, service_client_id=service_client_id)
 
 
-@contextlib.contextmanager
-def _advisory_lock(namespace: int, key_sql: str, key: object):
-    """A session advisory lock (released by PostgreSQL too if the process dies)."""
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT pg_advisory_lock(%s, {key_sql})", [namespace, key])
-    try:
-        yield
-    finally:
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute(f"SELECT pg_advisory_unlock(%s, {key_sql})", [namespace, key])
-        except DatabaseError:
-            # The connection is gone, and the lock with it; keep the error that brought us here.
-            logger.exception("releasing advisory lock %s/%s failed", namespace, key)
-
-
 def _registration_lock(client_pk: int):
     """Serialise registration work on one client across processes."""
-    return _advisory_lock(_REGISTRATION_LOCK, "%s", client_pk % 2_147_483_647)
+    return session_lock(_REGISTRATION_LOCK, client_pk)
 
 
 def _balance_data_lock(name: str, email: str, phone: str):
     """Serialise creating and adopting Balance clients with the same data, in every workspace:
     an adoption must never take a client another registration has just created."""
-    return _advisory_lock(_BALANCE_DATA_LOCK, "hashtext(%s)", "\x1f".join((name, email, phone)))
+    return session_lock(_BALANCE_DATA_LOCK, "\x1f".join((name, email, phone)))
 
 
 def _translate(error: BalanceError, action: str) -> BillyError:

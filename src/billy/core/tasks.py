@@ -8,7 +8,6 @@ running job would escape the job's transaction; going through `defer` here never
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import logging
 import time
@@ -17,7 +16,7 @@ from typing import Any
 
 import attr
 from django.conf import settings
-from django.db import DatabaseError, close_old_connections, connection
+from django.db import close_old_connections
 from procrastinate import RetryStrategy, manager
 from procrastinate import tasks as procrastinate_tasks
 from procrastinate.contrib.django import app
@@ -26,6 +25,7 @@ from procrastinate.jobs import Job
 from procrastinate.retry import RetryDecision
 
 from billy.core.database import is_connection_failure
+from billy.core.locks import try_session_lock
 
 logger = logging.getLogger(__name__)
 
@@ -112,13 +112,32 @@ def retry_failed_job(*, job_id: int, now) -> None:
 @app.periodic(cron="* * * * *", periodic_id="retry_stalled_jobs")
 @app.task(queue="janitor", pass_context=True, name="billy.retry_stalled_jobs", retry=JANITOR_RETRY)
 async def retry_stalled_jobs(context, timestamp: int) -> int:
-    """Janitor: put back jobs left `doing` by a worker that stopped sending heartbeats."""
+    """Janitor: put back jobs left `doing` by a worker that stopped sending heartbeats.
+
+    A stalled job goes back without its queueing lock: another job deferred under that lock may be
+    waiting already, and at most one job waits under a queueing lock (a unique index says so). Both
+    then run, one at a time when they share a `lock`; jobs are idempotent, so the later one finds its
+    work done. One job that cannot be put back does not keep the others from going back."""
     job_manager = context.app.job_manager
     stalled = list(await job_manager.get_stalled_jobs())
+    failure: Exception | None = None
     for job in stalled:
         logger.warning("retrying job %s (%s) of a worker that died", job.id, job.task_name)
-        await job_manager.retry_job(job)
+        try:
+            if job.queueing_lock is not None:
+                await job_manager.connector.execute_query_async(_DROP_QUEUEING_LOCK, job_id=job.id)
+            await job_manager.retry_job(job)
+        except Exception as e:
+            if is_connection_failure(e):
+                raise
+            logger.exception("job %s (%s) of a worker that died could not be put back", job.id, job.task_name)
+            failure = failure or e
+    if failure is not None:
+        raise failure
     return len(stalled)
+
+
+_DROP_QUEUEING_LOCK = "UPDATE procrastinate_jobs SET queueing_lock = NULL WHERE id = %(job_id)s AND status = 'doing'"
 
 
 def db_task(func):
@@ -135,8 +154,8 @@ def db_task(func):
     return wrapper
 
 
-# Session advisory locks of janitor runs: the first key names the lock, the second is the task's name.
-_JANITOR_LOCK = 0x6A616E69  # "jani"
+# The namespace of janitor runs' session advisory locks (billy.core.locks); the key is the task's name.
+JANITOR_LOCK = 0x6A616E69  # "jani"
 
 
 def janitor(*, name: str, cron: str, periodic_id: str, queue: str = "janitor"):
@@ -153,7 +172,7 @@ def janitor(*, name: str, cron: str, periodic_id: str, queue: str = "janitor"):
     def decorate(func: Callable[..., Any]):
         @functools.wraps(func)
         def run(timestamp: int) -> Any:
-            with _single_run(name) as mine:
+            with try_session_lock(JANITOR_LOCK, name) as mine:
                 if not mine:
                     logger.info("janitor %s: the previous run is still at work; this one stands down", name)
                     return None
@@ -163,17 +182,3 @@ def janitor(*, name: str, cron: str, periodic_id: str, queue: str = "janitor"):
         return app.periodic(cron=cron, periodic_id=periodic_id)(task)
 
     return decorate
-
-
-@contextlib.contextmanager
-def _single_run(name: str):
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s, hashtext(%s))", [_JANITOR_LOCK, name])
-        mine = cursor.fetchone()[0]
-    try:
-        yield mine
-    finally:
-        if mine:
-            # A connection that was lost took the lock with it.
-            with contextlib.suppress(DatabaseError), connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", [_JANITOR_LOCK, name])

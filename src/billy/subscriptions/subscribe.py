@@ -13,9 +13,10 @@ from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 
 from billy.core.errors import BillyError, InvalidState, ValidationFailed
+from billy.core.locks import transaction_lock
 from billy.core.tasks import defer
 from billy.core.timestamps import format_timestamp
 from billy.core.validation import check_text
@@ -27,6 +28,9 @@ from .payments import submit_payment
 from .plans import add_period
 from .provider import provider_for
 from .queries import get_subscription
+
+# The namespace of the transaction advisory lock of one user's subscribe calls to a plan (billy.core.locks).
+_SUBSCRIBE_LOCK = 0x73756273  # "subs"
 
 
 class PlanNotFound(BillyError):
@@ -46,11 +50,7 @@ def _check_return_url(errors: dict[str, list[str]], return_url: str) -> None:
 
 def _lock_user_plan(workspace_id: int, user_id: str, plan_id: int) -> None:
     """Serialise subscribe calls for one user and plan until the transaction ends."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
-            [f"subscribe:{workspace_id}:{plan_id}:{user_id}"],
-        )
+    transaction_lock(_SUBSCRIBE_LOCK, f"{workspace_id}:{plan_id}:{user_id}")
 
 
 def subscribe(
