@@ -103,8 +103,8 @@ def put_payer(request, workspace: str, service_client_id: str, payer_id: str, pa
     """201 when this call created the payer in Balance; 200 when it updated it or nothing changed
     (the same body calls nothing). `payer_id` is yours: 1 to 128 of A-Z a-z 0-9 . _ ~ -. The
     requisites are checked as an accountant would (INN check digits, KPP, BIK, the account's
-    control key): each problem is 422 `validation_failed` naming the field, with nothing stored and Balance not called. 409
-    `invalid_state` while the client is not in Balance yet."""
+    control key): each problem is 422 `validation_failed` naming the field, with nothing stored
+    and Balance not called. 409 `invalid_state` while the client is not in Balance yet."""
     ws, client = client_in_scope(request, workspace, service_client_id)
 
     def run():
