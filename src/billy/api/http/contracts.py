@@ -3,11 +3,14 @@ consumer's own id, change a postpay contract's credit limit or term, read back."
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import re
 
 from ninja import Field, Query, Router, Schema, Status
 
 from billy.core import clock
+from billy.core.errors import ValidationFailed
 from billy.core.money import AMOUNT_PATTERN, format_amount, parse_amount_field
 from billy.core.pagination import MAX_LIMIT
 from billy.integrations.balance import get_balance
@@ -22,6 +25,14 @@ from .scope import CLIENT_PATH, client_in_scope
 from .strict import StrictSchema, one_of
 
 router = Router(tags=["contracts"])
+DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+
+
+def _day(field: str, text: str) -> dt.date:
+    if re.fullmatch(DATE_PATTERN, text):
+        with contextlib.suppress(ValueError):
+            return dt.date.fromisoformat(text)
+    raise ValidationFailed({field: ["A calendar day, YYYY-MM-DD."]})
 
 PaymentType = one_of(Contract.PaymentType)
 ContractStatus = one_of(Contract.Status)
@@ -40,7 +51,10 @@ class ContractIn(StrictSchema):
         json_schema_extra={"pattern": AMOUNT_PATTERN, "examples": ["5000.00"]},
     )
     payment_term_days: int | None = Field(None, description="POSTPAY only: days to pay a credit invoice.", ge=1, le=365)
-    start_date: dt.date = Field(description="The contract's first day (YYYY-MM-DD).")
+    start_date: str = Field(
+        description="The contract's first day (YYYY-MM-DD).",
+        json_schema_extra={"format": "date", "pattern": DATE_PATTERN, "examples": ["2026-11-01"]},
+    )
 
 
 class ContractOut(Schema):
@@ -113,7 +127,7 @@ def put_contract(request, workspace: str, service_client_id: str, contract_id: s
             terms=operations.ContractTerms(
                 payer_id=payload.payer_id,
                 payment_type=payload.payment_type,
-                start_date=payload.start_date,
+                start_date=_day("start_date", payload.start_date),
                 currency=payload.currency,
                 credit_limit=parse_amount_field("credit_limit", payload.credit_limit),
                 payment_term_days=payload.payment_term_days,
