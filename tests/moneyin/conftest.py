@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import httpx
 import pytest
 
 from billy.moneyin.models import BalanceNotification
@@ -120,3 +121,45 @@ def notifications_by_status() -> dict[str, int]:
     for status in BalanceNotification.objects.values_list("status", flat=True):
         counts[status] = counts.get(status, 0) + 1
     return counts
+
+
+# Balance's retry schedule (10 s, 1 min, ...) shrunk: a failed delivery is retried within milliseconds.
+TEST_NOTIFY_SCALE = 0.001
+
+
+def notify_path(workspace) -> str:
+    workspace.refresh_from_db()
+    return f"/api/v1/workspaces/{workspace.name}/balance/notifications/{workspace.balance_notification_secret}"
+
+
+@pytest.fixture
+def notified(live_billy, balance_control, workspace):
+    """The emulator sends the workspace's NotifyOrder calls to a `billy serve` on the test database."""
+    balance_control.configure(
+        notify_urls={workspace.balance_service_id: live_billy.url + notify_path(workspace)},
+        notify_scale=TEST_NOTIFY_SCALE,
+    )
+    return live_billy
+
+
+def pay_on_page(payment_url: str, amount: str) -> None:
+    """What a person does on Balance's invoice page (its plain form)."""
+    answer = httpx.post(payment_url + "/pay", data={"amount": amount}, follow_redirects=True, timeout=30)
+    assert answer.status_code == 200, answer.text
+
+
+def order_of(contract_id: str = "contract-1") -> dict:
+    from billy.payers.models import Contract
+
+    order_id = Contract.objects.get(contract_id=contract_id).wallet_order_id
+    return order_id
+
+
+def answered_deliveries(balance_control, order_id: int) -> list[dict]:
+    return [n for n in balance_control.notifications() if n.get("OrderID") == order_id and n.get("outcome") != "lost"]
+
+
+def run_janitor() -> int:
+    from billy.moneyin.tasks import poll_wallet_orders_task
+
+    return poll_wallet_orders_task.func(timestamp=0)
