@@ -24,8 +24,10 @@ from .models import CreditTransfer, Invoice
 logger = logging.getLogger(__name__)
 
 _CREDIT_LOCK = 0x63726564  # "cred": a contract's deposits from credit and reads of its credit used
-# How far back the client's invoices are read, before the contract was made.
-_INVOICE_WINDOW = dt.timedelta(days=1)
+# The client's invoices are read from a day before the contract was made to well after now: Balance
+# dates a credit invoice by the last moment of the month it closes, which may be ahead of billy's clock.
+_INVOICE_WINDOW_BEFORE = dt.timedelta(days=1)
+_INVOICE_WINDOW_AFTER = dt.timedelta(days=62)
 _STATUS = {
     InvoiceStatus.UNPAID: Invoice.Status.ISSUED,
     InvoiceStatus.PARTIALLY_PAID: Invoice.Status.PARTIALLY_PAID,
@@ -65,8 +67,8 @@ def sync_invoices(contract: Contract, *, balance: Balance, now: dt.datetime) -> 
     found = balance.get_client_invoices(
         client_id=contract.client.balance_client_id,
         contract_id=contract.balance_contract_id,
-        date_from=contract.created_at - _INVOICE_WINDOW,
-        date_to=now + _INVOICE_WINDOW,
+        date_from=contract.created_at - _INVOICE_WINDOW_BEFORE,
+        date_to=now + _INVOICE_WINDOW_AFTER,
     )
     credit = [i for i in found if i.kind == InvoiceKind.CREDIT]
     if credit:
