@@ -34,6 +34,7 @@ def _day(field: str, text: str) -> dt.date:
             return dt.date.fromisoformat(text)
     raise ValidationFailed({field: ["A calendar day, YYYY-MM-DD."]})
 
+
 PaymentType = one_of(Contract.PaymentType)
 ContractStatus = one_of(Contract.Status)
 CONTRACT_PATH = CLIENT_PATH + "/contracts/{contract_id}"
