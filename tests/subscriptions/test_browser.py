@@ -8,39 +8,28 @@ and retries a failed job in the admin. Chromium is Debian's `/usr/bin/chromium`,
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from billy.core.tasks import defer
+from tests.browser import chromium, require_chromium
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = Path("/usr/bin/chromium")
-if not CHROMIUM.exists():
-    _missing = f"{CHROMIUM} is missing: scripts/bootstrap installs Debian's chromium (as root, with apt-get)"
-    if os.environ.get("CI") == "true":
-        pytest.fail(_missing, pytrace=False)  # CI never skips the browser tests
-    pytest.skip(_missing, allow_module_level=True)
+require_chromium()
 
 PASSWORD = "operator-password-1"
 
 
 @pytest.fixture(scope="module")
 def browser():
-    # Playwright's sync API keeps an event loop running in this thread; Django's ORM, used by the
-    # fixtures and tests in the same thread, would refuse to run next to it.
-    with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
-        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"])
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture

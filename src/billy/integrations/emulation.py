@@ -305,12 +305,44 @@ class EmulatorApp:
             )
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
+class EmulatorHandler(BaseHTTPRequestHandler):
+    """What every emulator's request handler does alike: HTTP/1.1 with keep-alive, its log lines at
+    debug level under its name, an answer written whole with its length, a caller that left before
+    the answer (its timeout) noted, not raised."""
+
     protocol_version = "HTTP/1.1"
 
+    def emulator_name(self) -> str:
+        return "an"
+
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-        logger.debug(f"{self.server.app.name} emulator: " + format, *args)
+        logger.debug(f"{self.emulator_name()} emulator: " + format, *args)
+
+    def _send(self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        try:
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            # The caller stopped waiting (its timeout): what it asked for is done, as with the real service.
+            logger.debug("%s emulator: the caller left before the answer", self.emulator_name())
+
+    def _json(self, status: int, payload: Any) -> None:
+        self._send(status, json.dumps(payload, ensure_ascii=False).encode(), "application/json; charset=utf-8")
+
+    def _body(self) -> bytes:
+        return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+
+class _Handler(EmulatorHandler):
+    server: _Server
+
+    def emulator_name(self) -> str:
+        return self.server.app.name
 
     def do_GET(self) -> None:
         self._dispatch()
@@ -326,18 +358,17 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self) -> None:
         url = urllib.parse.urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
         request = Request(
             method=self.command,
             path=url.path,
             query=dict(urllib.parse.parse_qsl(url.query)),
             headers=self.headers,
-            body=self.rfile.read(length),
+            body=self._body(),
         )
         if url.path.startswith(API_PREFIX):
             self._api(request)
         else:
-            self._send(
+            self._reply(
                 self._control(request)
                 or self.server.app.handle_other(request)
                 or error(404, "not_found", f"no {request.method} {request.path}")
@@ -366,7 +397,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self.close_connection = True
                 return
         app.log(request, fields, status=reply.status, outcome=reply.outcome)
-        self._send(reply)
+        self._reply(reply)
 
     def _control(self, request: Request) -> Reply | None:
         app = self.server.app
@@ -392,17 +423,11 @@ class _Handler(BaseHTTPRequestHandler):
                 reply = Reply(200, {"status": "reset"})
         return reply
 
-    def _send(self, reply: Reply) -> None:
-        body = reply.encode()
-        self.send_response(reply.status)
+    def _reply(self, reply: Reply) -> None:
         content_type = reply.content_type
-        self.send_header("Content-Type", f"{content_type}; charset=utf-8" if "text/" in content_type else content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        try:
-            self.wfile.write(body)
-        except (BrokenPipeError, ConnectionResetError):
-            logger.debug("the caller left before the answer (its timeout)")
+        self._send(
+            reply.status, reply.encode(), f"{content_type}; charset=utf-8" if "text/" in content_type else content_type
+        )
 
 
 class _Server(ThreadingHTTPServer):

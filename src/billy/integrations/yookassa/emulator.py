@@ -90,14 +90,14 @@ import urllib.parse
 import uuid
 import zlib
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from billy.core.money import format_amount, is_currency, parse_amount, prorate
-from billy.integrations.emulation import StateFile
+from billy.integrations.emulation import EmulatorHandler, StateFile
 
 logger = logging.getLogger(__name__)
 
@@ -887,35 +887,15 @@ def _card_error(card_number: str, expiry: str, cvc: str, now: dt.datetime) -> tu
     return None, (month, year)
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(EmulatorHandler):
     server: _Server
-    protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-        logger.debug("yookassa emulator: " + format, *args)
+    def emulator_name(self) -> str:
+        return "yookassa"
 
     @property
     def state(self) -> YooKassaState:
         return self.server.state
-
-    def _send(self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        try:
-            self.wfile.write(body)
-        except (BrokenPipeError, ConnectionResetError):
-            # The caller stopped waiting (its timeout): what it asked for is done, as with YooKassa.
-            logger.debug("yookassa emulator: the caller left before the answer")
-
-    def _json(self, status: int, payload: Any) -> None:
-        self._send(status, json.dumps(payload, ensure_ascii=False).encode(), "application/json; charset=utf-8")
-
-    def _body(self) -> bytes:
-        return self.rfile.read(int(self.headers.get("Content-Length") or 0))
 
     def do_GET(self) -> None:
         self._dispatch("GET")

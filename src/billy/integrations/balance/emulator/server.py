@@ -9,11 +9,12 @@ import logging
 import time
 import urllib.parse
 import xmlrpc.client
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 
 from billy.core.money import format_amount
 from billy.integrations.balance import wire
+from billy.integrations.emulation import EmulatorHandler
 
 from . import books, control, methods
 from .state import API_FAULTS, BalanceState, Fault
@@ -21,34 +22,15 @@ from .state import API_FAULTS, BalanceState, Fault
 logger = logging.getLogger(__name__)
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(EmulatorHandler):
     server: Server
-    protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-        logger.debug("balance emulator: " + format, *args)
+    def emulator_name(self) -> str:
+        return "balance"
 
     @property
     def state(self) -> BalanceState:
         return self.server.state
-
-    def _send(self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        try:
-            self.wfile.write(body)
-        except (BrokenPipeError, ConnectionResetError):
-            logger.debug("the caller left before the answer (its timeout)")
-
-    def _json(self, status: int, payload: Any) -> None:
-        self._send(status, json.dumps(payload, ensure_ascii=False).encode(), "application/json")
-
-    def _body(self) -> bytes:
-        return self.rfile.read(int(self.headers.get("Content-Length") or 0))
 
     def do_GET(self) -> None:
         url = urllib.parse.urlsplit(self.path)
