@@ -338,27 +338,17 @@ Money in: the c2b client {DEMO_CLIENT} has a payer and a prepay contract. Form a
   curl -X POST {base}/api/v1/workspaces/c2b/clients/{DEMO_CLIENT}/invoices \\
        -H 'Authorization: Bearer {api_key}' -H 'Content-Type: application/json' \\
        -d '{{"invoice_id": "inv-1", "amount": "1000.00"}}'
-open its payment_url in a browser and pay it on Balance's page; then the wallet shows the money:
-  curl {base}/api/v1/workspaces/c2b/clients/{DEMO_CLIENT}/wallet -H 'Authorization: Bearer {api_key}'
-and a charge takes some of it:
+open its payment_url and pay on Balance's page; GET .../clients/{DEMO_CLIENT}/wallet shows the money. Charge it:
   curl -X POST {base}/api/v1/workspaces/c2b/clients/{DEMO_CLIENT}/charges \\
        -H 'Authorization: Bearer {api_key}' -H 'Content-Type: application/json' \\
        -d '{{"charge_id": "ch-1", "product": "listing", "amount": "300.00"}}'
-Register another client (then PUT .../payers/PAYER_ID and .../contracts/CONTRACT_ID, see the README):
-  curl -X PUT {base}/api/v1/workspaces/c2b/clients/client-2 \\
-       -H 'Authorization: Bearer {api_key}' -H 'Content-Type: application/json' \\
-       -d '{{"name": "ООО Ромашка", "email": "info@romashka.ru", "phone": "8 (495) 123-45-67"}}'
 
 Subscribe a cinema user, then open payment.confirmation_url in a browser and pay with the test
-card 5555 5555 5555 4477 (4000 0000 0000 0002 is declined):
+card 5555 5555 5555 4477 (4000 0000 0000 0002 is declined; refunds: the README, or the admin):
   curl -X POST {base}/api/v1/workspaces/cinema/users/user-1/subscriptions \\
        -H 'Authorization: Bearer {api_key}' -H 'Content-Type: application/json' \\
        -H "Idempotency-Key: $(uuidgen || date +%s%N)" \\
        -d '{{"plan": "monthly", "return_url": "{base}/admin/subscriptions/subscription/"}}'
-Refund it (use the subscription's id; or the admin's "Refund" action on Subscriptions):
-  curl -X POST {base}/api/v1/workspaces/cinema/subscriptions/SUBSCRIPTION_ID/refund \\
-       -H 'Authorization: Bearer {api_key}' -H 'Content-Type: application/json' \\
-       -H "Idempotency-Key: $(uuidgen || date +%s%N)" -d '{{"reason": "changed my mind"}}'
 
 Ctrl-C stops everything; data stays in {data_dir}.
 """,

@@ -104,7 +104,7 @@ def bind_personal_account(*, contract_pk: int, balance: Balance, now: dt.datetim
             bound_at=now,
             updated_at=now,
         )
-    logger.info("contract %s bound to wallet order %s", contract_pk, account.wallet_order_id)
+    logger.debug("contract %s bound to wallet order %s", contract_pk, account.wallet_order_id)
     return True
 
 
