@@ -33,7 +33,13 @@ class Booked:
 def book_order(*, contract_pk: int, info: OrderInfo, now: dt.datetime) -> Booked:
     """Book the increase of the order's totals over what was booked; what was booked now."""
     with transaction.atomic():
-        contract = Contract.objects.select_for_update().select_related("client__workspace").get(pk=contract_pk)
+        # Only the contract row, and FOR NO KEY UPDATE: rows that point at it or at the client (a
+        # charge, a credit transfer: their foreign key checks) never wait for, or deadlock with, a booking.
+        contract = (
+            Contract.objects.select_for_update(no_key=True, of=("self",))
+            .select_related("client__workspace")
+            .get(pk=contract_pk)
+        )
         if contract.wallet_order_id != info.order_id or contract.status != Contract.Status.ACTIVE:
             raise ValueError(f"order {info.order_id} is not the bound wallet order of contract {contract_pk}")
         booked = Booked(

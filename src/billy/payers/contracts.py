@@ -91,7 +91,7 @@ def bind_personal_account(*, contract_pk: int, balance: Balance, now: dt.datetim
         return False
     account = balance.get_personal_account(contract_id=contract.balance_contract_id)
     with transaction.atomic():
-        locked = Contract.objects.select_for_update().get(pk=contract_pk)
+        locked = Contract.objects.select_for_update(no_key=True).get(pk=contract_pk)
         if locked.status != Contract.Status.PENDING:
             return False
         wallet = get_or_create_wallet(client=contract.client, now=now)
