@@ -7,8 +7,10 @@ from billy.api.grpc.enums import enum_number, enum_value
 from billy.charges.models import Charge
 from billy.clients.models import Client
 from billy.ledger.models import LedgerTransaction
+from billy.moneyin.models import CreditTransfer, Invoice
+from billy.payers.models import Contract, Payer
 from billy.subscriptions.models import Plan
-from billy.v1 import clients_pb2, money_pb2, money_pb2_grpc, subscriptions_pb2
+from billy.v1 import clients_pb2, money_pb2, money_pb2_grpc, moneyin_pb2, subscriptions_pb2
 from tests.charges.conftest import fund
 
 ENUMS = [
@@ -18,6 +20,13 @@ ENUMS = [
     (LedgerTransaction.Kind, money_pb2.TransactionKind),
     (Plan.Period, subscriptions_pb2.PlanPeriod),
     (Plan.RefundPolicy, subscriptions_pb2.RefundPolicy),
+    (CreditTransfer.Status, money_pb2.CreditTransferStatus),
+    (Payer.Type, moneyin_pb2.PayerType),
+    (Payer.Status, moneyin_pb2.PayerStatus),
+    (Contract.PaymentType, moneyin_pb2.PaymentType),
+    (Contract.Status, moneyin_pb2.ContractStatus),
+    (Invoice.Kind, moneyin_pb2.InvoiceKind),
+    (Invoice.Status, moneyin_pb2.InvoiceStatus),
 ]
 
 
