@@ -38,12 +38,26 @@ def test_operation_ids_are_verb_and_resource_and_unique(product, callbacks):
 
 def test_operations_are_tagged_by_resource(product):
     tags = {tag for _, _, spec in _operations(product) for tag in spec["tags"]}
-    assert tags == {"clients", "wallets", "charges", "events", "plans", "subscriptions", "webhook endpoints"}
+    assert tags == {
+        "clients",
+        "payers",
+        "contracts",
+        "invoices",
+        "wallets",
+        "charges",
+        "events",
+        "plans",
+        "subscriptions",
+        "webhook endpoints",
+    }
 
 
 def test_callbacks_are_in_their_own_document(product, callbacks):
-    assert not any("providers" in path for path in product["paths"])
-    assert [spec["operationId"] for _, _, spec in _operations(callbacks)] == ["receive_yookassa_notification"]
+    assert not any("providers" in path or "balance/notifications" in path for path in product["paths"])
+    assert [spec["operationId"] for _, _, spec in _operations(callbacks)] == [
+        "receive_yookassa_notification",
+        "receive_balance_notification",
+    ]
 
 
 def test_every_mutating_call_declares_idempotency_key_and_every_answer_request_id(product):

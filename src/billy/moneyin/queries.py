@@ -10,6 +10,7 @@ from billy.clients.models import Client
 from billy.core.errors import BillyError
 from billy.core.pagination import check_limit, decode_id_cursor, encode_id_cursor
 from billy.payers.models import Contract
+from billy.payers.queries import could_be_id
 
 from .models import CreditTransfer, Invoice
 
@@ -28,7 +29,11 @@ class CreditTransferNotFound(BillyError):
 
 
 def get_invoice(*, client: Client, invoice_id: str) -> Invoice:
-    invoice = Invoice.objects.select_related("payer", "contract").filter(client=client, invoice_id=invoice_id).first()
+    invoice = None
+    if could_be_id(invoice_id):
+        invoice = (
+            Invoice.objects.select_related("payer", "contract").filter(client=client, invoice_id=invoice_id).first()
+        )
     if invoice is None:
         raise InvoiceNotFound(details={"invoice_id": invoice_id[:128]})
     return invoice
@@ -52,7 +57,9 @@ def list_invoices(
 
 
 def get_credit_transfer(*, client: Client, transfer_id: str) -> CreditTransfer:
-    transfer = CreditTransfer.objects.filter(client=client, transfer_id=transfer_id).first()
+    transfer = None
+    if could_be_id(transfer_id):
+        transfer = CreditTransfer.objects.filter(client=client, transfer_id=transfer_id).first()
     if transfer is None:
         raise CreditTransferNotFound(details={"transfer_id": transfer_id[:128]})
     return transfer

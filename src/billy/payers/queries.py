@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from billy.clients.models import Client
 from billy.core.pagination import check_limit, decode_id_cursor, encode_id_cursor
+from billy.core.validation import MAX_ID_LENGTH, is_printable_text
 
 from .errors import ContractNotFound, NoActiveContract, PayerNotFound
 from .models import Contract, Payer
 
 
+def could_be_id(value: str) -> bool:
+    """Whether a consumer's id could name anything (PostgreSQL refuses NUL: never send it one)."""
+    return bool(value) and len(value) <= MAX_ID_LENGTH and is_printable_text(value)
+
+
 def get_payer(*, client: Client, payer_id: str) -> Payer:
-    payer = Payer.objects.filter(client=client, payer_id=payer_id).first()
+    payer = Payer.objects.filter(client=client, payer_id=payer_id).first() if could_be_id(payer_id) else None
     if payer is None:
         raise PayerNotFound(details={"payer_id": payer_id[:128]})
     return payer
@@ -31,7 +37,9 @@ def list_payers(*, client: Client, limit: int, cursor: str | None) -> tuple[list
 
 
 def get_contract(*, client: Client, contract_id: str) -> Contract:
-    contract = Contract.objects.select_related("payer").filter(client=client, contract_id=contract_id).first()
+    contract = None
+    if could_be_id(contract_id):
+        contract = Contract.objects.select_related("payer").filter(client=client, contract_id=contract_id).first()
     if contract is None:
         raise ContractNotFound(details={"contract_id": contract_id[:128]})
     return contract

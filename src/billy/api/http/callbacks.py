@@ -12,7 +12,7 @@ from ninja import Field, Router, Schema, Status
 from billy.core import clock
 from billy.core.errors import Forbidden
 from billy.integrations.balance.notification import success_body
-from billy.moneyin.notifications import receive_balance_notification
+from billy.moneyin import notifications as balance_notifications
 from billy.subscriptions.provider_notifications import receive_notification
 
 from .openapi import CALLBACKS_TAG, raises
@@ -89,7 +89,7 @@ _XML_RPC_ANSWER = {
     },
 )
 @raises("forbidden", "not_found", "rate_limited")
-def receive_balance_notification_call(request, workspace: str, secret: str):
+def receive_balance_notification(request, workspace: str, secret: str):
     """Give Balance this URL with the workspace's secret (`billy balance-notify-url <workspace>` prints
     it). Each call is stored raw, deduplicated by (order, seq), and answered at once; a job re-reads
     the order from Balance and books what is new, so the notification's own totals are never
@@ -99,7 +99,7 @@ def receive_balance_notification_call(request, workspace: str, secret: str):
     remote_addr = request.META.get("REMOTE_ADDR", "")
     if not _allowed_source(remote_addr, settings.BALANCE_NOTIFY_ALLOWED_NETWORKS):
         raise Forbidden(f"Notifications are not taken from {remote_addr}.")
-    receive_balance_notification(
+    balance_notifications.receive_balance_notification(
         workspace_name=workspace,
         secret=secret,
         body=request.body,
