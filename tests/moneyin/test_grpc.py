@@ -52,6 +52,7 @@ def test_payer_contract_invoice_and_credit_over_grpc(stubs, money, service_key):
             payer_id="payer-1",
             payment_type=moneyin_pb2.PAYMENT_TYPE_POSTPAY,
             credit_limit="5000.00",
+            payment_term_days=15,
             start_date="2026-11-01",
         ),
         metadata=meta,

@@ -134,6 +134,8 @@ def _validate(*, client: Client, contract_id: str, terms: ContractTerms) -> Cont
         errors["payment_type"] = ["PREPAY or POSTPAY."]
     if terms.credit_limit is not None and not postpay:
         errors["credit_limit"] = ["Only a POSTPAY contract has a credit limit."]
+    if postpay and terms.payment_term_days is None:
+        errors["payment_term_days"] = ["A POSTPAY contract says in how many days a credit invoice is paid."]
     if terms.payment_term_days is not None:
         if not postpay:
             errors["payment_term_days"] = ["Only a POSTPAY contract has a payment term."]
