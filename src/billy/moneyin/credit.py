@@ -18,6 +18,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from billy.clients.models import Client
@@ -105,6 +106,8 @@ def resume_credit_transfer(*, transfer_pk: int, balance: Balance, now: dt.dateti
                 _resolve(transfer, balance=balance, now=now)
             if transfer.status == CreditTransfer.Status.PENDING:
                 _deposit(transfer, balance=balance, now=now)
+            if transfer.status == CreditTransfer.Status.NEEDS_ATTENTION:
+                raise NeedsAttention(transfer.attention_reason)
     if transfer.status == CreditTransfer.Status.SUCCEEDED:
         try:
             refresh_wallet_order(contract_pk=contract.pk, balance=balance, now=now)
@@ -156,7 +159,10 @@ def _settle_earlier(transfer: CreditTransfer, *, balance: Balance, now) -> None:
     for other in earlier:
         _resolve(other, balance=balance, now=now)
         if other.status == CreditTransfer.Status.PENDING and other.deposit_call_started_at is not None:
-            raise UpstreamUnavailable("An earlier transfer's outcome is not known yet; retry later.", retry_after=5)
+            raise UpstreamUnavailable(
+                "An earlier transfer's outcome is not known yet; retry later.",
+                retry_after=settings.BILLY_RETRY_AFTER_SECONDS,
+            )
 
 
 def _credit_total(transfer: CreditTransfer, balance: Balance) -> int:

@@ -55,7 +55,7 @@ def refresh_wallet_order(*, contract_pk: int, balance: Balance, now: dt.datetime
     try:
         sync_invoices(contract, balance=balance, now=now)
         if contract.payment_type == Contract.PaymentType.POSTPAY:
-            sync_credit_used(contract, balance=balance)
+            sync_credit_used(contract, balance=balance, now=now)
     except BalanceError as e:  # the money is booked; the rest waits for the next read
         logger.warning("contract %s: invoices or credit not re-read: %s", contract_pk, e)
     return booked
@@ -102,7 +102,7 @@ def sync_invoices(contract: Contract, *, balance: Balance, now: dt.datetime) -> 
         )
 
 
-def sync_credit_used(contract: Contract, *, balance: Balance) -> None:
+def sync_credit_used(contract: Contract, *, balance: Balance, now: dt.datetime) -> None:
     """The wallet's credit used: Balance's (lowered when a credit invoice is repaid, never adding
     money), plus what billy has reserved for transfers not yet settled."""
     with credit_lock(contract.pk):
@@ -114,5 +114,5 @@ def sync_credit_used(contract: Contract, *, balance: Balance) -> None:
                 )["s"]
                 or 0
             )
-            wallet = get_or_create_wallet(client=contract.client, now=contract.updated_at)
+            wallet = get_or_create_wallet(client=contract.client, now=now)
             set_credit_figures(wallet_id=wallet.pk, credit_used=account.credit_used + in_flight)

@@ -147,11 +147,13 @@ def _create(payer: Payer, *, client: Client, fields: PayerFields, balance: Balan
     _record(payer, person_id=person_id, now=now)
 
 
-def _matches(person_data_: PersonData, fields: PayerFields) -> bool:
+def _matches(found: PersonData, fields: PayerFields) -> bool:
+    """The business fields a person read back is matched on."""
+
     def key(d: PersonData):
         return (d.type, d.name, d.inn, d.kpp or "", d.email, d.phone)
 
-    return key(person_data_) == key(person_data(fields))
+    return key(found) == key(person_data(fields))
 
 
 def _adopt_or_flag(payer: Payer, *, client: Client, balance: Balance, now: dt.datetime) -> None:

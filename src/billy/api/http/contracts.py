@@ -51,7 +51,9 @@ class ContractIn(StrictSchema):
         description="POSTPAY only; 0.00 when not given.",
         json_schema_extra={"pattern": AMOUNT_PATTERN, "examples": ["5000.00"]},
     )
-    payment_term_days: int | None = Field(None, description="POSTPAY only, and required there: days to pay a credit invoice.", ge=1, le=365)
+    payment_term_days: int | None = Field(
+        None, description="POSTPAY only, and required there: days to pay a credit invoice.", ge=1, le=365
+    )
     start_date: str = Field(
         description="The contract's first day (YYYY-MM-DD).",
         json_schema_extra={"format": "date", "pattern": DATE_PATTERN, "examples": ["2026-11-01"]},
