@@ -41,7 +41,7 @@ from chaos_moneyin import fault_spec as money_in_fault_spec  # noqa: E402
 from chaos_ops import Actor, Journal  # noqa: E402
 from chaos_webhooks import BILLY_SETTINGS as WEBHOOK_SETTINGS  # noqa: E402
 from chaos_webhooks import ENDPOINTS as WEBHOOK_ENDPOINTS  # noqa: E402
-from chaos_webhooks import Webhooks, check_webhooks  # noqa: E402
+from chaos_webhooks import WebhookCatchUp, Webhooks, check_webhooks  # noqa: E402
 
 from billy.core.embedded_pg import EmbeddedPostgres  # noqa: E402
 
@@ -474,8 +474,18 @@ def _pending(billy: Billy) -> dict[str, int]:
         return {f"database not answering ({str(e).splitlines()[0][:80]})": 1}
 
 
+def _catching_up(billy: Billy, catching_up: WebhookCatchUp, left: dict[str, int]) -> bool:
+    try:
+        with billy.db() as db:
+            return catching_up(db, left)
+    except psycopg.OperationalError:
+        return False
+
+
 def _settle(billy: Billy, env: dict[str, str], *, deadline: float) -> dict[str, int]:
-    """Poll until nothing is pending in billy and no webhook waits at the provider, or the deadline."""
+    """Poll until nothing is pending in billy and no webhook waits at the provider, or the deadline;
+    past it, for as long as webhook deliveries are all that is left and they keep finishing."""
+    catching_up = WebhookCatchUp()
     last_report = time.monotonic()
     while True:
         left = _pending(billy)
@@ -485,7 +495,7 @@ def _settle(billy: Billy, env: dict[str, str], *, deadline: float) -> dict[str, 
             queued = httpx.get(env["yookassa"] + "/_emulator/deliveries", timeout=30).json()["queued"]
             if queued:
                 left["webhooks queued at the provider"] = queued
-        if not left or time.monotonic() > deadline:
+        if not left or (time.monotonic() > deadline and not _catching_up(billy, catching_up, left)):
             return left
         if report:
             last_report = time.monotonic()

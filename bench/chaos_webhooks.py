@@ -315,6 +315,33 @@ PENDING = {
                                        AND (v.xid, v.id) > (e.after_xid::text::xid8, e.after_event_id))
     """,
 }
+# An endpoint's deliveries go one at a time, so after a long run the busiest endpoint can still be
+# working through its backlog when the wait for the janitors ends: the wait goes on while webhook
+# deliveries are all that is left and more of them finish, up to this much longer.
+CATCH_UP_SECONDS = 900
+CATCH_UP_PROGRESS_SECONDS = 30  # no delivery finishing for this long: it is stuck, not catching up
+
+
+class WebhookCatchUp:
+    """Whether settling should wait on past its deadline: only webhook deliveries are left, and they
+    finish (one did within the last CATCH_UP_PROGRESS_SECONDS), for at most CATCH_UP_SECONDS."""
+
+    def __init__(self) -> None:
+        self.since: float | None = None
+        self.delivered = -1
+        self.progress_at = 0.0
+
+    def __call__(self, db: psycopg.Connection, left: dict[str, int]) -> bool:
+        now = time.monotonic()
+        self.since = self.since or now
+        if set(left) - {*PENDING, "jobs waiting or running"} or now - self.since > CATCH_UP_SECONDS:
+            return False
+        (delivered,) = db.execute("SELECT count(*) FROM webhook_delivery WHERE status = 'DELIVERED'").fetchone()
+        if delivered > self.delivered:
+            self.delivered, self.progress_at = delivered, now
+        return now - self.progress_at <= CATCH_UP_PROGRESS_SECONDS
+
+
 FEED_PAGE = 1000
 FEED_READ_SECONDS = 60
 

@@ -7,6 +7,7 @@ ports) as a subprocess, so nothing here forks a process that runs gRPC threads.
 import subprocess
 import sys
 import time
+import types
 
 import httpx
 import psycopg
@@ -22,7 +23,16 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from chaos_checks import check_answers
 from chaos_ops import Answer, Journal
-from chaos_webhooks import ENDPOINTS, Endpoint, Faults, Receiver, Stretch, check_received, check_requests
+from chaos_webhooks import (
+    ENDPOINTS,
+    Endpoint,
+    Faults,
+    Receiver,
+    Stretch,
+    WebhookCatchUp,
+    check_received,
+    check_requests,
+)
 from chaos_webhooks import Request as WebhookRequest
 
 # Its schedule: a lost Balance notification, then repeated ones, CreateInvoice and CreateClient
@@ -206,3 +216,25 @@ def test_an_endpoints_receiver_faults_are_the_same_for_the_same_seed():
     assert draw(SEED) == draw(SEED)
     assert draw(SEED) != draw(SEED + 1)
     assert {s.mode for s in draw(SEED)[:-1]} == {"error", "unavailable", "drop", "slow"}
+
+
+class _Deliveries:
+    """A database that answers the count of delivered webhooks, one count per query."""
+
+    def __init__(self, *counts: int) -> None:
+        self.counts = iter(counts)
+
+    def execute(self, sql: str):
+        count = next(self.counts)
+        return types.SimpleNamespace(fetchone=lambda: (count,))
+
+
+def test_settling_waits_on_past_its_deadline_while_webhook_deliveries_alone_are_left_and_move_on():
+    catching_up = WebhookCatchUp()
+    behind = {"webhook endpoints behind the feed": 1, "jobs waiting or running": 1}
+
+    assert catching_up(_Deliveries(100), behind)
+    assert not catching_up(_Deliveries(), {**behind, "holds HELD": 2})
+    catching_up.progress_at -= 31  # no delivery finished for 31 s
+    assert not catching_up(_Deliveries(100), behind)
+    assert catching_up(_Deliveries(101), behind)

@@ -5,14 +5,17 @@ pytest-django configures Django, so settings see the URL. Tests run in their own
 database, created and dropped by pytest-django: dev data is never touched.
 """
 
+import atexit
 import os
+import shutil
+import tempfile
 
 # Every HTTP API answer of the run, in this process and in the billy processes tests start, is
-# logged here; tests/api/test_openapi_contract.py checks them against the OpenAPI document at the end.
-if not os.environ.get("BILLY_API_CONTRACT_LOG"):
-    import tempfile
-
-    os.environ["BILLY_API_CONTRACT_LOG"] = os.path.join(tempfile.mkdtemp(prefix="billy-api-contract-"), "answers.jsonl")
+# logged to a file of this run's own; tests/api/test_openapi_contract.py checks them against the
+# OpenAPI document at the end, and the file goes when the run ends.
+_contract_dir = tempfile.mkdtemp(prefix="billy-api-contract-")
+os.environ["BILLY_API_CONTRACT_LOG"] = os.path.join(_contract_dir, "answers.jsonl")
+atexit.register(shutil.rmtree, _contract_dir, ignore_errors=True)
 
 # Tests revoke keys and change grants and expect the next request to see it.
 os.environ.setdefault("BILLY_AUTH_CACHE_SECONDS", "0")

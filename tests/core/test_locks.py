@@ -80,7 +80,8 @@ def test_a_lock_whose_release_fails_is_freed_with_its_connection(other_session):
     with pytest.raises(DatabaseError), transaction.atomic(), session_lock(NAMESPACE, "aborted"):
         connection.cursor().execute("SELECT 1 / 0")  # the transaction is aborted: unlocking fails
 
-    assert taken_by(other_session, "aborted")
+    # The server frees the lock when the closed session's backend has exited, a moment later.
+    assert wait_for(lambda: taken_by(other_session, "aborted"))
 
 
 def test_a_try_lock_does_not_wait_while_another_session_holds_it_and_is_had_once_that_session_dies(other_session):
@@ -88,9 +89,13 @@ def test_a_try_lock_does_not_wait_while_another_session_holds_it_and_is_had_once
 
     with try_session_lock(NAMESPACE, "janitor") as taken:
         assert taken is False
-    other_session.close()  # its process died: PostgreSQL frees the lock
-    with try_session_lock(NAMESPACE, "janitor") as taken:
-        assert taken is True
+    other_session.close()  # its process died: PostgreSQL frees the lock once its backend has exited
+
+    def taken_now() -> bool:
+        with try_session_lock(NAMESPACE, "janitor") as taken:
+            return taken
+
+    assert wait_for(taken_now) is True
 
 
 def test_a_try_lock_taken_is_held_for_its_block_and_released_after(other_session):

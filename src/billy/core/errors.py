@@ -19,6 +19,8 @@ class ErrorCode:
     http_status: int
     grpc_status: grpc.StatusCode
     description: str
+    # The answer says when to try again (Retry-After, gRPC RetryInfo): the caller should, later.
+    retry_after: bool = False
 
 
 _TABLE = [
@@ -80,6 +82,7 @@ _TABLE = [
         429,
         grpc.StatusCode.RESOURCE_EXHAUSTED,
         "Too many requests from this source; retry after Retry-After seconds (also in details.retry_after).",
+        retry_after=True,
     ),
     ErrorCode("method_not_allowed", 405, grpc.StatusCode.UNIMPLEMENTED, "The path does not accept this method."),
     ErrorCode("idempotency_conflict", 409, grpc.StatusCode.ALREADY_EXISTS, "The id was used with another body."),
@@ -88,6 +91,7 @@ _TABLE = [
         409,
         grpc.StatusCode.ABORTED,
         "A call with this Idempotency-Key is still running; retry after Retry-After seconds.",
+        retry_after=True,
     ),
     ErrorCode("invalid_state", 409, grpc.StatusCode.FAILED_PRECONDITION, "The resource's state does not allow this."),
     ErrorCode(
@@ -145,18 +149,26 @@ _TABLE = [
         grpc.StatusCode.FAILED_PRECONDITION,
         "The upstream system refused the data; details carry its code.",
     ),
-    ErrorCode("upstream_error", 502, grpc.StatusCode.UNAVAILABLE, "The upstream system answered with an error."),
+    ErrorCode(
+        "upstream_error",
+        502,
+        grpc.StatusCode.UNAVAILABLE,
+        "The upstream system answered with an error; retry after Retry-After seconds.",
+        retry_after=True,
+    ),
     ErrorCode(
         "upstream_unavailable",
         503,
         grpc.StatusCode.UNAVAILABLE,
         "The upstream system is unavailable; retry after Retry-After seconds.",
+        retry_after=True,
     ),
     ErrorCode(
         "unavailable",
         503,
         grpc.StatusCode.UNAVAILABLE,
         "billy's database does not answer; nothing was changed, retry after Retry-After seconds.",
+        retry_after=True,
     ),
     ErrorCode("internal_error", 500, grpc.StatusCode.INTERNAL, "An unexpected error; it is logged."),
 ]
@@ -231,6 +243,10 @@ class BillyError(Exception):
     ) -> None:
         self.message = _cap_text(message or self.default_message, MAX_MESSAGE_LENGTH)
         self.details = capped_details(details or {})
+        if retry_after is None and ERROR_CODES[self.code].retry_after:
+            from django.conf import settings
+
+            retry_after = settings.BILLY_RETRY_AFTER_SECONDS
         self.retry_after = retry_after
         super().__init__(self.message)
 

@@ -17,6 +17,10 @@ _AMOUNT = re.compile(r"^(0|[1-9][0-9]{0,11})(\.[0-9]{1,2})?$")
 AMOUNT_PATTERN = _AMOUNT.pattern
 # The same, greater than zero: what the OpenAPI document declares for an amount that must move money.
 POSITIVE_AMOUNT_PATTERN = r"^(0\.(0[1-9]|[1-9][0-9]?)|[1-9][0-9]{0,11}(\.[0-9]{1,2})?)$"
+# The same, signed: an amount that may take money away (an adjustment).
+SIGNED_AMOUNT_PATTERN = r"^-?(0|[1-9][0-9]{0,11})(\.[0-9]{1,2})?$"
+# What `format_amount` writes: exactly two decimals, a sign when negative, no upper bound (a total).
+WRITTEN_AMOUNT_PATTERN = r"^-?(0|[1-9][0-9]*)\.[0-9]{2}$"
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 CURRENCY_PATTERN = _CURRENCY.pattern
 # Banker's rounding, the one mode billy uses when a rule divides money.

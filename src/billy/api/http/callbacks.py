@@ -44,7 +44,7 @@ def _allowed_source(remote_addr: str, networks: list[str]) -> bool:
     response={200: WebhookOut},
     summary="Notifications from the card payment provider",
 )
-@raises("forbidden", "not_found", "rate_limited")
+@raises("forbidden", "not_found", "rate_limited", "payload_too_large")
 def receive_yookassa_notification(request, workspace: str):
     """A notification about a payment or refund billy made is stored, deduplicated by (event, object
     id) and acknowledged with 200 `received` or `duplicate`; a job then re-reads the object from the

@@ -169,7 +169,7 @@ def charge_out(charge: Charge) -> ChargeOut:
     response={200: ChargeOut, 201: ChargeOut},
     summary="Charge the client (or hold the money)",
 )
-@raises("client_not_found", "client_needs_attention", "insufficient_funds", "currency_mismatch")
+@raises("client_not_found", "insufficient_funds", "currency_mismatch")
 def create_charge(request, workspace: str, service_client_id: str, payload: ChargeIn):
     """201 with the new charge (`COMPLETED`, or `HELD` for a hold); 200 with the charge as it is now
     when the same `charge_id` comes again with the same body; 409 `idempotency_conflict` with another.

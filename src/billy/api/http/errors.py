@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import logging
 from typing import Any
 
@@ -10,24 +11,63 @@ from django.http import Http404, HttpRequest, HttpResponse
 from ninja import Field, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
+from pydantic import ConfigDict
 
 from billy.core.database import database_unavailable
 from billy.core.errors import ERROR_CODES, BillyError, code_for_http_status
 from billy.core.logs import current_request_id
+from billy.core.money import WRITTEN_AMOUNT_PATTERN
 
 from .rendering import json_response
 
 logger = logging.getLogger(__name__)
 
 
+# The error table as the OpenAPI document's enum `ErrorCode`.
+ErrorCode = enum.StrEnum("ErrorCode", {code: code for code in ERROR_CODES})
+ErrorCode.__doc__ = "\n".join(f"- `{c.code}` ({c.http_status}): {c.description}" for c in ERROR_CODES.values())
+
+
+class ErrorDetails(Schema):
+    """What the code is about: the fields below are those with a fixed shape; others vary by code."""
+
+    model_config = ConfigDict(extra="allow")
+
+    fields: dict[str, list[str]] | None = Field(
+        None, description="validation_failed: each invalid field (dotted path) and what is wrong with it."
+    )
+    retry_after: int | None = Field(None, ge=0, description="rate_limited: seconds to wait, as Retry-After.")
+    balance_code: str | None = Field(None, description="upstream_rejected, upstream_error: Balance's code.")
+    amount: str | None = Field(
+        None,
+        description="insufficient_funds: the amount asked for.",
+        json_schema_extra={"pattern": WRITTEN_AMOUNT_PATTERN},
+    )
+    available: str | None = Field(
+        None,
+        description="insufficient_funds of an adjustment: what the wallet has available.",
+        json_schema_extra={"pattern": WRITTEN_AMOUNT_PATTERN},
+    )
+    currency: str | None = Field(None, description="insufficient_funds: the wallet's currency.")
+    wallet_currency: str | None = Field(None, description="currency_mismatch: the wallet's currency.")
+    status: str | None = Field(None, description="invalid_state: the resource's state now.")
+    credit_available: str | None = Field(
+        None,
+        description="credit_limit_exceeded: what the credit limit has left.",
+        json_schema_extra={"pattern": WRITTEN_AMOUNT_PATTERN},
+    )
+
+
 class ErrorBody(Schema):
-    code: str
-    message: str
-    details: dict[str, Any]
+    code: ErrorCode
+    message: str = Field(description="For people; may change.")
+    details: ErrorDetails
     request_id: str | None = Field(None, description="The request's Request-Id, as in the logs.")
 
 
 class ErrorOut(Schema):
+    """Every error billy answers, the framework's included."""
+
     error: ErrorBody
 
 

@@ -14,7 +14,12 @@ from typing import Annotated, Any
 from ninja import Field
 from pydantic import WithJsonSchema
 
-from billy.core.money import AMOUNT_PATTERN, CURRENCY_PATTERN, POSITIVE_AMOUNT_PATTERN
+from billy.core.money import (
+    CURRENCY_PATTERN,
+    POSITIVE_AMOUNT_PATTERN,
+    SIGNED_AMOUNT_PATTERN,
+    WRITTEN_AMOUNT_PATTERN,
+)
 from billy.core.timestamps import TIMESTAMP_PATTERN
 from billy.core.validation import (
     ID_PATTERN,
@@ -24,12 +29,9 @@ from billy.core.validation import (
     MAX_METADATA_VALUE_LENGTH,
 )
 
-# What billy writes: exactly two decimals, a sign where the amount can be negative.
-WRITTEN_AMOUNT_PATTERN = r"^-?(0|[1-9][0-9]*)\.[0-9]{2}$"
-
 # -- in ----------------------------------------------------------------------------------------
 MONEY_IN = {"pattern": POSITIVE_AMOUNT_PATTERN, "examples": ["1234.50"]}
-SIGNED_MONEY_IN = {"pattern": r"^-?" + AMOUNT_PATTERN.lstrip("^"), "examples": ["-100.00"]}
+SIGNED_MONEY_IN = {"pattern": SIGNED_AMOUNT_PATTERN, "examples": ["-100.00"]}
 ID = {"minLength": 1, "maxLength": MAX_ID_LENGTH, "pattern": ID_PATTERN, "examples": ["ch-2026-000123"]}
 NAME = {"minLength": 1, "maxLength": 128}
 CURRENCY = {"pattern": CURRENCY_PATTERN, "examples": ["RUB"]}

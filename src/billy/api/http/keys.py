@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Schema, Status
 
 from billy.core import clock
@@ -33,15 +33,17 @@ def keyed_answer(
     workspace: Workspace,
     operation: str,
     fingerprint: dict[str, Any],
-    run: Callable[[], tuple[int, Schema | dict[str, Any]]],
+    run: Callable[[], tuple[int, Schema | dict[str, Any] | None]],
 ):
     """The view's answer: `run()` (status and body) once per Idempotency-Key, if one was sent.
 
     `fingerprint` is the request as the view parsed it (path ids and body): what a repeat with the
-    key must match."""
+    key must match. A body of None is an answer without one (204)."""
     key = idempotency_key(request)
     if key is None:
         status, body = run()
+        if body is None:
+            return HttpResponse(status=status)  # 204: no body
         # Plain data is answered as it is: validating a batch's 1,000 results would cost more than the charges.
         return Status(status, body) if isinstance(body, Schema) else json_response(body, status=status)
 
@@ -52,4 +54,6 @@ def keyed_answer(
     status, body = answer_with_key(
         workspace_id=workspace.pk, operation=operation, key=key, request=fingerprint, run=answer, now=clock.now()
     )
+    if body is None:
+        return HttpResponse(status=status)
     return json_response(with_request_id(body), status=status)

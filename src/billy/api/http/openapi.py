@@ -29,7 +29,7 @@ from billy.core.errors import ERROR_CODES
 from billy.core.timestamps import TIMESTAMP_PATTERN
 from billy.events.registry import EVENT_TYPES, RETIRED_EVENT_TYPES, EventType
 
-from .fields import WRITTEN_AMOUNT_PATTERN
+from .errors import ErrorOut
 from .keys import IDEMPOTENCY_KEY
 from .middleware import REQUEST_ID_HEADER
 
@@ -51,8 +51,8 @@ COMMON_CODES = (
 BODY_CODES = ("bad_request", "payload_too_large")
 # An operation that honours Idempotency-Key (every mutating one but the callbacks).
 KEY_CODES = ("idempotency_conflict", "in_progress")
-# The codes whose answer carries Retry-After (and details.retry_after).
-RETRY_AFTER_CODES = frozenset({"rate_limited", "in_progress", "unavailable", "upstream_unavailable"})
+# The codes whose answer carries Retry-After.
+RETRY_AFTER_CODES = frozenset(code for code, spec in ERROR_CODES.items() if spec.retry_after)
 
 
 def raises(*codes: str) -> Callable:
@@ -66,6 +66,13 @@ def raises(*codes: str) -> Callable:
         return view
 
     return mark
+
+
+def requires_idempotency_key(view: Callable) -> Callable:
+    """Declare that the view refuses a call without an Idempotency-Key (it creates something the caller
+    does not name): the header is `required` in the document."""
+    view.billy_key_required = True
+    return view
 
 
 def codes_of(view: Callable, method: str, *, has_body: bool, authenticated: bool) -> list[str]:
@@ -83,60 +90,9 @@ def codes_of(view: Callable, method: str, *, has_body: bool, authenticated: bool
 
 
 def error_schemas() -> dict[str, Any]:
-    details = {
-        "type": "object",
-        "description": "What the code is about; the shapes below are those with a fixed one, others vary by code.",
-        "properties": {
-            "fields": {
-                "type": "object",
-                "description": "validation_failed: each invalid field (dotted path) and what is wrong with it.",
-                "additionalProperties": {"type": "array", "items": {"type": "string"}},
-            },
-            "retry_after": {
-                "type": "integer",
-                "minimum": 0,
-                "description": "rate_limited, in_progress, unavailable: seconds to wait (as Retry-After).",
-            },
-            "balance_code": {"type": "string", "description": "upstream_rejected, upstream_error: Balance's code."},
-            "amount": {
-                "type": "string",
-                "pattern": WRITTEN_AMOUNT_PATTERN,
-                "description": "insufficient_funds: the amount asked for.",
-            },
-            "available": {
-                "type": "string",
-                "pattern": WRITTEN_AMOUNT_PATTERN,
-                "description": "insufficient_funds of an adjustment: what the wallet has available.",
-            },
-            "currency": {"type": "string", "description": "insufficient_funds: the wallet's currency."},
-            "wallet_currency": {"type": "string", "description": "currency_mismatch: the wallet's currency."},
-            "status": {"type": "string", "description": "invalid_state: the resource's state now."},
-        },
-        "additionalProperties": True,
-    }
-    return {
-        "ErrorCode": {
-            "type": "string",
-            "enum": list(ERROR_CODES),
-            "description": "\n".join(f"- `{c.code}` ({c.http_status}): {c.description}" for c in ERROR_CODES.values()),
-        },
-        "ErrorDetails": details,
-        "ErrorBody": {
-            "type": "object",
-            "properties": {
-                "code": {"$ref": "#/components/schemas/ErrorCode"},
-                "message": {"type": "string", "description": "For people; may change."},
-                "details": {"$ref": "#/components/schemas/ErrorDetails"},
-                "request_id": {"type": "string", "description": "The request's Request-Id, as in the logs."},
-            },
-            "required": ["code", "message", "details"],
-        },
-        "ErrorOut": {
-            "type": "object",
-            "properties": {"error": {"$ref": "#/components/schemas/ErrorBody"}},
-            "required": ["error"],
-        },
-    }
+    """ErrorOut and what it holds, as components (the one definition: api/http/errors.py)."""
+    schema = ErrorOut.model_json_schema(ref_template="#/components/schemas/{model}")
+    return {**schema.pop("$defs"), "ErrorOut": schema}
 
 
 def _camel(name: str) -> str:
@@ -160,17 +116,30 @@ def _portable(spec: dict[str, Any]) -> dict[str, Any]:
     return spec
 
 
+def _merged(versions: list[EventType], field: str) -> dict[str, Any]:
+    """A field as every version that has it writes it: the constraints they share; the current
+    version's description, with an earlier version's own wording after it where it differs."""
+    specs = [_portable(v.schema["properties"][field]) for v in versions]
+    merged = {k: v for k, v in specs[-1].items() if k != "description" and all(s.get(k) == v for s in specs)}
+    description = specs[-1].get("description", "")
+    for version, spec in zip(versions[:-1], specs[:-1], strict=True):
+        if spec.get("description") and spec.get("description") != description:
+            description += f" (Version {version.version}: {spec['description']})"
+    return {**merged, "description": description} if description else merged
+
+
 def event_schemas() -> dict[str, Any]:
     """One schema per event type as the feed hands it out: the envelope (`id`, `type`, `version`,
-    `created_at`) beside its facts; a type with retired versions takes the fields of every version
-    (required: those every version has), since the feed still holds the older ones."""
+    `created_at`) beside its facts. A type with retired versions takes the fields of every version,
+    each with the constraints all versions that have it share (required: the fields every version
+    has), since the feed still holds events of the older ones."""
     schemas: dict[str, Any] = {}
     for name, current in EVENT_TYPES.items():
         versions = _versions(name)
-        properties: dict[str, Any] = {}
-        for version in versions:  # the current version last: its wording wins
-            for field, spec in version.schema["properties"].items():
-                properties[field] = _portable(spec)
+        properties = {
+            field: _merged([v for v in versions if field in v.schema["properties"]], field)
+            for field in dict.fromkeys(f for v in versions for f in v.schema["properties"])
+        }
         required = set.intersection(*(set(v.required) for v in versions))
         schemas[event_schema_name(name)] = {
             "type": "object",
@@ -302,7 +271,7 @@ def finish(api: NinjaAPI, schema: dict[str, Any]) -> dict[str, Any]:
                     {
                         "name": IDEMPOTENCY_KEY,
                         "in": "header",
-                        "required": False,
+                        "required": getattr(view, "billy_key_required", False),
                         "description": "Makes a retry safe: the key's first answer is replayed for the same "
                         "request; the key with another request is 409 `idempotency_conflict`. Kept 7 days.",
                         "schema": {"type": "string", "minLength": 1, "maxLength": 255},

@@ -21,7 +21,7 @@ from billy.workspaces.queries import get_workspace_for
 from .errors import with_request_id
 from .fields import Timestamp, currency, money
 from .keys import idempotency_key
-from .openapi import raises
+from .openapi import raises, requires_idempotency_key
 from .rendering import json_data, json_response
 from .strict import StrictSchema, one_of
 
@@ -191,7 +191,8 @@ def list_plans(request, workspace: str):
     response={200: SubscriptionOut, 201: SubscriptionOut},
     summary="Subscribe a user to a plan (needs Idempotency-Key)",
 )
-@raises("plan_not_found", "payment_provider_not_configured", "upstream_unavailable", "upstream_error")
+@raises("plan_not_found", "payment_provider_not_configured", "invalid_state", "upstream_unavailable")
+@requires_idempotency_key
 def create_subscription(request, workspace: str, user_id: str, payload: SubscribeIn):
     """201 with a PENDING subscription and its payment: send the payer to `payment.confirmation_url`.
     While a payment for the same user and plan is pending, 200 with that one. 503 when the provider
@@ -248,6 +249,7 @@ def get_subscription(request, workspace: str, subscription_id: str):
     summary="Refund a subscription by its plan's policy (needs Idempotency-Key)",
 )
 @raises("subscription_not_found", "invalid_state", "refund_not_allowed")
+@requires_idempotency_key
 def refund_subscription(request, workspace: str, subscription_id: str, payload: SubscriptionRefundIn):
     """202 with a PENDING refund, its amount set by the plan's refund policy; the provider is asked
     in the background, and on success the role is revoked and the user told. A refund already in

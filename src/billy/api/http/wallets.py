@@ -135,7 +135,7 @@ def list_wallet_transactions(
     response={200: AdjustmentOut, 201: AdjustmentOut},
     summary="Correct a wallet (operator keys only)",
 )
-@raises("forbidden", "client_not_found", "insufficient_funds", "currency_mismatch")
+@raises("forbidden", "client_not_found", "insufficient_funds")
 def create_adjustment(request, workspace: str, service_client_id: str, payload: AdjustmentIn):
     """201 with the new adjustment; 200 with it as it is when the same `adjustment_id` comes again
     with the same body; 409 `idempotency_conflict` with another."""

@@ -8,7 +8,6 @@ answers of create and rotate only.
 
 from __future__ import annotations
 
-from django.http import HttpResponse
 from ninja import Field, Query, Router, Schema, Status
 
 from billy.core import clock
@@ -21,8 +20,8 @@ from billy.workspaces.queries import get_workspace_for
 
 from .errors import with_request_id
 from .fields import Timestamp
-from .keys import idempotency_key
-from .openapi import raises
+from .keys import idempotency_key, keyed_answer
+from .openapi import raises, requires_idempotency_key
 from .rendering import json_data, json_response
 from .strict import StrictSchema, one_of
 
@@ -163,6 +162,7 @@ def _secret_answer(status: int):
 
 
 @router.post(PATH, response={201: EndpointWithSecretOut}, summary="Add a webhook endpoint (needs Idempotency-Key)")
+@requires_idempotency_key
 def create_webhook_endpoint(request, workspace: str, payload: EndpointIn):
     """201 with the endpoint and its signing `secret`, shown in this answer only (a retry with the
     same Idempotency-Key replays it). It is sent the events written from now on."""
@@ -200,23 +200,41 @@ def get_webhook_endpoint(request, workspace: str, endpoint_id: str):
 @raises("webhook_endpoint_not_found")
 def update_webhook_endpoint(request, workspace: str, endpoint_id: str, payload: EndpointPatch):
     """Fields left out (or null) stay as they are."""
-    endpoint = endpoints.update_endpoint(
-        workspace=get_workspace_for(request.auth, workspace),
-        endpoint_id=endpoint_id,
-        url=payload.url,
-        event_types=payload.event_types,
-        enabled=payload.enabled,
-        now=clock.now(),
+    ws = get_workspace_for(request.auth, workspace)
+
+    def run():
+        endpoint = endpoints.update_endpoint(
+            workspace=ws,
+            endpoint_id=endpoint_id,
+            url=payload.url,
+            event_types=payload.event_types,
+            enabled=payload.enabled,
+            now=clock.now(),
+        )
+        return 200, EndpointOut(**endpoint_data(endpoint))
+
+    return keyed_answer(
+        request,
+        workspace=ws,
+        operation="update_webhook_endpoint",
+        fingerprint={"endpoint_id": endpoint_id, **payload.model_dump()},
+        run=run,
     )
-    return Status(200, EndpointOut(**endpoint_data(endpoint)))
 
 
 @router.delete(PATH + "/{endpoint_id}", response={204: None}, summary="Delete a webhook endpoint")
 @raises("webhook_endpoint_not_found")
 def delete_webhook_endpoint(request, workspace: str, endpoint_id: str):
     """The endpoint goes with its delivery log; nothing more is sent to it."""
-    endpoints.delete_endpoint(workspace=get_workspace_for(request.auth, workspace), endpoint_id=endpoint_id)
-    return HttpResponse(status=204)
+    ws = get_workspace_for(request.auth, workspace)
+
+    def run():
+        endpoints.delete_endpoint(workspace=ws, endpoint_id=endpoint_id)
+        return 204, None
+
+    return keyed_answer(
+        request, workspace=ws, operation="delete_webhook_endpoint", fingerprint={"endpoint_id": endpoint_id}, run=run
+    )
 
 
 @router.post(
@@ -225,6 +243,7 @@ def delete_webhook_endpoint(request, workspace: str, endpoint_id: str):
     summary="Make a new signing secret (needs Idempotency-Key)",
 )
 @raises("webhook_endpoint_not_found")
+@requires_idempotency_key
 def rotate_webhook_endpoint_secret(request, workspace: str, endpoint_id: str, payload: RotateIn):
     """200 with the new `secret` (shown in this answer only). Until `previous_secret_expires_at`,
     deliveries carry a signature by the old secret too."""
@@ -261,6 +280,7 @@ def list_webhook_deliveries(request, workspace: str, endpoint_id: str, filters: 
     summary="Send a delivery's event again (needs Idempotency-Key)",
 )
 @raises("webhook_endpoint_not_found", "webhook_delivery_not_found")
+@requires_idempotency_key
 def replay_webhook_delivery(request, workspace: str, endpoint_id: str, delivery_id: str):
     """202: a new attempt with the same event id is made shortly, whatever the delivery's state; a
     success makes a given-up delivery DELIVERED."""
