@@ -32,6 +32,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
+import chaos_families  # noqa: E402
 import httpx  # noqa: E402
 import psycopg  # noqa: E402
 from chaos_checks import check_all, failed_janitor_runs, pending  # noqa: E402
@@ -67,6 +68,7 @@ FAULT_WEIGHTS = {
     "webhook": 5,
     "auth": 2,
     "notifications": 1,
+    "cards": 3,
     "kill_http_worker": 2,
     "kill_worker": 2,
     "restart_postgres": 2,
@@ -127,6 +129,8 @@ def _params(rng: random.Random, kind: str) -> dict[str, Any]:
         return {"kind": fault, "count": rng.randint(1, 3), "seconds": round(seconds, 1)}
     if kind == "balance_money":
         return money_in_fault_params(rng)
+    if kind == "cards":
+        return chaos_families.fault_params(rng, HANG_SECONDS)
     if kind == "restart_postgres":
         return {"down_seconds": round(rng.uniform(0.5, 5), 1)}
     return {"pick": rng.randrange(1000)}
@@ -145,6 +149,8 @@ BANNER = {
     "yookassa": r"^  YooKassa +emulator at (http://\S+?)/v3",
     "auth": r"^  Auth API +emulator at (http://\S+?) ",
     "notifications": r"^  notifications emulator at (http://\S+)",
+    "cards": r"^  cards +emulator at (http://\S+)",
+    "family": r"^Try \(the taxi's demo family is (\S+),",
     "database": r"^  database +(\S+)",
 }
 
@@ -173,8 +179,11 @@ class Billy:
             # one more slot per endpoint leaves the other jobs the four they have without them.
             BILLY_WORKER_CONCURRENCY=str(4 + len(WEBHOOK_ENDPOINTS)),
             **WEBHOOK_SETTINGS,
+            CARDS_TIMEOUT=str(UPSTREAM_TIMEOUT),
+            # A card call whose outcome billy did not learn is settled within seconds.
+            BILLY_CARD_CALL_HORIZON_SECONDS="10",
         )
-        for variable in ("HTTP", "GRPC", "BALANCE", "YOOKASSA", "AUTH", "NOTIFICATIONS"):
+        for variable in ("HTTP", "GRPC", "BALANCE", "YOOKASSA", "AUTH", "NOTIFICATIONS", "CARDS"):
             env[f"BILLY_{variable}_PORT"] = "0"
         self.log = open(self.log_path, "w")
         self.process = subprocess.Popen(
@@ -310,7 +319,7 @@ class Injector(threading.Thread):
         elif fault.kind in ("yookassa", "webhook"):
             spec = {k: v for k, v in p.items() if k in ("kind", "count", "seconds", "operation", "times")}
             httpx.post(env["yookassa"] + "/_emulator/faults", json=spec, timeout=10).raise_for_status()
-        elif fault.kind in ("auth", "notifications"):
+        elif fault.kind in ("auth", "notifications", "cards"):
             spec = {k: p[k] for k in ("kind", "count", "seconds")}
             httpx.post(env[fault.kind] + "/_emulator/faults", json=spec, timeout=10).raise_for_status()
         elif fault.kind == "kill_http_worker":
@@ -326,7 +335,7 @@ class Injector(threading.Thread):
 
 
 def clear_faults(env: dict[str, str]) -> None:
-    for name in ("balance", "yookassa", "auth", "notifications"):
+    for name in ("balance", "yookassa", "auth", "notifications", "cards"):
         httpx.delete(env[name] + "/_emulator/faults", timeout=10).raise_for_status()
 
 

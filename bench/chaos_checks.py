@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
+import chaos_families
 import httpx
 import psycopg
 from chaos_moneyin import PENDING as MONEY_IN_PENDING
@@ -26,6 +27,7 @@ PENDING = {
     "card refunds PENDING": "SELECT count(*) FROM subscription_refund WHERE status = 'PENDING'",
     **WEBHOOKS_PENDING,
     **MONEY_IN_PENDING,
+    **chaos_families.PENDING,
 }
 
 
@@ -52,6 +54,7 @@ def check_all(db: psycopg.Connection, env: dict[str, str], journal: Journal, lef
     findings += check_roles(db, env)
     findings += check_answers(db, journal)
     findings += check_money_in(db, env, journal)
+    findings += chaos_families.check(db, env, journal)
     return findings
 
 

@@ -21,6 +21,7 @@ import uuid
 from collections import Counter
 from typing import Any
 
+import chaos_families
 import grpc
 import httpx
 from chaos_moneyin import WEIGHTS as MONEY_IN_WEIGHTS
@@ -54,6 +55,8 @@ WEIGHTS = {
     "pay": 8,
     "refund_subscription": 3,
     **MONEY_IN_WEIGHTS,
+    "family_spend": 6,
+    "family_settle": 5,
 }
 
 
@@ -128,6 +131,7 @@ class Actor(MoneyInOps, threading.Thread):
         self.open_holds: list[tuple[str, int]] = []  # (charge id, amount) this actor will confirm or cancel
         self.to_pay: list[str] = []  # subscription keys whose user has not acted yet
         self.paid: list[str] = []  # subscription ids whose user paid
+        self.family_open: list[str] = []  # family card spendings this actor will settle
         self.http = httpx.Client(
             base_url=env["http"] + "/api/v1",
             headers={"Authorization": f"Bearer {env['key']}"},
@@ -389,6 +393,13 @@ class Actor(MoneyInOps, threading.Thread):
         answer = self._http("read", "GET", f"/workspaces/{C2B}/clients/{client}/wallet", {"client": client})
         if answer.outcome == "ok":
             self._saw_wallet(client, answer.body)
+
+    # -- family accounts (chaos_families.py) ---------------------------------------------------
+    def op_family_spend(self) -> None:
+        chaos_families.spend(self)
+
+    def op_family_settle(self) -> None:
+        chaos_families.settle(self)
 
     # -- subscriptions -------------------------------------------------------------------------
     def op_subscribe(self) -> None:

@@ -319,7 +319,9 @@ PENDING = {
 # working through its backlog when the wait for the janitors ends: the wait goes on while webhook
 # deliveries are all that is left and more of them finish, up to this much longer.
 CATCH_UP_SECONDS = 900
-CATCH_UP_PROGRESS_SECONDS = 30  # no delivery finishing for this long: it is stuck, not catching up
+# No delivery finishing for this long means stuck, not catching up (a receiver stretch of six slow
+# answers alone takes 30 s).
+CATCH_UP_PROGRESS_SECONDS = 120
 
 
 class WebhookCatchUp:

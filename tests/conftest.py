@@ -31,6 +31,9 @@ from hypothesis import settings as hypothesis_settings
 from billy.core import clock
 from billy.integrations.balance.client import XmlRpcBalance
 from billy.integrations.balance.emulator import BalanceEmulator, BalanceEmulatorControl
+from billy.integrations.cards.client import HttpCardSystem
+from billy.integrations.cards.emulator import DEV_TOKEN as CARDS_TOKEN
+from billy.integrations.cards.emulator import CardsEmulator, CardsEmulatorControl
 from billy.ledger.postings import forget_system_accounts
 from billy.workspaces import operations as workspace_operations
 from billy.workspaces.models import Workspace
@@ -87,6 +90,33 @@ def balance_control(balance_emulator, settings) -> BalanceEmulatorControl:
 @pytest.fixture
 def balance(balance_emulator, balance_control) -> XmlRpcBalance:
     return XmlRpcBalance(url=balance_emulator.url, operator_uid=0, connect_timeout=1.0, timeout=TEST_BALANCE_TIMEOUT)
+
+
+# The card system adapter's read timeout: room for a busy machine; a commit_then_timeout fault hangs past it.
+CARDS_TIMEOUT = 3.0
+
+
+@pytest.fixture(scope="session")
+def cards_emulator():
+    emulator = CardsEmulator().start()
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture
+def cards(cards_emulator, settings) -> CardsEmulatorControl:
+    """The emulator's control API, reset for each test; billy's settings point at the emulator."""
+    control = CardsEmulatorControl(cards_emulator.base_url)
+    control.reset()
+    settings.CARDS_URL = cards_emulator.base_url
+    settings.CARDS_TIMEOUT = CARDS_TIMEOUT
+    settings.CARDS_CONNECT_TIMEOUT = 1.0
+    return control
+
+
+@pytest.fixture
+def card_system(cards_emulator, cards) -> HttpCardSystem:
+    return HttpCardSystem(cards_emulator.base_url, CARDS_TOKEN, connect_timeout=1.0, timeout=CARDS_TIMEOUT)
 
 
 def make_workspace(name: str = "c2b", **overrides) -> Workspace:
@@ -244,8 +274,9 @@ class LiveServer:
 
 
 @pytest.fixture(scope="session")
-def live_billy(django_db_setup, balance_emulator, tmp_path_factory):
-    """`billy serve` with 2 processes on the test database, Balance pointing at the emulator."""
+def live_billy(django_db_setup, balance_emulator, cards_emulator, tmp_path_factory):
+    """`billy serve` with 2 processes on the test database, Balance and the card system pointing at
+    their emulators."""
     directory = tmp_path_factory.mktemp("live")
     log = directory / "serve.log"
     with log.open("w") as output:
@@ -259,6 +290,8 @@ def live_billy(django_db_setup, balance_emulator, tmp_path_factory):
             env={
                 "BALANCE_URL": balance_emulator.url,
                 "BALANCE_TIMEOUT": str(TEST_BALANCE_TIMEOUT),
+                "CARDS_URL": cards_emulator.base_url,
+                "CARDS_TIMEOUT": str(CARDS_TIMEOUT),
                 "BILLY_LOG_LEVEL": "WARNING",
             },
             stdout=output,
@@ -275,11 +308,16 @@ def live_billy(django_db_setup, balance_emulator, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def grpc_channel(django_db_setup, balance_emulator, tmp_path_factory):
+def grpc_channel(django_db_setup, balance_emulator, cards_emulator, tmp_path_factory):
     """A channel to `billy grpc` on the test database."""
     process, port = billy_server(
         "grpc",
-        env={"BALANCE_URL": balance_emulator.url, "BALANCE_TIMEOUT": str(TEST_BALANCE_TIMEOUT)},
+        env={
+            "BALANCE_URL": balance_emulator.url,
+            "BALANCE_TIMEOUT": str(TEST_BALANCE_TIMEOUT),
+            "CARDS_URL": cards_emulator.base_url,
+            "CARDS_TIMEOUT": str(CARDS_TIMEOUT),
+        },
         port_file=tmp_path_factory.mktemp("grpc") / "grpc.port",
     )
     channel = grpc.insecure_channel(f"127.0.0.1:{port}")

@@ -34,6 +34,7 @@ PORT_VARIABLES = (
     "BILLY_YOOKASSA_PORT",
     "BILLY_AUTH_PORT",
     "BILLY_NOTIFICATIONS_PORT",
+    "BILLY_CARDS_PORT",
 )
 # Where the banner names each server's address.
 BANNER = {
@@ -43,6 +44,7 @@ BANNER = {
     "yookassa": r"^  YooKassa +emulator at (http://\S+?)/v3",
     "auth": r"^  Auth API +emulator at (http://\S+)",
     "notifications": r"^  notifications emulator at (http://\S+)",
+    "cards": r"^  cards +emulator at (http://\S+)",
 }
 # 0 for every port: free ones, picked by each server as it binds (nothing to race for).
 ANY_PORTS = dict.fromkeys(PORT_VARIABLES, "0")
@@ -218,7 +220,7 @@ def test_dev_moves_off_taken_ports_says_so_and_the_banner_names_the_ports_it_got
     addresses = {name: dev.address(name) for name in BANNER}
     assert {int(a.rsplit(":", 1)[1]) for a in addresses.values()}.isdisjoint(taken.values())
 
-    for name in ("http", "balance", "yookassa", "auth", "notifications"):
+    for name in ("http", "balance", "yookassa", "auth", "notifications", "cards"):
         assert httpx.get(addresses[name] + "/health", timeout=30).status_code == 200, name
     with grpc.insecure_channel(addresses["grpc"]) as channel:
         check = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=30)
@@ -241,6 +243,7 @@ BANNER_VARIABLES = {
     "yookassa": "BILLY_YOOKASSA_PORT",
     "auth": "BILLY_AUTH_PORT",
     "notifications": "BILLY_NOTIFICATIONS_PORT",
+    "cards": "BILLY_CARDS_PORT",
 }
 
 

@@ -236,6 +236,8 @@ def cmd_emulate(args: argparse.Namespace) -> None:
         options["webhooks"] = dict(args.webhook)
     elif args.system == "auth":
         from billy.integrations.auth_api.emulator import AuthEmulator as Emulator
+    elif args.system == "cards":
+        from billy.integrations.cards.emulator import CardsEmulator as Emulator
     else:
         from billy.integrations.notifications.emulator import NotificationsEmulator as Emulator
 
@@ -248,6 +250,7 @@ def cmd_emulate(args: argparse.Namespace) -> None:
         "yookassa": ("YooKassa emulator", f"{base}/v3"),
         "auth": ("Auth API emulator", base),
         "notifications": ("Notification service emulator", base),
+        "cards": ("Card payment system emulator", base),
     }[args.system]
     port = int(base.rsplit(":", 1)[1])
     _listening(what, address, asked=args.port, moved=moved, port=port, port_file=args.port_file)
@@ -356,7 +359,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_dev)
 
     p = sub.add_parser("emulate", help="run an emulator of an external system")
-    p.add_argument("system", choices=["balance", "yookassa", "auth", "notifications"])
+    p.add_argument("system", choices=["balance", "yookassa", "auth", "notifications", "cards"])
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=0, help="0 picks a free port (printed)")
     _add_listen_options(p)

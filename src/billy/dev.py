@@ -37,6 +37,7 @@ DEMO_WORKSPACES = [
     ("cm_expert", "CM.Expert", 1001, "cm_expert", "cm_expert_default"),
     ("c2b", "C2B", 1002, "c2b", "c2b_default"),
     ("cinema", "Online cinema", 1003, "cinema", "cinema_default"),
+    ("taxi", "Taxi", 1004, "taxi", "taxi_default"),
 ]
 # The cinema sells card subscriptions through its shop at the payment provider (the emulator here).
 CINEMA_SHOP_ID = "100500"
@@ -69,7 +70,11 @@ PORTS = {
     "yookassa": ("BILLY_YOOKASSA_PORT", 8003),
     "auth": ("BILLY_AUTH_PORT", 8004),
     "notifications": ("BILLY_NOTIFICATIONS_PORT", 8005),
+    "cards": ("BILLY_CARDS_PORT", 8006),
 }
+# The taxi's demo family: its owner's card at the card payment system, two members with limits.
+DEMO_FAMILY_OWNER = "taxi-owner"
+DEMO_FAMILY_MEMBERS = [("taxi-kid", "+79990000001", "1000.00"), ("taxi-partner", "+79990000002", None)]
 
 
 def _load_dev_state(path: Path) -> dict:
@@ -194,6 +199,50 @@ def _notify_urls(base: str) -> list[str]:
     ]
 
 
+def _seed_family(*, cards_url: str) -> str:
+    """The taxi's demo family (once): the owner's card bound at the card system, two members (one
+    with a monthly limit of 1,000.00, one unlimited), the card set as the family card. Returns its id."""
+    from billy.core import clock
+    from billy.core.money import parse_amount
+    from billy.families import membership
+    from billy.families.queries import list_user_families
+    from billy.integrations.cards.client import HttpCardSystem
+    from billy.integrations.cards.emulator import DEV_TOKEN, CardsEmulatorControl
+    from billy.workspaces.models import Workspace
+
+    taxi = Workspace.objects.get(name="taxi")
+    found = list_user_families(workspace=taxi, user_id=DEMO_FAMILY_OWNER)
+    if found:
+        return found[0][0].family_id
+    now = clock.now()
+    control = CardsEmulatorControl(cards_url)
+    card_id = next((c["id"] for c in control.cards(uid=DEMO_FAMILY_OWNER)), None) or control.bind_card(
+        DEMO_FAMILY_OWNER
+    )
+    family = membership.create_family(
+        workspace=taxi, owner=DEMO_FAMILY_OWNER, name="Demo family", color="#FFCC00", now=now
+    )
+    for user_id, phone, limit in DEMO_FAMILY_MEMBERS:
+        membership.add_member(
+            workspace=taxi,
+            family_id=family.family_id,
+            acting_user_id=DEMO_FAMILY_OWNER,
+            user_id=user_id,
+            phone=phone,
+            limit=parse_amount(limit) if limit else None,
+            now=now,
+        )
+    membership.set_payment_method(
+        workspace=taxi,
+        family_id=family.family_id,
+        acting_user_id=DEMO_FAMILY_OWNER,
+        payment_method_id=card_id,
+        now=now,
+        cards=HttpCardSystem(cards_url, DEV_TOKEN),
+    )
+    return family.family_id
+
+
 def run_dev() -> int:
     data_dir = data_dir_from_env()
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -262,14 +311,16 @@ def _run_claimed(data_dir: Path, cluster: EmbeddedPostgres | None, lock: DevLock
         try:
             port_files = {
                 name: children.server(name, "emulate", name, "--state-file", str(emulators / f"{name}.json"))
-                for name in ("balance", "yookassa", "auth", "notifications")
+                for name in ("balance", "yookassa", "auth", "notifications", "cards")
             }
             ports = {name: children.port(name, port_file) for name, port_file in port_files.items()}
             os.environ["BALANCE_URL"] = f"http://127.0.0.1:{ports['balance']}/xmlrpc"
             os.environ["AUTH_API_URL"] = f"http://127.0.0.1:{ports['auth']}"
             os.environ["NOTIFICATIONS_URL"] = f"http://127.0.0.1:{ports['notifications']}"
+            os.environ["CARDS_URL"] = f"http://127.0.0.1:{ports['cards']}"
             yookassa = f"http://127.0.0.1:{ports['yookassa']}"
             admin_user, admin_password, api_key = _seed(data_dir, yookassa_api_url=f"{yookassa}/v3")
+            family_id = _seed_family(cards_url=os.environ["CARDS_URL"])
 
             port_files = {"serve": children.server("serve", "serve"), "grpc": children.server("grpc", "grpc")}
             children.spawn("worker", "worker")
@@ -291,7 +342,9 @@ def _run_claimed(data_dir: Path, cluster: EmbeddedPostgres | None, lock: DevLock
             if problem:
                 print(f"[dev] the c2b demo client is not ready to take money: {problem}", flush=True)
             lock.record(ports)
-            _print_banner(ports=ports, admin=(admin_user, admin_password), api_key=api_key, data_dir=data_dir)
+            _print_banner(
+                ports=ports, admin=(admin_user, admin_password), api_key=api_key, data_dir=data_dir, family_id=family_id
+            )
             keeper = None
             if cluster is not None:
 
@@ -315,10 +368,12 @@ def _run_claimed(data_dir: Path, cluster: EmbeddedPostgres | None, lock: DevLock
             children.stop()
 
 
-def _print_banner(*, ports: dict[str, int], admin: tuple[str, str], api_key: str, data_dir: Path) -> None:
+def _print_banner(
+    *, ports: dict[str, int], admin: tuple[str, str], api_key: str, data_dir: Path, family_id: str
+) -> None:
     base = f"http://127.0.0.1:{ports['serve']}"
-    balance, yookassa, auth, notifications = (
-        f"http://127.0.0.1:{ports[name]}" for name in ("balance", "yookassa", "auth", "notifications")
+    balance, yookassa, auth, notifications, cards = (
+        f"http://127.0.0.1:{ports[name]}" for name in ("balance", "yookassa", "auth", "notifications", "cards")
     )
     print(
         f"""
@@ -330,21 +385,19 @@ billy is running.
   YooKassa     emulator at {yookassa}/v3 (payments: {yookassa}/_emulator/payments)
   Auth API     emulator at {auth} (roles: {auth}/_emulator/roles)
   notifications emulator at {notifications} (open it in a browser to read what users were sent)
+  cards        emulator at {cards} (card payment system: {cards}/_emulator/payments)
   database     {os.environ["DATABASE_URL"]}
   API key      {api_key}
                (granted {", ".join(w[0] for w in DEMO_WORKSPACES)})
 
-Money in: the c2b client {DEMO_CLIENT} has a payer and a prepay contract. Form an invoice:
+Money in: c2b's {DEMO_CLIENT} has a payer and a prepay contract (taxi's demo family: {family_id}, owner {DEMO_FAMILY_OWNER}):
   curl -X POST {base}/api/v1/workspaces/c2b/clients/{DEMO_CLIENT}/invoices \\
        -H 'Authorization: Bearer {api_key}' -H 'Content-Type: application/json' \\
        -d '{{"invoice_id": "inv-1", "amount": "1000.00"}}'
-open its payment_url and pay on Balance's page; GET .../clients/{DEMO_CLIENT}/wallet shows the money. Charge it:
-  curl -X POST {base}/api/v1/workspaces/c2b/clients/{DEMO_CLIENT}/charges \\
-       -H 'Authorization: Bearer {api_key}' -H 'Content-Type: application/json' \\
-       -d '{{"charge_id": "ch-1", "product": "listing", "amount": "300.00"}}'
-
-Subscribe a cinema user, then open payment.confirmation_url in a browser and pay with the test
-card 5555 5555 5555 4477 (4000 0000 0000 0002 is declined; refunds: the README, or the admin):
+pay its payment_url on Balance's page; GET .../clients/{DEMO_CLIENT}/wallet shows the money; charge it:
+  curl -X POST {base}/api/v1/workspaces/c2b/clients/{DEMO_CLIENT}/charges -H 'Authorization: Bearer {api_key}' \\
+       -H 'Content-Type: application/json' -d '{{"charge_id": "ch-1", "product": "listing", "amount": "300.00"}}'
+Subscribe a cinema user, open payment.confirmation_url, pay with 5555 5555 5555 4477 (4000... declines):
   curl -X POST {base}/api/v1/workspaces/cinema/users/user-1/subscriptions \\
        -H 'Authorization: Bearer {api_key}' -H 'Content-Type: application/json' \\
        -H "Idempotency-Key: $(uuidgen || date +%s%N)" \\

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "billy.charges",
     "billy.idempotency",
     "billy.subscriptions",
+    "billy.families",
     "billy.webhooks",
     "billy.payers",
     "billy.moneyin",
@@ -198,6 +199,18 @@ BILLY_IDEMPOTENCY_WAIT_SECONDS = float(os.environ.get("BILLY_IDEMPOTENCY_WAIT_SE
 AUTH_API_URL = os.environ.get("AUTH_API_URL", "http://127.0.0.1:8004")
 AUTH_API_TOKEN = os.environ.get("AUTH_API_TOKEN", "dev-auth-token")
 AUTH_API_TIMEOUT = float(os.environ.get("AUTH_API_TIMEOUT", "5"))
+
+# The card payment system that holds users' cards and the family card. `billy dev` points it at its emulator.
+CARDS_URL = os.environ.get("CARDS_URL", "http://127.0.0.1:8006")
+CARDS_TOKEN = os.environ.get("CARDS_TOKEN", "dev-cards-token")
+CARDS_CONNECT_TIMEOUT = float(os.environ.get("CARDS_CONNECT_TIMEOUT", "3"))
+CARDS_TIMEOUT = float(os.environ.get("CARDS_TIMEOUT", "10"))
+# Families: how many members (the owner included) one family holds; how long a spending's hold on
+# the family card lives before the janitor releases it; how long after billy sent a hold the card
+# system may still carry it out (an unknown outcome with no trace by then did not happen).
+BILLY_FAMILY_MAX_MEMBERS = int(os.environ.get("BILLY_FAMILY_MAX_MEMBERS", "5"))
+BILLY_FAMILY_HOLD_TTL_SECONDS = int(os.environ.get("BILLY_FAMILY_HOLD_TTL_SECONDS", "604800"))
+BILLY_CARD_CALL_HORIZON_SECONDS = int(os.environ.get("BILLY_CARD_CALL_HORIZON_SECONDS", "60"))
 
 # Notification service: messages to users. `billy dev` points it at its emulator.
 NOTIFICATIONS_URL = os.environ.get("NOTIFICATIONS_URL", "http://127.0.0.1:8005")

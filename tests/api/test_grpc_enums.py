@@ -6,11 +6,12 @@ import pytest
 from billy.api.grpc.enums import enum_number, enum_value
 from billy.charges.models import Charge
 from billy.clients.models import Client
-from billy.ledger.models import LedgerTransaction
+from billy.families.models import Member, Spending, SpendingRefund
+from billy.ledger.models import LedgerTransaction, SpendingLimit
 from billy.moneyin.models import CreditTransfer, Invoice
 from billy.payers.models import Contract, Payer
 from billy.subscriptions.models import Plan
-from billy.v1 import clients_pb2, money_pb2, money_pb2_grpc, moneyin_pb2, subscriptions_pb2
+from billy.v1 import clients_pb2, families_pb2, money_pb2, money_pb2_grpc, moneyin_pb2, subscriptions_pb2
 from tests.charges.conftest import fund
 
 ENUMS = [
@@ -27,6 +28,11 @@ ENUMS = [
     (Contract.Status, moneyin_pb2.ContractStatus),
     (Invoice.Kind, moneyin_pb2.InvoiceKind),
     (Invoice.Status, moneyin_pb2.InvoiceStatus),
+    (Member.Role, families_pb2.MemberRole),
+    (SpendingLimit.Frame, families_pb2.LimitFrame),
+    (Spending.Status, families_pb2.SpendingStatus),
+    (Spending.CancelReason, families_pb2.SpendingCancelReason),
+    (SpendingRefund.Status, families_pb2.SpendingRefundStatus),
 ]
 
 

@@ -31,24 +31,20 @@ def test_operation_ids_are_verb_and_resource_and_unique(product, callbacks):
     ids = [spec["operationId"] for doc in (product, callbacks) for _, _, spec in _operations(doc)]
     assert len(ids) == len(set(ids))
     verbs = ("get_", "list_", "create_", "put_", "update_", "delete_", "confirm_", "cancel_", "refund_", "rotate_")
-    verbs += ("replay_", "receive_")
+    verbs += ("replay_", "receive_", "add_", "remove_", "leave_", "check_", "clear_")
     assert all(re.fullmatch(r"[a-z]+(_[a-z]+)+", i) and i.startswith(verbs) for i in ids), ids
     assert {"create_charge", "list_client_charges", "get_wallet", "list_events", "create_refund"} <= set(ids)
 
 
 def test_operations_are_tagged_by_resource(product):
     tags = {tag for _, _, spec in _operations(product) for tag in spec["tags"]}
-    assert tags == {
-        "clients",
+    assert tags == {"clients", "wallets", "charges", "events", "plans", "subscriptions", "webhook endpoints"} | {
+        "families",
+        "family spendings",
+        "payment methods",
         "payers",
         "contracts",
         "invoices",
-        "wallets",
-        "charges",
-        "events",
-        "plans",
-        "subscriptions",
-        "webhook endpoints",
     }
 
 

@@ -12,9 +12,10 @@ from django.db import connection
 from billy.clients.operations import register_client
 from tests.charges.conftest import fund
 from tests.conftest import NOW, make_api_key
+from tests.families.conftest import make_family
 
 
-def test_no_generated_request_gets_a_server_error(live_billy, workspace, balance, balance_control, tmp_path):
+def test_no_generated_request_gets_a_server_error(live_billy, workspace, balance, balance_control, cards, tmp_path):
     key = make_api_key("c2b")
     client = register_client(
         workspace=workspace,
@@ -26,10 +27,15 @@ def test_no_generated_request_gets_a_server_error(live_billy, workspace, balance
         now=NOW,
     ).client
     fund(client, 1_000_000_00)  # so generated charges can go through
+    # A family with a card and a member, so generated family calls reach the card system.
+    family = make_family(workspace, cards, owner="owner-1", members=[("kid-1", "1000.00")]).family
     st = Path(sys.executable).parent / "st"
     # Fix the workspace to the one the key is granted, so generated requests reach registration.
     config = tmp_path / "schemathesis.toml"
-    config.write_text('[parameters]\n"path.workspace" = "c2b"\n"path.service_client_id" = "client-1"\n')
+    config.write_text(
+        '[parameters]\n"path.workspace" = "c2b"\n"path.service_client_id" = "client-1"\n'
+        f'"path.family_id" = "{family.family_id}"\n'
+    )
     result = subprocess.run(
         [
             str(st),

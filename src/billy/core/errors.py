@@ -65,6 +65,27 @@ _TABLE = [
     ErrorCode("subscription_not_found", 404, grpc.StatusCode.NOT_FOUND, "No subscription with this id."),
     ErrorCode("webhook_endpoint_not_found", 404, grpc.StatusCode.NOT_FOUND, "No webhook endpoint with this id."),
     ErrorCode("webhook_delivery_not_found", 404, grpc.StatusCode.NOT_FOUND, "No delivery with this id."),
+    ErrorCode("family_not_found", 404, grpc.StatusCode.NOT_FOUND, "No family account with this id in the workspace."),
+    ErrorCode("member_not_found", 404, grpc.StatusCode.NOT_FOUND, "The user is not a member of this family."),
+    ErrorCode("spending_not_found", 404, grpc.StatusCode.NOT_FOUND, "No spending with this spending_id."),
+    ErrorCode(
+        "not_owner", 403, grpc.StatusCode.PERMISSION_DENIED, "Only the family's owner may do this (acting_user_id)."
+    ),
+    ErrorCode("already_in_family", 409, grpc.StatusCode.ALREADY_EXISTS, "The user is already in a family."),
+    ErrorCode("family_full", 422, grpc.StatusCode.FAILED_PRECONDITION, "The family holds as many members as it may."),
+    ErrorCode(
+        "stale_revision",
+        409,
+        grpc.StatusCode.ABORTED,
+        "The family account changed since this revision; read it again and retry with its revision.",
+    ),
+    ErrorCode(
+        "limit_exceeded",
+        422,
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "The amount is more than what is left of the member's limit this frame.",
+    ),
+    ErrorCode("card_declined", 422, grpc.StatusCode.FAILED_PRECONDITION, "The card payment system declined the card."),
     ErrorCode(
         "refund_not_allowed",
         422,

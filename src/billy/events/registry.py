@@ -81,6 +81,8 @@ WALLET_ADJUSTED = EventType("wallet.adjusted", 1)
 WALLET_TOPPED_UP = EventType("wallet.topped_up", 1)
 SUBSCRIPTION_PAYMENT_SUCCEEDED = EventType("subscription.payment_succeeded", 1)
 SUBSCRIPTION_REFUND_SUCCEEDED = EventType("subscription.refund_succeeded", 1)
+FAMILY_SPENDING_CLEARED = EventType("family.spending_cleared", 1)
+FAMILY_SPENDING_REFUNDED = EventType("family.spending_refunded", 1)
 
 EVENT_TYPES: dict[str, EventType] = _register(
     CHARGE_COMPLETED,
@@ -92,6 +94,8 @@ EVENT_TYPES: dict[str, EventType] = _register(
     WALLET_TOPPED_UP,
     SUBSCRIPTION_PAYMENT_SUCCEEDED,
     SUBSCRIPTION_REFUND_SUCCEEDED,
+    FAMILY_SPENDING_CLEARED,
+    FAMILY_SPENDING_REFUNDED,
 )
 
 # Versions no producer writes any more, still found in the feed.

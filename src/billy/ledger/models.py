@@ -73,6 +73,8 @@ _SOURCE_KEYS = {
     "CARD_REFUND": ("subscription_id", "payment_id", "refund_id"),
     "TOP_UP": ("wallet_order_id",),
     "CREDIT": ("wallet_order_id",),
+    "FAMILY_SPENDING": ("family_id", "spending_id"),
+    "FAMILY_REFUND": ("family_id", "spending_id", "refund_id"),
 }
 
 
@@ -85,6 +87,8 @@ class LedgerTransaction(models.Model):
         CARD_REFUND = "CARD_REFUND", "card refund"
         TOP_UP = "TOP_UP", "top-up"  # money paid into the wallet order in Balance
         CREDIT = "CREDIT", "credit"  # money moved onto the wallet order from the credit limit
+        FAMILY_SPENDING = "FAMILY_SPENDING", "family card spending"
+        FAMILY_REFUND = "FAMILY_REFUND", "family card refund"
 
     workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="+")
     kind = models.CharField(max_length=16, choices=Kind.choices)
@@ -155,3 +159,50 @@ class Adjustment(models.Model):
 
     def __str__(self) -> str:
         return self.adjustment_id
+
+
+class SpendingLimit(models.Model):
+    """A cap on what one spender (a family member) may spend on a shared card per frame (a calendar
+    month in the workspace's time zone); `amount` null is no cap. What was used lives in
+    `LimitUsage`, one row per frame; `billy.ledger.limits` is the one place that moves it, under
+    this row's lock, so concurrent spendings can never take it past the cap together."""
+
+    class Frame(models.TextChoices):
+        MONTH = "MONTH", "month"
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="+")
+    currency = models.CharField(max_length=3)
+    amount = models.BigIntegerField(null=True, blank=True, help_text="Minor units; empty: unlimited.")
+    frame = models.CharField(max_length=8, choices=Frame.choices, default=Frame.MONTH)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "ledger_spending_limit"
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__isnull=True) | Q(amount__gte=0), name="limit_not_negative")
+        ]
+
+    def __str__(self) -> str:
+        cap = "unlimited" if self.amount is None else f"{format_amount(self.amount)} {self.currency}"
+        return f"limit #{self.pk}: {cap} a {self.get_frame_display()}"
+
+
+class LimitUsage(models.Model):
+    """What a limit's spender used in one frame: `held` (holds not yet cleared or released) and
+    `spent` (cleared minus refunded). Usage = held + spent."""
+
+    limit = models.ForeignKey(SpendingLimit, on_delete=models.PROTECT, related_name="usages")
+    frame_start = models.DateTimeField()
+    held = models.BigIntegerField(default=0)
+    spent = models.BigIntegerField(default=0)
+
+    class Meta:
+        db_table = "ledger_limit_usage"
+        constraints = [
+            models.UniqueConstraint(fields=["limit", "frame_start"], name="limit_usage_one_per_frame"),
+            models.CheckConstraint(condition=Q(held__gte=0) & Q(spent__gte=0), name="limit_usage_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"usage of limit #{self.limit_id} from {self.frame_start:%Y-%m-%d}"

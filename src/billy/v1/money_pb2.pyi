@@ -39,6 +39,8 @@ class TransactionKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     TRANSACTION_KIND_REFUND: _ClassVar[TransactionKind]
     TRANSACTION_KIND_CARD_PAYMENT: _ClassVar[TransactionKind]
     TRANSACTION_KIND_CARD_REFUND: _ClassVar[TransactionKind]
+    TRANSACTION_KIND_FAMILY_SPENDING: _ClassVar[TransactionKind]
+    TRANSACTION_KIND_FAMILY_REFUND: _ClassVar[TransactionKind]
     TRANSACTION_KIND_TOP_UP: _ClassVar[TransactionKind]
     TRANSACTION_KIND_CREDIT: _ClassVar[TransactionKind]
 CREDIT_TRANSFER_STATUS_UNSPECIFIED: CreditTransferStatus
@@ -59,6 +61,8 @@ TRANSACTION_KIND_CHARGE: TransactionKind
 TRANSACTION_KIND_REFUND: TransactionKind
 TRANSACTION_KIND_CARD_PAYMENT: TransactionKind
 TRANSACTION_KIND_CARD_REFUND: TransactionKind
+TRANSACTION_KIND_FAMILY_SPENDING: TransactionKind
+TRANSACTION_KIND_FAMILY_REFUND: TransactionKind
 TRANSACTION_KIND_TOP_UP: TransactionKind
 TRANSACTION_KIND_CREDIT: TransactionKind
 

@@ -14,6 +14,8 @@ from billy.v1 import (
     clients_pb2_grpc,
     events_pb2,
     events_pb2_grpc,
+    families_pb2,
+    families_pb2_grpc,
     money_pb2,
     money_pb2_grpc,
     moneyin_pb2,
@@ -24,6 +26,7 @@ from billy.v1 import (
 
 from .clients import ClientServicer
 from .events import EventServicer
+from .families import FamilyServicer
 from .interceptor import BillyInterceptor
 from .money import ChargeServicer, WalletServicer
 from .moneyin import ContractServicer, InvoiceServicer, PayerServicer
@@ -39,6 +42,7 @@ SERVICE_NAMES = [
     moneyin_pb2.DESCRIPTOR.services_by_name["InvoiceService"].full_name,
     events_pb2.DESCRIPTOR.services_by_name["EventService"].full_name,
     subscriptions_pb2.DESCRIPTOR.services_by_name["PlanService"].full_name,
+    families_pb2.DESCRIPTOR.services_by_name["FamilyService"].full_name,
 ]
 
 
@@ -59,6 +63,7 @@ def build_server(*, host: str, port: int, max_workers: int = 16) -> tuple[grpc.S
     moneyin_pb2_grpc.add_InvoiceServiceServicer_to_server(InvoiceServicer(), server)
     events_pb2_grpc.add_EventServiceServicer_to_server(EventServicer(), server)
     subscriptions_pb2_grpc.add_PlanServiceServicer_to_server(PlanServicer(), server)
+    families_pb2_grpc.add_FamilyServiceServicer_to_server(FamilyServicer(), server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     for name in ["", *SERVICE_NAMES]:

@@ -4,7 +4,20 @@ their own document, /api/v1/callbacks/openapi.json (see `openapi`)."""
 
 from ninja import NinjaAPI
 
-from . import callbacks, charges, clients, contracts, events, invoices, payers, subscriptions, wallets, webhooks
+from . import (
+    callbacks,
+    charges,
+    clients,
+    contracts,
+    events,
+    families,
+    family_spendings,
+    invoices,
+    payers,
+    subscriptions,
+    wallets,
+    webhooks,
+)
 from .auth import ApiKeyAuth
 from .errors import install_handlers
 from .openapi import callbacks_document, product_document
@@ -52,6 +65,9 @@ api.add_router("", charges.router)
 api.add_router("", events.router)
 api.add_router("", subscriptions.plans_router)
 api.add_router("", subscriptions.router)
+api.add_router("", families.router)
+api.add_router("", family_spendings.router)
+api.add_router("", family_spendings.methods_router)
 api.add_router("", webhooks.router)
 api.add_router("", callbacks.router)
 

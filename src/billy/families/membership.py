@@ -1,0 +1,240 @@
+"""Family accounts and their members: create, delete, add, remove, leave, a member's limit, the
+family card. Owner-only operations take the acting user and refuse anyone else (`NotOwner`).
+
+Every change moves the account's `revision` on, under the family row's lock, which also keeps the
+member count within `BILLY_FAMILY_MAX_MEMBERS`; "one family per user" is the database's unique key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+
+from billy.core.errors import BillyError, UpstreamUnavailable, ValidationFailed
+from billy.core.validation import check_text
+from billy.integrations.cards import get_card_system
+from billy.integrations.cards.port import CardSystem, CardSystemError
+from billy.ledger import limits
+from billy.workspaces.models import Workspace
+
+from .models import Family, Member
+
+MAX_COLOR_LENGTH = 32
+MAX_PHONE_LENGTH = 32
+
+
+class FamilyNotFound(BillyError):
+    code = "family_not_found"
+    default_message = "No family account with this id."
+
+
+class MemberNotFound(BillyError):
+    code = "member_not_found"
+    default_message = "The user is not a member of this family."
+
+
+class NotOwner(BillyError):
+    code = "not_owner"
+    default_message = "Only the family's owner may do this."
+
+
+class AlreadyInFamily(BillyError):
+    code = "already_in_family"
+    default_message = "The user is already in a family."
+
+
+class FamilyFull(BillyError):
+    code = "family_full"
+    default_message = "The family holds as many members as it may."
+
+
+class StaleRevision(BillyError):
+    code = "stale_revision"
+    default_message = "The family account changed since this revision."
+
+
+def _check_user(errors: dict[str, list[str]], field: str, value: str) -> None:
+    check_text(errors, field, value, max_length=128)
+
+
+def _raise(errors: dict[str, list[str]]) -> None:
+    if errors:
+        raise ValidationFailed(errors)
+
+
+def locked_family(*, workspace: Workspace, family_id: str) -> Family:
+    """The active family, locked until the transaction ends; FamilyNotFound otherwise."""
+    family = Family.objects.select_for_update().filter(workspace=workspace, family_id=family_id, is_active=True).first()
+    if family is None:
+        raise FamilyNotFound(details={"family_id": family_id[:128]})
+    return family
+
+
+def _owner_only(family: Family, acting_user_id: str) -> None:
+    if family.owner_user_id != acting_user_id:
+        raise NotOwner(details={"family_id": family.family_id})
+
+
+def _moved_on(family: Family) -> None:
+    Family.objects.filter(pk=family.pk).update(revision=F("revision") + 1)
+
+
+def _add(family: Family, *, user_id: str, phone: str, role: str, limit: int | None, now: dt.datetime) -> Member:
+    spending_limit = limits.open_limit(
+        workspace_id=family.workspace_id, currency=family.workspace.currency, amount=limit, now=now
+    )
+    try:
+        with transaction.atomic():
+            return Member.objects.create(
+                family=family,
+                workspace_id=family.workspace_id,
+                user_id=user_id,
+                phone=phone,
+                role=role,
+                limit=spending_limit,
+                created_at=now,
+            )
+    except IntegrityError as e:
+        raise AlreadyInFamily(details={"user_id": user_id}) from e
+
+
+def create_family(*, workspace: Workspace, owner: str, name: str, color: str = "", now: dt.datetime) -> Family:
+    """A new family with `owner` as its owning member (unlimited). Raises ValidationFailed,
+    AlreadyInFamily (the owner is in a family already)."""
+    errors: dict[str, list[str]] = {}
+    _check_user(errors, "owner", owner)
+    check_text(errors, "name", name, max_length=128)
+    check_text(errors, "color", color, max_length=MAX_COLOR_LENGTH, required=False)
+    _raise(errors)
+    with transaction.atomic():
+        family = Family.objects.create(
+            workspace=workspace, owner_user_id=owner, name=name, color=color or "", accepted_at=now
+        )
+        family.workspace = workspace
+        _add(family, user_id=owner, phone="", role=Member.Role.OWNER, limit=None, now=now)
+    return family
+
+
+def delete_family(*, workspace: Workspace, family_id: str, acting_user_id: str, now: dt.datetime) -> None:
+    """Close the family: its members are free to join another. Raises FamilyNotFound, NotOwner."""
+    with transaction.atomic():
+        family = locked_family(workspace=workspace, family_id=family_id)
+        _owner_only(family, acting_user_id)
+        family.members.all().delete()
+        Family.objects.filter(pk=family.pk).update(
+            is_active=False, deleted_at=now, revision=F("revision") + 1, payment_method_id=""
+        )
+
+
+def add_member(
+    *,
+    workspace: Workspace,
+    family_id: str,
+    acting_user_id: str,
+    user_id: str,
+    phone: str,
+    limit: int | None,
+    now: dt.datetime,
+) -> Member:
+    """Add a member (`limit` None: unlimited). Raises ValidationFailed, FamilyNotFound, NotOwner,
+    AlreadyInFamily, FamilyFull."""
+    errors: dict[str, list[str]] = {}
+    _check_user(errors, "user_id", user_id)
+    check_text(errors, "phone", phone, max_length=MAX_PHONE_LENGTH)
+    _raise(errors)
+    with transaction.atomic():
+        family = locked_family(workspace=workspace, family_id=family_id)
+        _owner_only(family, acting_user_id)
+        if family.members.filter(user_id=user_id).exists():
+            raise AlreadyInFamily("The user is already in this family.", details={"user_id": user_id})
+        if family.members.count() >= settings.BILLY_FAMILY_MAX_MEMBERS:
+            raise FamilyFull(details={"max_members": settings.BILLY_FAMILY_MAX_MEMBERS})
+        family.workspace = workspace
+        member = _add(family, user_id=user_id, phone=phone, role=Member.Role.MEMBER, limit=limit, now=now)
+        _moved_on(family)
+    return member
+
+
+def _remove(family: Family, user_id: str) -> None:
+    member = family.members.filter(user_id=user_id).first()
+    if member is None:
+        raise MemberNotFound(details={"user_id": user_id[:128]})
+    member.delete()
+    _moved_on(family)
+
+
+def remove_member(*, workspace: Workspace, family_id: str, acting_user_id: str, user_id: str) -> None:
+    """The owner removes a member. Raises FamilyNotFound, NotOwner, MemberNotFound (the owner is no
+    member to remove: deleting the family is how the owner leaves)."""
+    with transaction.atomic():
+        family = locked_family(workspace=workspace, family_id=family_id)
+        _owner_only(family, acting_user_id)
+        if user_id == family.owner_user_id:
+            raise MemberNotFound(
+                "The owner cannot be removed; delete the family instead.", details={"user_id": user_id}
+            )
+        _remove(family, user_id)
+
+
+def leave_family(*, workspace: Workspace, family_id: str, user_id: str) -> None:
+    """A member leaves. Raises FamilyNotFound, MemberNotFound (the owner deletes the family instead)."""
+    with transaction.atomic():
+        family = locked_family(workspace=workspace, family_id=family_id)
+        if user_id == family.owner_user_id:
+            raise MemberNotFound("The owner cannot leave; delete the family instead.", details={"user_id": user_id})
+        _remove(family, user_id)
+
+
+@dataclasses.dataclass(frozen=True)
+class LimitChange:
+    amount: int | None  # None: unlimited
+    revision: int
+
+
+def set_member_limit(
+    *, workspace: Workspace, family_id: str, acting_user_id: str, user_id: str, change: LimitChange, now: dt.datetime
+) -> Family:
+    """Set a member's limit on the account's current revision; what the member used this month stays.
+    Raises FamilyNotFound, NotOwner, MemberNotFound, StaleRevision."""
+    with transaction.atomic():
+        family = locked_family(workspace=workspace, family_id=family_id)
+        _owner_only(family, acting_user_id)
+        if family.revision != change.revision:
+            raise StaleRevision(details={"revision": family.revision})
+        member = family.members.filter(user_id=user_id).first()
+        if member is None:
+            raise MemberNotFound(details={"user_id": user_id[:128]})
+        limits.set_limit(limit_id=member.limit_id, amount=change.amount, now=now)
+        _moved_on(family)
+    return family
+
+
+def set_payment_method(
+    *,
+    workspace: Workspace,
+    family_id: str,
+    acting_user_id: str,
+    payment_method_id: str,
+    now: dt.datetime,
+    cards: CardSystem | None = None,
+) -> None:
+    """Make one of the owner's own cards the family card. Raises FamilyNotFound, NotOwner,
+    ValidationFailed (not a card of the owner's), UpstreamUnavailable (the card system)."""
+    with transaction.atomic():
+        family = locked_family(workspace=workspace, family_id=family_id)
+        _owner_only(family, acting_user_id)
+        try:
+            bound = (cards or get_card_system()).list_payment_methods(uid=family.owner_user_id)
+        except CardSystemError as e:
+            raise UpstreamUnavailable(
+                "The card payment system is unavailable; retry later.", retry_after=settings.BILLY_RETRY_AFTER_SECONDS
+            ) from e
+        own = {c.id for c in bound if c.payer_uid == family.owner_user_id}
+        if payment_method_id not in own:
+            raise ValidationFailed({"payment_method_id": ["Not one of the owner's cards at the card payment system."]})
+        if family.payment_method_id != payment_method_id:
+            Family.objects.filter(pk=family.pk).update(payment_method_id=payment_method_id, revision=F("revision") + 1)

@@ -1,0 +1,153 @@
+"""Reads: families, a member's usage and check_available, a user's payment methods."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+from django.conf import settings
+from django.db.models import Prefetch
+
+from billy.core.errors import UpstreamUnavailable, ValidationFailed
+from billy.integrations.cards import get_card_system
+from billy.integrations.cards.port import Card, CardSystem, CardSystemError
+from billy.ledger import limits
+from billy.ledger.models import SpendingLimit
+from billy.workspaces.models import Workspace
+
+from .membership import FamilyNotFound, MemberNotFound
+from .models import Family, Member, Spending
+from .spending import SpendingNotFound
+
+_MEMBERS = Prefetch("members", queryset=Member.objects.select_related("limit").order_by("id"))
+
+
+def get_family(*, workspace: Workspace, family_id: str) -> Family:
+    """The active family with its members and their limits; FamilyNotFound otherwise."""
+    family = (
+        Family.objects.prefetch_related(_MEMBERS)
+        .filter(workspace=workspace, family_id=family_id, is_active=True)
+        .first()
+    )
+    if family is None:
+        raise FamilyNotFound(details={"family_id": family_id[:128]})
+    return family
+
+
+def get_any_family(*, workspace: Workspace, family_id: str) -> Family:
+    """The family, closed ones too (the answer to its deletion)."""
+    family = Family.objects.prefetch_related(_MEMBERS).filter(workspace=workspace, family_id=family_id).first()
+    if family is None:
+        raise FamilyNotFound(details={"family_id": family_id[:128]})
+    return family
+
+
+def list_user_families(*, workspace: Workspace, user_id: str) -> list[tuple[Family, str]]:
+    """The families the user belongs to (at most one today), with the user's role in each."""
+    members = Member.objects.filter(workspace=workspace, user_id=user_id, family__is_active=True).select_related(
+        "family"
+    )
+    families = {m.family_id: m.role for m in members}
+    found = Family.objects.prefetch_related(_MEMBERS).filter(pk__in=families).order_by("-accepted_at")
+    return [(f, families[f.pk]) for f in found]
+
+
+def get_family_spending(*, workspace: Workspace, family_id: str, spending_id: str) -> Spending:
+    spending = (
+        Spending.objects.select_related("family")
+        .prefetch_related("refunds")
+        .filter(workspace=workspace, family__family_id=family_id, spending_id=spending_id)
+        .first()
+    )
+    if spending is None:
+        raise SpendingNotFound(details={"spending_id": spending_id[:128]})
+    return spending
+
+
+@dataclasses.dataclass(frozen=True)
+class Availability:
+    available: bool
+    usage: limits.Usage
+    frame: str
+    reset_at: dt.datetime
+
+
+def member_usage(*, family: Family, member: Member, now: dt.datetime) -> tuple[limits.Usage, dt.datetime]:
+    """The member's limit and usage in the frame holding `now`, and when the next frame starts."""
+    start, end = limits.frame_of(now, time_zone=family.workspace.time_zone)
+    return limits.usage(limit_id=member.limit_id, frame_start=start), end
+
+
+def check_available(
+    *, workspace: Workspace, family_id: str, user_id: str, amount: int, now: dt.datetime
+) -> Availability:
+    """Whether the member may spend `amount` now: the family has a card and the amount fits in what
+    is left of the member's limit this frame (always, for an unlimited member). Raises
+    ValidationFailed, FamilyNotFound, MemberNotFound."""
+    if amount <= 0:
+        raise ValidationFailed({"amount": ["Greater than zero."]})
+    family = get_family(workspace=workspace, family_id=family_id)
+    family.workspace = workspace
+    member = next((m for m in family.members.all() if m.user_id == user_id), None)
+    if member is None:
+        raise MemberNotFound(details={"user_id": user_id[:128]})
+    usage, reset_at = member_usage(family=family, member=member, now=now)
+    return Availability(
+        available=bool(family.payment_method_id) and usage.fits(amount),
+        usage=usage,
+        frame=SpendingLimit.Frame.MONTH,
+        reset_at=reset_at,
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class FamilyCard:
+    card_id: str
+    number: str | None
+    family: Family
+    owner: str
+    usage: limits.Usage
+    frame: str
+
+
+@dataclasses.dataclass(frozen=True)
+class PaymentMethods:
+    own_cards: list[Card]
+    families: list[tuple[Family, str]]
+    family_cards: list[FamilyCard]
+
+
+def payment_methods(
+    *, workspace: Workspace, user_id: str, now: dt.datetime, cards: CardSystem | None = None
+) -> PaymentMethods:
+    """The user's own cards at the card system (a card paid by someone else is not the user's),
+    the family accounts the user belongs to, and each one's card with the user's usage and limit.
+    Raises UpstreamUnavailable when the card system cannot be read."""
+    cards = cards or get_card_system()
+    try:
+        bound = cards.list_payment_methods(uid=user_id)
+    except CardSystemError as e:
+        raise UpstreamUnavailable(
+            "The card payment system is unavailable; retry later.", retry_after=settings.BILLY_RETRY_AFTER_SECONDS
+        ) from e
+    numbers = {c.id: c.number for c in bound}
+    families = list_user_families(workspace=workspace, user_id=user_id)
+    family_cards = []
+    for family, _role in families:
+        family.workspace = workspace
+        member = next(m for m in family.members.all() if m.user_id == user_id)
+        if family.payment_method_id:
+            usage, _ = member_usage(family=family, member=member, now=now)
+            family_cards.append(
+                FamilyCard(
+                    card_id=family.payment_method_id,
+                    number=numbers.get(family.payment_method_id),
+                    family=family,
+                    owner=family.owner_user_id,
+                    usage=usage,
+                    frame=SpendingLimit.Frame.MONTH,
+                )
+            )
+    return PaymentMethods(
+        own_cards=[c for c in bound if c.payer_uid == user_id], families=families, family_cards=family_cards
+    )

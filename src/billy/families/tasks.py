@@ -1,0 +1,22 @@
+"""Background jobs for family accounts."""
+
+import time
+
+from billy.core import clock
+from billy.core.tasks import janitor
+
+from . import spending
+
+
+@janitor(
+    name="billy.families.expire_spendings", cron="* * * * *", periodic_id="expire_family_spendings", queue="families"
+)
+def expire_spendings_task(timestamp: int, *, until: float) -> int:
+    """Release family card holds past their TTL and resolve card calls whose outcome was not
+    learnt; runs every minute (a card system that does not answer leaves the rest to the next run)."""
+    now, total = clock.now(), 0
+    while time.monotonic() < until and (looked := spending.expire_spendings(now=now)):
+        total += looked
+        if looked < 100:
+            break
+    return total

@@ -1,0 +1,115 @@
+"""The real card payment system adapter: HTTP JSON with httpx.
+
+All protocol knowledge lives here: paths, the bearer token, the `Idempotency-Key` header, money as
+decimal strings, the error body, and which answers mean "nothing happened" (connection refused,
+503, 429) or "it may have happened" (a timeout, a dropped connection, another 5xx). Each call opens
+its own connection.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+from typing import Any
+
+import httpx
+
+from billy.core.money import format_amount, parse_amount
+
+from .port import Card, CardPayment, CardRefund, CardSystemOutcomeUnknown, CardSystemRejected, CardSystemUnavailable
+
+
+class HttpCardSystem:
+    def __init__(self, url: str, token: str, *, connect_timeout: float = 3.0, timeout: float = 10.0) -> None:
+        self.url = url.rstrip("/")
+        self.token = token
+        self.timeout = httpx.Timeout(timeout, connect=connect_timeout)
+
+    def _call(
+        self, method: str, path: str, *, body: dict | None = None, key: str | None = None, params: dict | None = None
+    ) -> Any:
+        what = f"card payment system {method} {path}"
+        headers = {"Authorization": f"Bearer {self.token}", "Accept": "application/json"}
+        if key is not None:
+            headers["Idempotency-Key"] = key
+        try:
+            with httpx.Client(timeout=self.timeout) as http:
+                response = http.request(method, self.url + path, headers=headers, json=body, params=params)
+        except (httpx.ConnectError, httpx.ConnectTimeout) as e:
+            raise CardSystemUnavailable(f"{what}: {type(e).__name__}: {e}") from e
+        except httpx.TransportError as e:
+            raise CardSystemOutcomeUnknown(f"{what}: {type(e).__name__}: {e}") from e
+        status = response.status_code
+        if status in (429, 503):
+            raise CardSystemUnavailable(f"{what}: HTTP {status}")
+        if status >= 500 or status < 200 or 300 <= status < 400:
+            raise CardSystemOutcomeUnknown(f"{what}: HTTP {status}")
+        try:
+            data = response.json()
+        except ValueError as e:
+            if status >= 400:
+                raise CardSystemRejected(f"http_{status}", f"{what}: {response.reason_phrase}") from e
+            raise CardSystemOutcomeUnknown(f"{what}: unreadable answer: {e}") from e
+        if status >= 400:
+            details = data.get("error") if isinstance(data, dict) else None
+            details = details if isinstance(details, dict) else {}
+            raise CardSystemRejected(
+                str(details.get("code") or f"http_{status}"), f"{what}: {details.get('message') or ''}"
+            )
+        return data
+
+    def list_payment_methods(self, *, uid: str) -> list[Card]:
+        data = self._call("GET", f"/v1/users/{_segment(uid)}/payment-methods")
+        try:
+            return [
+                Card(id=c["id"], uid=c["uid"], payer_uid=c["payer_uid"], number=c["number"])
+                for c in data["payment_methods"]
+            ]
+        except (KeyError, TypeError) as e:
+            raise CardSystemUnavailable(f"card payment system: unexpected list of cards: {e}") from e
+
+    def hold(self, *, card_id: str, uid: str, amount: int, currency: str, key: str) -> CardPayment:
+        body = {"card_id": card_id, "uid": uid, "amount": format_amount(amount), "currency": currency}
+        return _payment(self._call("POST", "/v1/payments", body=body, key=key))
+
+    def clear(self, *, payment_id: str, amount: int, key: str) -> CardPayment:
+        path = f"/v1/payments/{_segment(payment_id)}/clear"
+        return _payment(self._call("POST", path, body={"amount": format_amount(amount)}, key=key))
+
+    def cancel(self, *, payment_id: str, key: str) -> CardPayment:
+        return _payment(self._call("POST", f"/v1/payments/{_segment(payment_id)}/cancel", body={}, key=key))
+
+    def refund(self, *, payment_id: str, amount: int, key: str) -> CardPayment:
+        path = f"/v1/payments/{_segment(payment_id)}/refunds"
+        return _payment(self._call("POST", path, body={"amount": format_amount(amount)}, key=key))
+
+    def get_payment(self, *, payment_id: str) -> CardPayment:
+        return _payment(self._call("GET", f"/v1/payments/{_segment(payment_id)}"))
+
+    def find_payment(self, *, key: str) -> CardPayment | None:
+        payments = self._call("GET", "/v1/payments", params={"key": key}).get("payments") or []
+        return _payment(payments[0]) if payments else None
+
+
+def _segment(value: str) -> str:
+    if value in ("", ".", ".."):
+        raise ValueError(f"not a valid path segment: {value!r}")
+    return urllib.parse.quote(value, safe="")
+
+
+def _payment(data: Any) -> CardPayment:
+    try:
+        return CardPayment(
+            id=data["id"],
+            key=data["key"],
+            card_id=data["card_id"],
+            uid=data["uid"],
+            amount=parse_amount(data["amount"]),
+            currency=data["currency"],
+            status=data["status"],
+            cleared_amount=parse_amount(data["cleared_amount"]),
+            refunds=tuple(
+                CardRefund(id=r["id"], key=r["key"], amount=parse_amount(r["amount"])) for r in data["refunds"]
+            ),
+        )
+    except (KeyError, TypeError, ValueError) as e:
+        raise CardSystemOutcomeUnknown(f"card payment system: unexpected payment {str(data)[:200]}: {e}") from e
