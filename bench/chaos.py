@@ -36,6 +36,9 @@ import chaos_families  # noqa: E402
 import httpx  # noqa: E402
 import psycopg  # noqa: E402
 from chaos_checks import check_all, failed_janitor_runs, pending  # noqa: E402
+from chaos_moneyin import FAULT_WEIGHT as MONEY_IN_FAULT_WEIGHT  # noqa: E402
+from chaos_moneyin import fault_params as money_in_fault_params  # noqa: E402
+from chaos_moneyin import fault_spec as money_in_fault_spec  # noqa: E402
 from chaos_ops import Actor, Journal  # noqa: E402
 from chaos_renewals import RENEWAL_ENV  # noqa: E402
 from chaos_webhooks import BILLY_SETTINGS as WEBHOOK_SETTINGS  # noqa: E402
@@ -70,6 +73,7 @@ FAULT_WEIGHTS = {
     "kill_http_worker": 2,
     "kill_worker": 2,
     "restart_postgres": 2,
+    "balance_money": MONEY_IN_FAULT_WEIGHT,  # money in: Balance's money methods and its notifications
 }
 
 
@@ -124,6 +128,8 @@ def _params(rng: random.Random, kind: str) -> dict[str, Any]:
         fault = rng.choice(("unavailable", "error", "delay", "commit_then_timeout", "down"))
         seconds = rng.uniform(2, 8) if fault == "down" else _seconds(rng, fault)
         return {"kind": fault, "count": rng.randint(1, 3), "seconds": round(seconds, 1)}
+    if kind == "balance_money":
+        return money_in_fault_params(rng)
     if kind == "cards":
         return chaos_families.fault_params(rng, HANG_SECONDS)
     if kind == "restart_postgres":
@@ -164,6 +170,8 @@ class Billy:
             # Janitors look for lost webhooks and stuck refunds within seconds, not minutes.
             BILLY_PAYMENT_RECHECK_SECONDS="5",
             BILLY_REFUND_POLL_SECONDS="5",
+            # Invoices and credit transfers their callers left are finished by the next janitor run.
+            BILLY_STALLED_REGISTRATION_SECONDS="10",
             BALANCE_TIMEOUT=str(UPSTREAM_TIMEOUT),
             YOOKASSA_TIMEOUT=str(UPSTREAM_TIMEOUT),
             AUTH_API_TIMEOUT=str(UPSTREAM_TIMEOUT),
@@ -306,6 +314,9 @@ class Injector(threading.Thread):
             return "skipped (--no-process-faults)"
         if fault.kind == "balance":
             spec = {k: p[k] for k in ("kind", "count", "seconds", "method")}
+            httpx.post(env["balance"] + "/_emulator/faults", json=spec, timeout=10).raise_for_status()
+        elif fault.kind == "balance_money":
+            spec = money_in_fault_spec(p, HANG_SECONDS)
             httpx.post(env["balance"] + "/_emulator/faults", json=spec, timeout=10).raise_for_status()
         elif fault.kind in ("yookassa", "webhook"):
             spec = {k: v for k, v in p.items() if k in ("kind", "count", "seconds", "operation", "times")}

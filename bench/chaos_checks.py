@@ -10,9 +10,13 @@ from collections import Counter, defaultdict
 import chaos_families
 import httpx
 import psycopg
+from chaos_moneyin import PENDING as MONEY_IN_PENDING
+from chaos_moneyin import check_money_in
 from chaos_ops import C2B, CINEMA, Journal
 from chaos_renewals import PENDING_RENEWALS, check_renewals
 from chaos_webhooks import PENDING as WEBHOOKS_PENDING
+
+from billy.dev import DEMO_PAYER
 
 # What "nothing is pending" looks at: a count that must reach zero.
 PENDING = {
@@ -24,6 +28,7 @@ PENDING = {
     "card refunds PENDING": "SELECT count(*) FROM subscription_refund WHERE status = 'PENDING'",
     **PENDING_RENEWALS,
     **WEBHOOKS_PENDING,
+    **MONEY_IN_PENDING,
     **chaos_families.PENDING,
 }
 
@@ -51,6 +56,7 @@ def check_all(db: psycopg.Connection, env: dict[str, str], journal: Journal, lef
     findings += check_renewals(db, env)
     findings += check_roles(db, env)
     findings += check_answers(db, journal)
+    findings += check_money_in(db, env, journal)
     findings += chaos_families.check(db, env, journal)
     return findings
 
@@ -131,7 +137,9 @@ def check_balance(db, env: dict[str, str], journal: Journal) -> list[str]:
             findings.append(f"client {sid}: billy keeps Balance id {balance_id}, Balance has {copies[0]['CLIENT_ID']}")
         elif copies[0].get("links") != [{"integration": C2B, "configuration": "c2b_default"}]:
             findings.append(f"client {sid}: configuration links in Balance are {copies[0].get('links')}")
-    strangers = len(in_balance) - sum(len(by_name.get(d["name"], [])) for d in journal.registrations.values())
+    # billy dev's own demo client (c2b's client-1, ready to take money) is not the run's.
+    demo = len(by_name.get(DEMO_PAYER["name"], []))
+    strangers = len(in_balance) - demo - sum(len(by_name.get(d["name"], [])) for d in journal.registrations.values())
     if strangers:
         findings.append(f"Balance holds {strangers} clients no registration asked for")
     return findings

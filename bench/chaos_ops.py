@@ -24,6 +24,8 @@ from typing import Any
 import chaos_families
 import grpc
 import httpx
+from chaos_moneyin import WEIGHTS as MONEY_IN_WEIGHTS
+from chaos_moneyin import MoneyInOps
 from chaos_renewals import card_for
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
@@ -53,6 +55,7 @@ WEIGHTS = {
     "subscribe": 8,
     "pay": 8,
     "refund_subscription": 3,
+    **MONEY_IN_WEIGHTS,
     "family_spend": 6,
     "family_settle": 5,
 }
@@ -81,6 +84,8 @@ class Journal:
         self.completed: list[str] = []  # charge ids answered ok and COMPLETED
         self.subscriptions: dict[str, dict[str, Any]] = {}  # idempotency key → {user, plan, decision, id?}
         self.wallet_views: list[tuple[str, dict[str, str]]] = []  # (client, wallet) as answers showed it
+        self.contracts: dict[str, str] = {}  # client → PREPAY | POSTPAY (its contract answered ok)
+        self.transfers: list[str] = []  # credit transfer ids tried
 
     def add(self, answer: Answer) -> Answer:
         with self.lock:
@@ -109,7 +114,7 @@ def http_outcome(status: int) -> str:
     return "unknown" if status in (502, 503, 504) else "error"
 
 
-class Actor(threading.Thread):
+class Actor(MoneyInOps, threading.Thread):
     """One product service (or user) calling billy in a loop until `stop` is set."""
 
     def __init__(

@@ -179,3 +179,17 @@ def test_emulate_balance_refuses_a_notify_url_that_is_no_url():
 
     assert result.returncode == 2
     assert "--notify-url: 'realty' is not URL or SERVICE_ID=URL" in result.stderr
+
+
+def test_balance_notify_url_prints_the_workspace_url_and_rotates_its_secret(transactional_db):
+    workspace = make_workspace("c2b")
+
+    shown = run_billy("balance-notify-url", "c2b", "--base-url", "https://billy.example/")
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.strip() == (
+        f"https://billy.example/api/v1/workspaces/c2b/balance/notifications/{workspace.balance_notification_secret}"
+    )
+    rotated = run_billy("balance-notify-url", "c2b", "--rotate").stdout.strip()
+    workspace.refresh_from_db()
+    assert rotated.endswith("/" + workspace.balance_notification_secret)
+    assert rotated != shown.stdout.strip().replace("https://billy.example", "http://127.0.0.1:8000")

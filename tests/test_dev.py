@@ -133,6 +133,32 @@ def _subscribe_and_pay(base: str, headers: dict[str, str], *, yookassa: str, use
     assert new == [(payment["provider_payment_id"], "succeeded")]
 
 
+def _invoice_pay_and_charge(base: str, headers: dict[str, str], banner: str) -> None:
+    """The banner's money-in flow, as a newcomer follows it: the seeded c2b client takes an invoice,
+    the invoice is paid on Balance's page, the wallet shows the money, a charge takes some."""
+    assert "/clients/client-1/invoices" in banner
+    client = f"{base}/api/v1/workspaces/c2b/clients/client-1"
+    invoice = httpx.post(
+        client + "/invoices", headers=headers, json={"invoice_id": "inv-1", "amount": "1000.00"}, timeout=30
+    )
+    assert invoice.status_code == 201, invoice.text
+    paid = httpx.post(invoice.json()["payment_url"] + "/pay", data={"amount": "1000.00"}, timeout=30)
+    assert paid.status_code == 303
+    deadline = time.monotonic() + 120
+    available = ""
+    while available != "1000.00" and time.monotonic() < deadline:
+        time.sleep(0.3)
+        available = httpx.get(client + "/wallet", headers=headers, timeout=30).json()["available"]
+    assert available == "1000.00"
+    charge = httpx.post(
+        client + "/charges",
+        headers=headers,
+        json={"charge_id": "ch-1", "product": "listing", "amount": "300.00"},
+        timeout=30,
+    )
+    assert charge.status_code == 201, charge.text
+
+
 def test_dev_starts_everything_and_keeps_data_between_runs(data_dir):
     client_path = "/api/v1/workspaces/c2b/clients/client-1"
     headers = {"Authorization": f"Bearer {KEY}"}
@@ -143,13 +169,7 @@ def test_dev_starts_everything_and_keeps_data_between_runs(data_dir):
         base = dev.address("http")
         assert re.search(r"user admin\s+password \S+", dev.output)
         assert KEY in dev.output
-        response = httpx.put(
-            base + client_path,
-            headers=headers,
-            json={"name": "ООО Ромашка", "email": "info@romashka.ru", "phone": "8 (495) 123-45-67"},
-            timeout=30,
-        )
-        assert response.status_code == 201, response.text
+        _invoice_pay_and_charge(base, headers, dev.output)
         emulator = re.search(r"clients: (http://127\.0\.0\.1:\d+/_emulator/clients)", dev.output).group(1)
         (in_balance,) = httpx.get(emulator).json()["clients"]
         assert in_balance["links"] == [{"integration": "c2b", "configuration": "c2b_default"}]

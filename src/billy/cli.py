@@ -191,6 +191,20 @@ def cmd_apikey(args: argparse.Namespace) -> None:
             print(f"{row['prefix']}…  {row['role']:8}  {state:18}  {row['name']}  [{names}]")
 
 
+def cmd_balance_notify_url(args: argparse.Namespace) -> None:
+    """The URL to give Balance for the workspace's payment notifications (its secret included)."""
+    _setup_django()
+    from billy.workspaces import operations, queries
+
+    workspace = queries.get_workspace(args.workspace)
+    secret = (
+        operations.rotate_notification_secret(name=workspace.name)
+        if args.rotate
+        else workspace.balance_notification_secret
+    )
+    print(f"{args.base_url.rstrip('/')}/api/v1/workspaces/{workspace.name}/balance/notifications/{secret}")
+
+
 def _api_key_row(key) -> dict:
     """What `billy apikey list` shows of a key, in text and in JSON alike."""
     return {
@@ -395,6 +409,14 @@ def build_parser() -> argparse.ArgumentParser:
     ls = keys.add_parser("list", help="list keys (prefixes only)")
     ls.add_argument("--json", action="store_true", help='one JSON document: {"api_keys": [...]}')
     p.set_defaults(func=cmd_apikey)
+
+    p = sub.add_parser(
+        "balance-notify-url", help="the URL Balance sends a workspace's payment notifications to (secret included)"
+    )
+    p.add_argument("workspace")
+    p.add_argument("--base-url", default="http://127.0.0.1:8000", help="where billy's HTTP API is reached")
+    p.add_argument("--rotate", action="store_true", help="make a new secret first (the old URL stops working)")
+    p.set_defaults(func=cmd_balance_notify_url)
 
     p = sub.add_parser("db", help="the embedded PostgreSQL cluster (when DATABASE_URL is unset)")
     p.add_argument("db_command", choices=["url", "stop"])

@@ -47,6 +47,21 @@ DEMO_PLANS = [
     ("monthly", "Cinema: one month", "299.00", "MONTH", "FULL", 14),
     ("yearly", "Cinema: one year", "2990.00", "YEAR", "PRORATED", 0),
 ]
+# The c2b demo client, ready to take money: registered in Balance, with a payer and a prepay contract.
+DEMO_CLIENT = "client-1"
+DEMO_PAYER = {
+    "payer_id": "payer-1",
+    "type": "LEGAL",
+    "name": "ООО Ромашка",
+    "inn": "7707083893",
+    "kpp": "773601001",
+    "email": "buh@romashka.ru",
+    "phone": "+74951234567",
+    "legal_address": "Москва, ул. Льва Толстого, 16",
+}
+DEMO_CONTRACT = "contract-1"
+# Balance's notification retries (10 s, 1 min, ...) a hundred times faster in development.
+DEV_NOTIFY_SCALE = "0.01"
 # Each server's port: the variable that sets it, and its documented default.
 PORTS = {
     "serve": ("BILLY_HTTP_PORT", 8000),
@@ -119,6 +134,69 @@ def _seed(data_dir: Path, *, yookassa_api_url: str) -> tuple[str, str, str]:
     )
     _save_dev_state(state_file, {**state, "admin_password": password, "api_key": api_key})
     return "admin", password, api_key
+
+
+def _seed_money_in(balance_url: str) -> str | None:
+    """The c2b demo client with its payer and prepay contract, through the same operations as the API
+    (a repeat changes nothing); None when done, else what went wrong (billy runs anyway)."""
+    import datetime as dt
+
+    from django.conf import settings
+
+    from billy.clients.operations import register_client
+    from billy.core import clock
+    from billy.core.errors import BillyError
+    from billy.integrations.balance.client import XmlRpcBalance
+    from billy.payers import contracts, operations
+    from billy.payers.validation import PayerFields
+    from billy.workspaces.models import Workspace
+
+    balance = XmlRpcBalance(
+        url=balance_url,
+        operator_uid=settings.BALANCE_OPERATOR_UID,
+        connect_timeout=settings.BALANCE_CONNECT_TIMEOUT,
+        timeout=settings.BALANCE_TIMEOUT,
+    )
+    fields = {k: v for k, v in DEMO_PAYER.items() if k != "payer_id"}
+    try:
+        client = register_client(
+            workspace=Workspace.objects.get(name="c2b"),
+            service_client_id=DEMO_CLIENT,
+            name=DEMO_PAYER["name"],
+            email=DEMO_PAYER["email"],
+            phone=DEMO_PAYER["phone"],
+            balance=balance,
+            now=clock.now(),
+        ).client
+        operations.put_payer(
+            client=client,
+            payer_id=DEMO_PAYER["payer_id"],
+            fields=PayerFields(**fields),
+            balance=balance,
+            now=clock.now(),
+        )
+        contracts.put_contract(
+            client=client,
+            contract_id=DEMO_CONTRACT,
+            terms=contracts.ContractTerms(
+                payer_id=DEMO_PAYER["payer_id"], payment_type="PREPAY", start_date=dt.date(2026, 1, 1)
+            ),
+            balance=balance,
+            now=clock.now(),
+        )
+    except BillyError as e:
+        return f"{e.code}: {e.message}"
+    return None
+
+
+def _notify_urls(base: str) -> list[str]:
+    """`--notify-url SERVICE_ID=URL` for each demo workspace: its notification endpoint with its secret."""
+    from billy.workspaces.models import Workspace
+
+    return [
+        f"{w.balance_service_id}={base}/api/v1/workspaces/{w.name}/balance/notifications/{w.balance_notification_secret}"
+        for w in Workspace.objects.filter(name__in=[d[0] for d in DEMO_WORKSPACES])
+    ]
 
 
 def _seed_family(*, cards_url: str) -> str:
@@ -217,6 +295,7 @@ def _run_claimed(data_dir: Path, cluster: EmbeddedPostgres | None, lock: DevLock
     import django
     from django.core.management import call_command
 
+    from billy.integrations.balance.emulator import BalanceEmulatorControl
     from billy.integrations.yookassa.emulator import YooKassaEmulatorControl
 
     django.setup()
@@ -250,6 +329,18 @@ def _run_claimed(data_dir: Path, cluster: EmbeddedPostgres | None, lock: DevLock
             children.wait_http("serve", f"{base}/health")
             webhook = f"{base}/api/v1/workspaces/cinema/providers/yookassa/webhook"
             YooKassaEmulatorControl(yookassa).register_webhook(CINEMA_SHOP_ID, webhook)
+            # Balance's payment notifications go to billy: told to the running emulator, and given to
+            # its command line for a restart.
+            notify_urls = _notify_urls(base)
+            BalanceEmulatorControl(f"http://127.0.0.1:{ports['balance']}").configure(
+                notify_urls=dict(u.split("=", 1) for u in notify_urls), notify_scale=float(DEV_NOTIFY_SCALE)
+            )
+            for url in notify_urls:
+                children.add_args("balance", "--notify-url", url)
+            children.add_args("balance", "--notify-scale", DEV_NOTIFY_SCALE)
+            problem = _seed_money_in(os.environ["BALANCE_URL"])
+            if problem:
+                print(f"[dev] the c2b demo client is not ready to take money: {problem}", flush=True)
             lock.record(ports)
             _print_banner(
                 ports=ports, admin=(admin_user, admin_password), api_key=api_key, data_dir=data_dir, family_id=family_id
@@ -299,20 +390,18 @@ billy is running.
   API key      {api_key}
                (granted {", ".join(w[0] for w in DEMO_WORKSPACES)})
 
-Try (the taxi's demo family is {family_id}, owner {DEMO_FAMILY_OWNER}):
-  curl -X PUT {base}/api/v1/workspaces/c2b/clients/client-1 \\
+Money in: c2b's {DEMO_CLIENT} has a payer, a prepay contract (taxi: family {family_id}, owner {DEMO_FAMILY_OWNER}):
+  curl -X POST {base}/api/v1/workspaces/c2b/clients/{DEMO_CLIENT}/invoices \\
        -H 'Authorization: Bearer {api_key}' -H 'Content-Type: application/json' \\
-       -d '{{"name": "ООО Ромашка", "email": "info@romashka.ru", "phone": "8 (495) 123-45-67"}}'
-
+       -d '{{"invoice_id": "inv-1", "amount": "1000.00"}}'
+pay its payment_url on Balance's page; GET .../clients/{DEMO_CLIENT}/wallet shows the money; charge it:
+  curl -X POST {base}/api/v1/workspaces/c2b/clients/{DEMO_CLIENT}/charges -H 'Authorization: Bearer {api_key}' \\
+       -H 'Content-Type: application/json' -d '{{"charge_id": "ch-1", "product": "listing", "amount": "300.00"}}'
 Subscribe a cinema user, open payment.confirmation_url, pay with 5555 5555 5555 4477 (4000... declines):
   curl -X POST {base}/api/v1/workspaces/cinema/users/user-1/subscriptions \\
        -H 'Authorization: Bearer {api_key}' -H 'Content-Type: application/json' \\
        -H "Idempotency-Key: $(uuidgen || date +%s%N)" \\
        -d '{{"plan": "monthly", "return_url": "{base}/admin/subscriptions/subscription/"}}'
-Refund it (use the subscription's id; or the admin's "Refund" action on Subscriptions):
-  curl -X POST {base}/api/v1/workspaces/cinema/subscriptions/SUBSCRIPTION_ID/refund \\
-       -H 'Authorization: Bearer {api_key}' -H 'Content-Type: application/json' \\
-       -H "Idempotency-Key: $(uuidgen || date +%s%N)" -d '{{"reason": "changed my mind"}}'
 
 Ctrl-C stops everything; data stays in {data_dir}.
 """,

@@ -47,6 +47,8 @@ INSTALLED_APPS = [
     "billy.subscriptions",
     "billy.families",
     "billy.webhooks",
+    "billy.payers",
+    "billy.moneyin",
     "billy.console",
 ]
 
@@ -176,6 +178,11 @@ BILLY_REFUND_POLL_SECONDS = int(os.environ.get("BILLY_REFUND_POLL_SECONDS", "60"
 # (billy trusts nothing in a webhook but the object id: it re-reads the object from the provider).
 YOOKASSA_WEBHOOK_ALLOWED_NETWORKS = [
     n.strip() for n in os.environ.get("YOOKASSA_WEBHOOK_ALLOWED_NETWORKS", "").split(",") if n.strip()
+]
+# Sources Balance's payment notifications are taken from (CIDR, comma-separated); empty: any (the
+# workspace's secret in the URL still authenticates each call).
+BALANCE_NOTIFY_ALLOWED_NETWORKS = [
+    n.strip() for n in os.environ.get("BALANCE_NOTIFY_ALLOWED_NETWORKS", "").split(",") if n.strip()
 ]
 # Per source address, at most this many webhook notifications about objects billy never made are
 # taken ("N/s", "N/m", "N/h", "N/10s"; empty: no limit); past it they are 429 with Retry-After.

@@ -96,6 +96,11 @@ class Children:
         child.args = [*child.args[:at], "--port", str(port)]  # no fallback to another port, no port file
         return port
 
+    def add_args(self, name: str, *args: str) -> None:
+        """Arguments child `name` takes from its next start on (what it was told at run time: a restart
+        must not forget it)."""
+        self.children[name].args.extend(args)
+
     def wait_http(self, name: str, url: str) -> None:
         import httpx
 

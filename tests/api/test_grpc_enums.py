@@ -8,8 +8,10 @@ from billy.charges.models import Charge
 from billy.clients.models import Client
 from billy.families.models import Member, Spending, SpendingRefund
 from billy.ledger.models import LedgerTransaction, SpendingLimit
+from billy.moneyin.models import CreditTransfer, Invoice
+from billy.payers.models import Contract, Payer
 from billy.subscriptions.models import Plan
-from billy.v1 import clients_pb2, families_pb2, money_pb2, money_pb2_grpc, subscriptions_pb2
+from billy.v1 import clients_pb2, families_pb2, money_pb2, money_pb2_grpc, moneyin_pb2, subscriptions_pb2
 from tests.charges.conftest import fund
 
 ENUMS = [
@@ -19,6 +21,13 @@ ENUMS = [
     (LedgerTransaction.Kind, money_pb2.TransactionKind),
     (Plan.Period, subscriptions_pb2.PlanPeriod),
     (Plan.RefundPolicy, subscriptions_pb2.RefundPolicy),
+    (CreditTransfer.Status, money_pb2.CreditTransferStatus),
+    (Payer.Type, moneyin_pb2.PayerType),
+    (Payer.Status, moneyin_pb2.PayerStatus),
+    (Contract.PaymentType, moneyin_pb2.PaymentType),
+    (Contract.Status, moneyin_pb2.ContractStatus),
+    (Invoice.Kind, moneyin_pb2.InvoiceKind),
+    (Invoice.Status, moneyin_pb2.InvoiceStatus),
     (Member.Role, families_pb2.MemberRole),
     (SpendingLimit.Frame, families_pb2.LimitFrame),
     (Spending.Status, families_pb2.SpendingStatus),

@@ -42,12 +42,18 @@ def test_operations_are_tagged_by_resource(product):
         "families",
         "family spendings",
         "payment methods",
+        "payers",
+        "contracts",
+        "invoices",
     }
 
 
 def test_callbacks_are_in_their_own_document(product, callbacks):
-    assert not any("providers" in path for path in product["paths"])
-    assert [spec["operationId"] for _, _, spec in _operations(callbacks)] == ["receive_yookassa_notification"]
+    assert not any("providers" in path or "balance/notifications" in path for path in product["paths"])
+    assert [spec["operationId"] for _, _, spec in _operations(callbacks)] == [
+        "receive_yookassa_notification",
+        "receive_balance_notification",
+    ]
 
 
 def test_every_mutating_call_declares_idempotency_key_and_every_answer_request_id(product):

@@ -38,6 +38,8 @@ def test_charge_completes_and_moves_money(api, client_a):
         "held": "0.00",
         "available": "70.00",
         "credit_limit": "0.00",
+        "credit_used": "0.00",
+        "credit_available": "0.00",
     }
 
 

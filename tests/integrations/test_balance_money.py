@@ -38,6 +38,8 @@ def test_a_prepay_invoice_is_issued_for_a_request_and_listed(balance):
     )
     assert (invoice.kind, invoice.status) == (port.InvoiceKind.PREPAY, port.InvoiceStatus.UNPAID)
     assert invoice.issued_at.tzinfo is dt.UTC
+    # Read back, an invoice says its contract and its page, as CreateInvoice did.
+    assert (invoice.contract_id, invoice.url) == (opened.contract_id, issued.url)
 
 
 def test_the_invoice_list_keeps_to_its_period_and_contract(balance):

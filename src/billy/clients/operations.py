@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import math
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -13,6 +12,7 @@ from django.db import IntegrityError, connection, transaction
 from billy.core.errors import BillyError, UpstreamError, UpstreamRejected, UpstreamUnavailable
 from billy.core.locks import session_lock
 from billy.core.tasks import defer
+from billy.core.write_first import Ambiguous, ambiguous_reason, resolve_unknown_outcome
 from billy.integrations.balance.port import (
     Balance,
     BalanceError,
@@ -238,8 +238,8 @@ def _create_in_balance(client: Client, *, fields: ClientFields, balance: Balance
 
 def _adopt_or_flag(client: Client, *, balance: Balance, now: dt.datetime) -> None:
     """After an unknown outcome: adopt the one Balance client with our data; with none, the call did
-    not happen once it is surely over (BALANCE_CALL_HORIZON_SECONDS after it started), and the client
-    is left PENDING with no call in flight, to be created again; several: NEEDS_ATTENTION.
+    not happen once it is surely over, and the client is left PENDING with no call in flight, to be
+    created again; several: NEEDS_ATTENTION (the rule: `billy.core.write_first`).
 
     A Balance client already mapped to any billy client, in any workspace, is never adopted.
     Raises UpstreamUnavailable while the call may still take effect, ClientNeedsAttention.
@@ -252,34 +252,30 @@ def _adopt_or_flag(client: Client, *, balance: Balance, now: dt.datetime) -> Non
         ids = [m.client_id for m in matches]
         taken = set(Client.objects.filter(balance_client_id__in=ids).values_list("balance_client_id", flat=True))
         candidates = [i for i in ids if i not in taken]
-        if len(candidates) == 1:
-            logger.info("client %s adopts Balance client %s after an unknown outcome", client.pk, candidates[0])
-            _record_balance_client_id(client, balance_client_id=candidates[0], now=now)
-            return
+        try:
+            adopted = resolve_unknown_outcome(candidates=candidates, started_at=client.balance_call_started_at, now=now)
+        except Ambiguous:
+            adopted = None
+        else:
+            if adopted is not None:
+                logger.info("client %s adopts Balance client %s after an unknown outcome", client.pk, adopted)
+                _record_balance_client_id(client, balance_client_id=adopted, now=now)
+                return
     if not candidates:
-        _forget_call_that_did_not_happen(client, now=now)
+        logger.info("client %s: the CreateClient sent at %s left no trace", client.pk, client.balance_call_started_at)
+        Client.objects.filter(pk=client.pk).update(balance_call_started_at=None, updated_at=now)
+        client.balance_call_started_at = None
         return
     _flag(
         client,
-        reason=f"A CreateClient sent at {client.balance_call_started_at:%Y-%m-%d %H:%M:%S} UTC had an unknown outcome; "
-        f"Balance now holds {len(candidates)} unclaimed clients with this name, email and phone "
-        f"({', '.join(map(str, candidates))}). Check Balance, then re-check or create the client anyway.",
+        reason=ambiguous_reason(
+            what="clients with this name, email and phone",
+            call="CreateClient",
+            started_at=client.balance_call_started_at,
+            candidates=candidates,
+        ),
         now=now,
     )
-
-
-def _forget_call_that_did_not_happen(client: Client, *, now: dt.datetime) -> None:
-    """No trace in Balance of a CreateClient with an unknown outcome: once no answer can still be on
-    its way (the horizon), it did not happen, and the next step creates the client again."""
-    over_at = client.balance_call_started_at + dt.timedelta(seconds=settings.BALANCE_CALL_HORIZON_SECONDS)
-    if now < over_at:
-        raise UpstreamUnavailable(
-            "Balance has not confirmed the client yet; retry later.",
-            retry_after=max(1, math.ceil((over_at - now).total_seconds())),
-        )
-    logger.info("client %s: the CreateClient sent at %s left no trace", client.pk, client.balance_call_started_at)
-    Client.objects.filter(pk=client.pk).update(balance_call_started_at=None, updated_at=now)
-    client.balance_call_started_at = None
 
 
 def _flag(client: Client, *, reason: str, now: dt.datetime) -> None:

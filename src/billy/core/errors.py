@@ -50,6 +50,17 @@ _TABLE = [
     ),
     ErrorCode("not_implemented", 501, grpc.StatusCode.UNIMPLEMENTED, "The server does not support this request."),
     ErrorCode("charge_not_found", 404, grpc.StatusCode.NOT_FOUND, "No charge with this charge_id."),
+    ErrorCode("payer_not_found", 404, grpc.StatusCode.NOT_FOUND, "The client has no payer with this payer_id."),
+    ErrorCode(
+        "contract_not_found", 404, grpc.StatusCode.NOT_FOUND, "The client has no contract with this contract_id."
+    ),
+    ErrorCode("invoice_not_found", 404, grpc.StatusCode.NOT_FOUND, "The client has no invoice with this invoice_id."),
+    ErrorCode(
+        "credit_transfer_not_found",
+        404,
+        grpc.StatusCode.NOT_FOUND,
+        "The client has no credit transfer with this transfer_id.",
+    ),
     ErrorCode("plan_not_found", 404, grpc.StatusCode.NOT_FOUND, "No active plan with this code."),
     ErrorCode("subscription_not_found", 404, grpc.StatusCode.NOT_FOUND, "No subscription with this id."),
     ErrorCode("webhook_endpoint_not_found", 404, grpc.StatusCode.NOT_FOUND, "No webhook endpoint with this id."),
@@ -115,6 +126,36 @@ _TABLE = [
         409,
         grpc.StatusCode.FAILED_PRECONDITION,
         "The client's registration in Balance is ambiguous and waits for an operator.",
+    ),
+    ErrorCode(
+        "needs_attention",
+        409,
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "A call to Balance had an ambiguous outcome; the resource waits for an operator.",
+    ),
+    ErrorCode(
+        "contract_exists",
+        409,
+        grpc.StatusCode.ALREADY_EXISTS,
+        "The client already has a contract in this currency (one wallet, one contract feeding it).",
+    ),
+    ErrorCode(
+        "no_active_contract",
+        409,
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "The client has no active contract: add a payer and a contract first.",
+    ),
+    ErrorCode(
+        "contract_not_postpay",
+        409,
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "The client's active contract is prepay: it has no credit limit.",
+    ),
+    ErrorCode(
+        "credit_limit_exceeded",
+        422,
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "The credit transfer would exceed the contract's credit limit; details.credit_available says what is left.",
     ),
     ErrorCode(
         "insufficient_funds",

@@ -78,6 +78,7 @@ CHARGE_CONFIRMED = EventType("charge.confirmed", 2)
 CHARGE_CANCELLED = EventType("charge.cancelled", 2)
 CHARGE_REFUNDED = EventType("charge.refunded", 2)
 WALLET_ADJUSTED = EventType("wallet.adjusted", 1)
+WALLET_TOPPED_UP = EventType("wallet.topped_up", 1)
 SUBSCRIPTION_PAYMENT_SUCCEEDED = EventType("subscription.payment_succeeded", 1)
 SUBSCRIPTION_REFUND_SUCCEEDED = EventType("subscription.refund_succeeded", 1)
 FAMILY_SPENDING_CLEARED = EventType("family.spending_cleared", 1)
@@ -90,6 +91,7 @@ EVENT_TYPES: dict[str, EventType] = _register(
     CHARGE_CANCELLED,
     CHARGE_REFUNDED,
     WALLET_ADJUSTED,
+    WALLET_TOPPED_UP,
     SUBSCRIPTION_PAYMENT_SUCCEEDED,
     SUBSCRIPTION_REFUND_SUCCEEDED,
     FAMILY_SPENDING_CLEARED,

@@ -66,6 +66,7 @@ class AccountAdmin(ReadOnlyAdmin):
         "shown_held",
         "shown_available",
         "shown_credit_limit",
+        "shown_credit_used",
         "shown_net_consumption",
         "created_at",
         "history",
@@ -97,6 +98,10 @@ class AccountAdmin(ReadOnlyAdmin):
     @admin.display(description="credit limit")
     def shown_credit_limit(self, obj: Account) -> str:
         return money(obj.credit_limit, obj.currency) if obj.kind == Account.Kind.WALLET else EMPTY
+
+    @admin.display(description="credit used")
+    def shown_credit_used(self, obj: Account) -> str:
+        return money(obj.credit_used, obj.currency) if obj.kind == Account.Kind.WALLET else EMPTY
 
     @admin.display(description="net consumption")
     def shown_net_consumption(self, obj: Account) -> str:

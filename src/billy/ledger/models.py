@@ -17,6 +17,10 @@ class Account(models.Model):
         CORRECTIONS = "CORRECTIONS", "corrections"  # the other side of operator adjustments
         # Card money the payment provider collected for the workspace and has yet to pay out.
         CLEARING = "CLEARING", "provider clearing"
+        # Money clients paid into their Balance personal accounts, booked onto wallets.
+        BALANCE_RECEIPTS = "BALANCE_RECEIPTS", "Balance receipts"
+        # Money moved onto wallets from their postpay contracts' credit limits.
+        BALANCE_CREDIT = "BALANCE_CREDIT", "Balance credit"
 
     workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="accounts")
     kind = models.CharField(max_length=16, choices=Kind.choices)
@@ -26,6 +30,8 @@ class Account(models.Model):
     balance = models.BigIntegerField(default=0)
     held = models.BigIntegerField(default=0)
     credit_limit = models.BigIntegerField(default=0)
+    # Credit taken from the limit and not yet repaid to Balance (reserved before a deposit is asked for).
+    credit_used = models.BigIntegerField(default=0)
     net_consumption = models.BigIntegerField(default=0)
     created_at = models.DateTimeField()
 
@@ -41,6 +47,7 @@ class Account(models.Model):
                 name="account_available_not_negative",
             ),
             models.CheckConstraint(condition=Q(credit_limit__gte=0), name="account_credit_limit_not_negative"),
+            models.CheckConstraint(condition=Q(credit_used__gte=0), name="account_credit_used_not_negative"),
             models.UniqueConstraint(
                 fields=["workspace", "kind", "currency"],
                 condition=Q(client__isnull=True),
@@ -64,6 +71,8 @@ _SOURCE_KEYS = {
     "ADJUSTMENT": ("adjustment_id",),
     "CARD_PAYMENT": ("subscription_id", "payment_id"),
     "CARD_REFUND": ("subscription_id", "payment_id", "refund_id"),
+    "TOP_UP": ("wallet_order_id",),
+    "CREDIT": ("wallet_order_id",),
     "FAMILY_SPENDING": ("family_id", "spending_id"),
     "FAMILY_REFUND": ("family_id", "spending_id", "refund_id"),
 }
@@ -76,6 +85,8 @@ class LedgerTransaction(models.Model):
         REFUND = "REFUND", "refund"
         CARD_PAYMENT = "CARD_PAYMENT", "card payment"
         CARD_REFUND = "CARD_REFUND", "card refund"
+        TOP_UP = "TOP_UP", "top-up"  # money paid into the wallet order in Balance
+        CREDIT = "CREDIT", "credit"  # money moved onto the wallet order from the credit limit
         FAMILY_SPENDING = "FAMILY_SPENDING", "family card spending"
         FAMILY_REFUND = "FAMILY_REFUND", "family card refund"
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 
 from billy.core.errors import BillyError
+from billy.core.money import format_amount
 from billy.events.operations import EVENT_INSERT, append_event
 from billy.events.registry import NewEvent
 
@@ -371,3 +372,59 @@ def draw_transaction_ids(count: int) -> list[int]:
             "SELECT nextval(pg_get_serial_sequence('ledger_transaction', 'id')) FROM generate_series(1, %s)", [count]
         )
         return [row[0] for row in cursor.fetchall()]
+
+
+# -- credit from Balance -------------------------------------------------------------------------
+# A postpay wallet may take credit from its contract's limit: `credit_used` never passes
+# `credit_limit` when credit is reserved (one guarded statement, so concurrent transfers can never
+# pass it together), and never goes below zero.
+
+
+class CreditLimitExceeded(BillyError):
+    code = "credit_limit_exceeded"
+    default_message = "The transfer would exceed the contract's credit limit."
+
+
+def credit_available(*, credit_limit: int, credit_used: int) -> int:
+    """What a wallet may still take from its credit limit."""
+    return max(0, credit_limit - credit_used)
+
+
+_RESERVE_CREDIT_SQL = """
+UPDATE ledger_account SET credit_used = credit_used + %(amount)s
+ WHERE id = %(id)s AND credit_used + %(amount)s <= credit_limit
+RETURNING credit_limit, credit_used
+"""
+
+
+def reserve_credit(*, wallet_id: int, amount: int) -> None:
+    """Count `amount` as credit used before Balance is asked for it; CreditLimitExceeded (nothing
+    changed) when the limit does not have it."""
+    with connection.cursor() as cursor:
+        cursor.execute(_RESERVE_CREDIT_SQL, {"id": wallet_id, "amount": amount})
+        if cursor.fetchone() is None:
+            cursor.execute("SELECT credit_limit, credit_used FROM ledger_account WHERE id = %s", [wallet_id])
+            limit, used = cursor.fetchone()
+            raise CreditLimitExceeded(
+                details={"credit_available": format_amount(credit_available(credit_limit=limit, credit_used=used))}
+            )
+
+
+def release_credit(*, wallet_id: int, amount: int) -> None:
+    """Give back a reservation Balance refused."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE ledger_account SET credit_used = greatest(0, credit_used - %s) WHERE id = %s", [amount, wallet_id]
+        )
+
+
+def set_credit_figures(*, wallet_id: int, credit_limit: int | None = None, credit_used: int | None = None) -> None:
+    """The wallet's credit limit (from its contract) and credit used (Balance's, plus what billy has
+    reserved and not yet settled), as their owners say. Repayment lowers credit used and adds no money."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE ledger_account"
+            "   SET credit_limit = coalesce(%s, credit_limit), credit_used = coalesce(%s, credit_used)"
+            " WHERE id = %s",
+            [credit_limit, credit_used, wallet_id],
+        )

@@ -11,7 +11,7 @@ from billy.clients.models import Client
 from billy.core.pagination import check_limit, decode_id_cursor, encode_id_cursor
 
 from .models import Account, Entry, LedgerTransaction
-from .postings import available
+from .postings import available, credit_available
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,11 @@ class WalletView:
     available: int
     credit_limit: int
     net_consumption: int
+    credit_used: int = 0
+
+    @property
+    def credit_available(self) -> int:
+        return credit_available(credit_limit=self.credit_limit, credit_used=self.credit_used)
 
 
 def get_wallet(*, client: Client) -> WalletView:
@@ -36,6 +41,7 @@ def get_wallet(*, client: Client) -> WalletView:
         available=available(balance=wallet.balance, held=wallet.held),
         credit_limit=wallet.credit_limit,
         net_consumption=wallet.net_consumption,
+        credit_used=wallet.credit_used,
     )
 
 

@@ -10,6 +10,14 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class CreditTransferStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CREDIT_TRANSFER_STATUS_UNSPECIFIED: _ClassVar[CreditTransferStatus]
+    CREDIT_TRANSFER_STATUS_PENDING: _ClassVar[CreditTransferStatus]
+    CREDIT_TRANSFER_STATUS_SUCCEEDED: _ClassVar[CreditTransferStatus]
+    CREDIT_TRANSFER_STATUS_FAILED: _ClassVar[CreditTransferStatus]
+    CREDIT_TRANSFER_STATUS_NEEDS_ATTENTION: _ClassVar[CreditTransferStatus]
+
 class ChargeStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     CHARGE_STATUS_UNSPECIFIED: _ClassVar[ChargeStatus]
@@ -33,6 +41,13 @@ class TransactionKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     TRANSACTION_KIND_CARD_REFUND: _ClassVar[TransactionKind]
     TRANSACTION_KIND_FAMILY_SPENDING: _ClassVar[TransactionKind]
     TRANSACTION_KIND_FAMILY_REFUND: _ClassVar[TransactionKind]
+    TRANSACTION_KIND_TOP_UP: _ClassVar[TransactionKind]
+    TRANSACTION_KIND_CREDIT: _ClassVar[TransactionKind]
+CREDIT_TRANSFER_STATUS_UNSPECIFIED: CreditTransferStatus
+CREDIT_TRANSFER_STATUS_PENDING: CreditTransferStatus
+CREDIT_TRANSFER_STATUS_SUCCEEDED: CreditTransferStatus
+CREDIT_TRANSFER_STATUS_FAILED: CreditTransferStatus
+CREDIT_TRANSFER_STATUS_NEEDS_ATTENTION: CreditTransferStatus
 CHARGE_STATUS_UNSPECIFIED: ChargeStatus
 CHARGE_STATUS_HELD: ChargeStatus
 CHARGE_STATUS_COMPLETED: ChargeStatus
@@ -48,6 +63,8 @@ TRANSACTION_KIND_CARD_PAYMENT: TransactionKind
 TRANSACTION_KIND_CARD_REFUND: TransactionKind
 TRANSACTION_KIND_FAMILY_SPENDING: TransactionKind
 TRANSACTION_KIND_FAMILY_REFUND: TransactionKind
+TRANSACTION_KIND_TOP_UP: TransactionKind
+TRANSACTION_KIND_CREDIT: TransactionKind
 
 class GetWalletRequest(_message.Message):
     __slots__ = ("workspace", "client")
@@ -58,18 +75,62 @@ class GetWalletRequest(_message.Message):
     def __init__(self, workspace: _Optional[str] = ..., client: _Optional[str] = ...) -> None: ...
 
 class Wallet(_message.Message):
-    __slots__ = ("currency", "balance", "held", "available", "credit_limit")
+    __slots__ = ("currency", "balance", "held", "available", "credit_limit", "credit_used", "credit_available")
     CURRENCY_FIELD_NUMBER: _ClassVar[int]
     BALANCE_FIELD_NUMBER: _ClassVar[int]
     HELD_FIELD_NUMBER: _ClassVar[int]
     AVAILABLE_FIELD_NUMBER: _ClassVar[int]
     CREDIT_LIMIT_FIELD_NUMBER: _ClassVar[int]
+    CREDIT_USED_FIELD_NUMBER: _ClassVar[int]
+    CREDIT_AVAILABLE_FIELD_NUMBER: _ClassVar[int]
     currency: str
     balance: str
     held: str
     available: str
     credit_limit: str
-    def __init__(self, currency: _Optional[str] = ..., balance: _Optional[str] = ..., held: _Optional[str] = ..., available: _Optional[str] = ..., credit_limit: _Optional[str] = ...) -> None: ...
+    credit_used: str
+    credit_available: str
+    def __init__(self, currency: _Optional[str] = ..., balance: _Optional[str] = ..., held: _Optional[str] = ..., available: _Optional[str] = ..., credit_limit: _Optional[str] = ..., credit_used: _Optional[str] = ..., credit_available: _Optional[str] = ...) -> None: ...
+
+class CreateCreditTransferRequest(_message.Message):
+    __slots__ = ("workspace", "client", "transfer_id", "amount")
+    WORKSPACE_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_FIELD_NUMBER: _ClassVar[int]
+    TRANSFER_ID_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    workspace: str
+    client: str
+    transfer_id: str
+    amount: str
+    def __init__(self, workspace: _Optional[str] = ..., client: _Optional[str] = ..., transfer_id: _Optional[str] = ..., amount: _Optional[str] = ...) -> None: ...
+
+class CreditTransfer(_message.Message):
+    __slots__ = ("transfer_id", "client", "amount", "currency", "status", "created_at", "updated_at")
+    TRANSFER_ID_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    CURRENCY_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    transfer_id: str
+    client: str
+    amount: str
+    currency: str
+    status: CreditTransferStatus
+    created_at: _timestamp_pb2.Timestamp
+    updated_at: _timestamp_pb2.Timestamp
+    def __init__(self, transfer_id: _Optional[str] = ..., client: _Optional[str] = ..., amount: _Optional[str] = ..., currency: _Optional[str] = ..., status: _Optional[_Union[CreditTransferStatus, str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class CreateCreditTransferResponse(_message.Message):
+    __slots__ = ("transfer", "created", "wallet")
+    TRANSFER_FIELD_NUMBER: _ClassVar[int]
+    CREATED_FIELD_NUMBER: _ClassVar[int]
+    WALLET_FIELD_NUMBER: _ClassVar[int]
+    transfer: CreditTransfer
+    created: bool
+    wallet: Wallet
+    def __init__(self, transfer: _Optional[_Union[CreditTransfer, _Mapping]] = ..., created: _Optional[bool] = ..., wallet: _Optional[_Union[Wallet, _Mapping]] = ...) -> None: ...
 
 class ListWalletTransactionsRequest(_message.Message):
     __slots__ = ("workspace", "client", "limit", "cursor")

@@ -49,6 +49,11 @@ class WalletServiceStub:
                 request_serializer=billy_dot_v1_dot_money__pb2.AdjustWalletRequest.SerializeToString,
                 response_deserializer=billy_dot_v1_dot_money__pb2.AdjustWalletResponse.FromString,
                 _registered_method=True)
+        self.CreateCreditTransfer = channel.unary_unary(
+                '/billy.v1.WalletService/CreateCreditTransfer',
+                request_serializer=billy_dot_v1_dot_money__pb2.CreateCreditTransferRequest.SerializeToString,
+                response_deserializer=billy_dot_v1_dot_money__pb2.CreateCreditTransferResponse.FromString,
+                _registered_method=True)
 
 
 class WalletServiceServicer:
@@ -73,6 +78,15 @@ class WalletServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateCreditTransfer(self, request, context):
+        """Postpay: move money from the contract's credit limit onto the wallet (Balance's DepositFromCredit).
+        The same transfer_id and body again returns the transfer with created = false; over the limit is
+        credit_limit_exceeded with nothing written.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_WalletServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -90,6 +104,11 @@ def add_WalletServiceServicer_to_server(servicer, server):
                     servicer.AdjustWallet,
                     request_deserializer=billy_dot_v1_dot_money__pb2.AdjustWalletRequest.FromString,
                     response_serializer=billy_dot_v1_dot_money__pb2.AdjustWalletResponse.SerializeToString,
+            ),
+            'CreateCreditTransfer': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateCreditTransfer,
+                    request_deserializer=billy_dot_v1_dot_money__pb2.CreateCreditTransferRequest.FromString,
+                    response_serializer=billy_dot_v1_dot_money__pb2.CreateCreditTransferResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -173,6 +192,33 @@ class WalletService:
             '/billy.v1.WalletService/AdjustWallet',
             billy_dot_v1_dot_money__pb2.AdjustWalletRequest.SerializeToString,
             billy_dot_v1_dot_money__pb2.AdjustWalletResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateCreditTransfer(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/billy.v1.WalletService/CreateCreditTransfer',
+            billy_dot_v1_dot_money__pb2.CreateCreditTransferRequest.SerializeToString,
+            billy_dot_v1_dot_money__pb2.CreateCreditTransferResponse.FromString,
             options,
             channel_credentials,
             insecure,

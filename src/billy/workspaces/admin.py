@@ -21,7 +21,9 @@ class WorkspaceForm(forms.ModelForm):
 
     class Meta:
         model = Workspace
-        fields = "__all__"
+        # The Balance notification secret is never shown nor typed here: `billy balance-notify-url
+        # <workspace> --rotate` makes a new one and prints the URL to give Balance.
+        exclude = ["balance_notification_secret"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -1,9 +1,16 @@
+import secrets
+
 from django.core.validators import RegexValidator
 from django.db import models
 
 WORKSPACE_NAME_VALIDATOR = RegexValidator(
     r"^[a-z][a-z0-9_]{0,31}$", "Lowercase letters, digits and underscores, starting with a letter."
 )
+
+
+def new_notification_secret() -> str:
+    """A secret for the workspace's Balance notification URL (32 random bytes, URL-safe)."""
+    return secrets.token_urlsafe(32)
 
 
 class Workspace(models.Model):
@@ -22,6 +29,9 @@ class Workspace(models.Model):
     yookassa_api_url = models.URLField(blank=True, help_text="e.g. https://api.yookassa.ru/v3")
     yookassa_shop_id = models.CharField(max_length=64, blank=True)
     yookassa_secret_key = models.CharField(max_length=128, blank=True)
+    # The path segment that authenticates Balance's payment notifications to this workspace (Balance's
+    # call carries no header billy controls): give Balance the URL `billy balance-notify-url` prints.
+    balance_notification_secret = models.CharField(max_length=64, default=new_notification_secret)
     created_at = models.DateTimeField()
 
     class Meta:

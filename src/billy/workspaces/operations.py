@@ -12,7 +12,7 @@ from django.db import transaction
 
 from billy.core.errors import BillyError, ValidationFailed
 
-from .models import ApiKey, Workspace
+from .models import ApiKey, Workspace, new_notification_secret
 
 KEY_PREFIX = "billy_"
 
@@ -128,3 +128,10 @@ def configure_payment_provider(*, name: str, api_url: str, shop_id: str, secret_
         yookassa_api_url=api_url, yookassa_shop_id=shop_id, yookassa_secret_key=secret_key
     )
     return Workspace.objects.get(name=name)
+
+
+def rotate_notification_secret(*, name: str) -> str:
+    """A new secret for the workspace's Balance notification URL; the old one stops working at once."""
+    secret = new_notification_secret()
+    Workspace.objects.filter(name=name).update(balance_notification_secret=secret)
+    return secret

@@ -10,8 +10,10 @@ from billy.clients.queries import get_client
 from billy.core import clock
 from billy.core.errors import Forbidden, ValidationFailed
 from billy.core.money import format_amount, parse_amount_field
+from billy.integrations.balance import get_balance
 from billy.ledger import operations as ledger_operations
 from billy.ledger import queries as ledger_queries
+from billy.moneyin import credit as credit_operations
 from billy.v1 import money_pb2, money_pb2_grpc
 from billy.workspaces.models import ApiKey
 from billy.workspaces.queries import get_workspace_for
@@ -38,6 +40,8 @@ def wallet_message(view: ledger_queries.WalletView) -> money_pb2.Wallet:
         held=format_amount(view.held),
         available=format_amount(view.available),
         credit_limit=format_amount(view.credit_limit),
+        credit_used=format_amount(view.credit_used),
+        credit_available=format_amount(view.credit_available),
     )
 
 
@@ -132,6 +136,30 @@ class WalletServicer(money_pb2_grpc.WalletServiceServicer):
             reason=adjustment.reason,
             created_by=adjustment.created_by,
             created_at=timestamp(adjustment.created_at),
+        )
+
+    def CreateCreditTransfer(self, request, context):  # noqa: N802
+        _, client = _client(request)
+        result = credit_operations.create_credit_transfer(
+            client=client,
+            transfer_id=request.transfer_id,
+            amount=parse_amount_field("amount", request.amount),
+            balance=get_balance(),
+            now=clock.now(),
+        )
+        transfer = result.transfer
+        return money_pb2.CreateCreditTransferResponse(
+            transfer=money_pb2.CreditTransfer(
+                transfer_id=transfer.transfer_id,
+                client=client.service_client_id,
+                amount=format_amount(transfer.amount),
+                currency=transfer.currency,
+                status=enum_number(money_pb2.CreditTransferStatus, transfer.status),
+                created_at=timestamp(transfer.created_at),
+                updated_at=timestamp(transfer.updated_at),
+            ),
+            created=result.created,
+            wallet=wallet_message(ledger_queries.get_wallet(client=client)),
         )
 
 

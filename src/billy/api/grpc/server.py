@@ -18,6 +18,8 @@ from billy.v1 import (
     families_pb2_grpc,
     money_pb2,
     money_pb2_grpc,
+    moneyin_pb2,
+    moneyin_pb2_grpc,
     subscriptions_pb2,
     subscriptions_pb2_grpc,
 )
@@ -27,6 +29,7 @@ from .events import EventServicer
 from .families import FamilyServicer
 from .interceptor import BillyInterceptor
 from .money import ChargeServicer, WalletServicer
+from .moneyin import ContractServicer, InvoiceServicer, PayerServicer
 from .subscriptions import PlanServicer, SubscriptionServicer
 
 # billy's services, each served, reported SERVING by health and listed by reflection.
@@ -34,6 +37,9 @@ SERVICE_NAMES = [
     clients_pb2.DESCRIPTOR.services_by_name["ClientService"].full_name,
     money_pb2.DESCRIPTOR.services_by_name["WalletService"].full_name,
     money_pb2.DESCRIPTOR.services_by_name["ChargeService"].full_name,
+    moneyin_pb2.DESCRIPTOR.services_by_name["PayerService"].full_name,
+    moneyin_pb2.DESCRIPTOR.services_by_name["ContractService"].full_name,
+    moneyin_pb2.DESCRIPTOR.services_by_name["InvoiceService"].full_name,
     events_pb2.DESCRIPTOR.services_by_name["EventService"].full_name,
     subscriptions_pb2.DESCRIPTOR.services_by_name["PlanService"].full_name,
     subscriptions_pb2.DESCRIPTOR.services_by_name["SubscriptionService"].full_name,
@@ -53,6 +59,9 @@ def build_server(*, host: str, port: int, max_workers: int = 16) -> tuple[grpc.S
     clients_pb2_grpc.add_ClientServiceServicer_to_server(ClientServicer(), server)
     money_pb2_grpc.add_WalletServiceServicer_to_server(WalletServicer(), server)
     money_pb2_grpc.add_ChargeServiceServicer_to_server(ChargeServicer(), server)
+    moneyin_pb2_grpc.add_PayerServiceServicer_to_server(PayerServicer(), server)
+    moneyin_pb2_grpc.add_ContractServiceServicer_to_server(ContractServicer(), server)
+    moneyin_pb2_grpc.add_InvoiceServiceServicer_to_server(InvoiceServicer(), server)
     events_pb2_grpc.add_EventServiceServicer_to_server(EventServicer(), server)
     subscriptions_pb2_grpc.add_PlanServiceServicer_to_server(PlanServicer(), server)
     subscriptions_pb2_grpc.add_SubscriptionServiceServicer_to_server(SubscriptionServicer(), server)

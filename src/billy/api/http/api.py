@@ -4,7 +4,20 @@ their own document, /api/v1/callbacks/openapi.json (see `openapi`)."""
 
 from ninja import NinjaAPI
 
-from . import callbacks, charges, clients, events, families, family_spendings, subscriptions, wallets, webhooks
+from . import (
+    callbacks,
+    charges,
+    clients,
+    contracts,
+    events,
+    families,
+    family_spendings,
+    invoices,
+    payers,
+    subscriptions,
+    wallets,
+    webhooks,
+)
 from .auth import ApiKeyAuth
 from .errors import install_handlers
 from .openapi import callbacks_document, product_document
@@ -44,6 +57,9 @@ api = BillyApi(
 )
 install_handlers(api)
 api.add_router("", clients.router)
+api.add_router("", payers.router)
+api.add_router("", contracts.router)
+api.add_router("", invoices.router)
 api.add_router("", wallets.router)
 api.add_router("", charges.router)
 api.add_router("", events.router)

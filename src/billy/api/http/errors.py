@@ -51,6 +51,11 @@ class ErrorDetails(Schema):
     currency: str | None = Field(None, description="insufficient_funds: the wallet's currency.")
     wallet_currency: str | None = Field(None, description="currency_mismatch: the wallet's currency.")
     status: str | None = Field(None, description="invalid_state: the resource's state now.")
+    credit_available: str | None = Field(
+        None,
+        description="credit_limit_exceeded: what the credit limit has left.",
+        json_schema_extra={"pattern": WRITTEN_AMOUNT_PATTERN},
+    )
 
 
 class ErrorBody(Schema):

@@ -1,6 +1,8 @@
 """Strict JSON at the door: what a request body and a query string must be before a view sees them.
 
 - A body is JSON sent as `Content-Type: application/json` (a `charset`, if any, is `utf-8`): else 415.
+  The one exception is Balance's payment notification, an XML-RPC call (`text/xml`), which
+  billy must take as Balance sends it (`XML_RPC_PATH`).
 - It parses as one JSON document of UTF-8 with no duplicate keys and no NaN or Infinity: else 400
   (`json.loads` would keep the last of two keys, and a consumer meant one of them).
 - Input schemas are strict: no coercion of `"true"` or `1` to a bool, of `"60"` to an int (422).
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from typing import Any, Literal
 
 from django.http import HttpRequest
@@ -23,6 +26,9 @@ from billy.core.errors import BillyError, ValidationFailed
 from billy.core.validation import is_printable_text
 
 JSON_MEDIA_TYPE = "application/json"
+XML_MEDIA_TYPES = ("text/xml", "application/xml")
+# Balance's NotifyOrder callback (see api.http.callbacks): its body is XML-RPC.
+XML_RPC_PATH = re.compile(r"^/api/v1/workspaces/[^/]+/balance/notifications/[^/]+$")
 
 
 class MalformedBody(BillyError):
@@ -82,6 +88,8 @@ def check_media_type(request: HttpRequest) -> None:
     if not has_body:
         return
     charset = request.content_params.get("charset", "utf-8").lower()
+    if XML_RPC_PATH.match(request.path) and request.content_type.lower() in XML_MEDIA_TYPES:
+        return
     if request.content_type.lower() != JSON_MEDIA_TYPE or charset not in ("utf-8", "utf8"):
         given = request.META.get("CONTENT_TYPE") or "none"
         raise UnsupportedMediaType(details={"content_type": given[:100]})

@@ -1,4 +1,5 @@
-"""A client's wallet over HTTP: its balance, its history, and operators' adjustments."""
+"""A client's wallet over HTTP: its balance, its history, operators' adjustments, and transfers
+from a postpay contract's credit limit."""
 
 from __future__ import annotations
 
@@ -9,13 +10,17 @@ from billy.core.errors import Forbidden
 from billy.core.money import format_amount, parse_amount_field
 from billy.core.pagination import MAX_LIMIT
 from billy.core.validation import ID_RULE
+from billy.integrations.balance import get_balance
 from billy.ledger import operations as ledger_operations
 from billy.ledger import queries as ledger_queries
 from billy.ledger.models import LedgerTransaction
+from billy.moneyin import credit as credit_operations
+from billy.moneyin import queries as moneyin_queries
+from billy.moneyin.models import CreditTransfer
 from billy.workspaces.models import ApiKey
 from billy.workspaces.queries import Principal
 
-from .fields import ID, SIGNED_MONEY_IN, Timestamp, currency, money
+from .fields import ID, MONEY_IN, SIGNED_MONEY_IN, Timestamp, currency, money
 from .keys import keyed_answer
 from .openapi import raises
 from .scope import CLIENT_PATH, client_in_scope
@@ -31,7 +36,9 @@ class WalletOut(Schema):
     balance: str = money("All the money on the wallet, held included.")
     held: str = money("Money held for charges not yet confirmed or cancelled.")
     available: str = money("What a charge can take now: balance - held.")
-    credit_limit: str = money()
+    credit_limit: str = money("The postpay contract's credit limit (0.00 without one).")
+    credit_used: str = money("Credit moved onto the wallet (or on its way) and not yet repaid to Balance.")
+    credit_available: str = money("What a credit transfer can still move: credit_limit - credit_used.")
 
 
 class WalletTransactionOut(Schema):
@@ -77,6 +84,8 @@ def wallet_out(view: ledger_queries.WalletView) -> WalletOut:
         held=format_amount(view.held),
         available=format_amount(view.available),
         credit_limit=format_amount(view.credit_limit),
+        credit_used=format_amount(view.credit_used),
+        credit_available=format_amount(view.credit_available),
     )
 
 
@@ -162,3 +171,91 @@ def create_adjustment(request, workspace: str, service_client_id: str, payload: 
         fingerprint={"client": service_client_id, **payload.model_dump()},
         run=run,
     )
+
+
+TransferStatus = one_of(CreditTransfer.Status)
+
+
+class CreditTransferIn(StrictSchema):
+    transfer_id: str = Field(description=f"Yours, and the call's idempotency key. {ID_RULE}", json_schema_extra=ID)
+    amount: str = Field(description="Greater than zero, at most credit_available.", json_schema_extra=MONEY_IN)
+
+
+class CreditTransferOut(Schema):
+    transfer_id: str
+    client: str
+    amount: str = money()
+    currency: str = currency()
+    status: TransferStatus = Field(
+        description="SUCCEEDED (the wallet has the money), PENDING (Balance's answer is not known yet: repeat the "
+        "call), FAILED (Balance refused; nothing moved) or NEEDS_ATTENTION (an operator decides)."
+    )
+    created_at: Timestamp
+    updated_at: Timestamp
+    wallet: WalletOut
+
+
+def _transfer_out(transfer, client) -> CreditTransferOut:
+    return CreditTransferOut(
+        transfer_id=transfer.transfer_id,
+        client=client.service_client_id,
+        amount=format_amount(transfer.amount),
+        currency=transfer.currency,
+        status=transfer.status,
+        created_at=transfer.created_at,
+        updated_at=transfer.updated_at,
+        wallet=wallet_out(ledger_queries.get_wallet(client=client)),
+    )
+
+
+@router.post(
+    CLIENT_PATH + "/wallet/credit-transfers",
+    response={200: CreditTransferOut, 201: CreditTransferOut},
+    summary="Move money from the credit limit onto the wallet",
+)
+@raises(
+    "client_not_found",
+    "no_active_contract",
+    "contract_not_postpay",
+    "credit_limit_exceeded",
+    "needs_attention",
+    "upstream_rejected",
+    "upstream_error",
+    "upstream_unavailable",
+)
+def create_credit_transfer(request, workspace: str, service_client_id: str, payload: CreditTransferIn):
+    """Balance's DepositFromCredit on the postpay contract: 201 `SUCCEEDED` with the wallet grown by
+    the amount. Over `credit_available`: 422 `credit_limit_exceeded`, nothing written, Balance not
+    called. The same `transfer_id` with the same body is 200 with the transfer as it is (a PENDING
+    one is finished first); with another body, 409 `idempotency_conflict`."""
+    ws, client = client_in_scope(request, workspace, service_client_id)
+
+    def run():
+        result = credit_operations.create_credit_transfer(
+            client=client,
+            transfer_id=payload.transfer_id,
+            amount=parse_amount_field("amount", payload.amount),
+            balance=get_balance(),
+            now=clock.now(),
+        )
+        return 201 if result.created else 200, _transfer_out(result.transfer, client)
+
+    return keyed_answer(
+        request,
+        workspace=ws,
+        operation="create_credit_transfer",
+        fingerprint={"client": service_client_id, **payload.model_dump()},
+        run=run,
+    )
+
+
+@router.get(
+    CLIENT_PATH + "/wallet/credit-transfers/{transfer_id}",
+    response={200: CreditTransferOut},
+    summary="Get a credit transfer",
+)
+@raises("client_not_found", "credit_transfer_not_found")
+def get_credit_transfer(request, workspace: str, service_client_id: str, transfer_id: str):
+    _, client = client_in_scope(request, workspace, service_client_id)
+    transfer = moneyin_queries.get_credit_transfer(client=client, transfer_id=transfer_id)
+    return Status(200, _transfer_out(transfer, client))

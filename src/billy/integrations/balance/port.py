@@ -201,6 +201,8 @@ class Invoice:
     currency: str
     kind: InvoiceKind
     status: InvoiceStatus
+    contract_id: int | None = None
+    url: str | None = None  # the page where it is paid, when Balance says
 
 
 @dataclass(frozen=True)

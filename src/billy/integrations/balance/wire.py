@@ -227,6 +227,8 @@ def parse_invoice(item: dict[str, Any]) -> port.Invoice:
         currency=item["Currency"],
         kind=parse_choice(port.InvoiceKind, item["Kind"], "Kind"),
         status=parse_choice(port.InvoiceStatus, item["Status"], "Status"),
+        contract_id=int(item["ContractID"]) if item.get("ContractID") else None,
+        url=item.get("URL") or None,
     )
 
 

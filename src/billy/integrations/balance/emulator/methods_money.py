@@ -95,7 +95,9 @@ def get_client_invoices(state: BalanceState, params: dict[str, Any]) -> list:
         and contract_id in (None, i["ContractID"])
         and date_from <= books.parse_time(i["Date"]) < date_to
     ]
-    return checks.ok([{**i, "Date": books.parse_time(i["Date"])} for i in invoices])
+    return checks.ok(
+        [{**i, "Date": books.parse_time(i["Date"]), "URL": invoice_url(state, i["InvoiceID"])} for i in invoices]
+    )
 
 
 def deposit_from_credit(state: BalanceState, operator_uid: int, params: dict[str, Any]) -> list:
