@@ -39,6 +39,7 @@ from billy.integrations.cards.port import (
 from billy.ledger import limits
 from billy.workspaces.models import Workspace
 
+from . import reconcile
 from .card_sync import apply_card_payment, drop_spending, fail_spending
 from .membership import FamilyNotFound, MemberNotFound
 from .models import Family, Member, Spending, SpendingRefund
@@ -211,7 +212,7 @@ def resolve_spending(
         if payment is not None:
             return _applied(spending.pk, payment, now)
         if _past_horizon(spending.created_at, now):
-            fail_spending(spending_pk=spending.pk, reason="not_held_by_card_system", now=now)
+            fail_spending(spending_pk=spending.pk, reason=reconcile.NOT_HELD, now=now)
         elif answer:
             raise _unavailable(
                 "The card payment system did not confirm the hold yet; retry with the same spending_id.",
@@ -387,7 +388,7 @@ def _drive_refund(spending: Spending, refund: SpendingRefund, cards: CardSystem,
         made = payment is not None and any(r.key == refund.card_key for r in payment.refunds)
         if not made:
             if _past_horizon(refund.created_at, now):
-                _fail_refund(refund, "not_made_by_card_system", now)
+                _fail_refund(refund, reconcile.NOT_REFUNDED, now)
                 return SpendingRefund.objects.get(pk=refund.pk)
             raise _unavailable(
                 "The card payment system did not answer; retry with the same refund_id.", refund_id=refund.refund_id
@@ -405,11 +406,16 @@ def _fail_refund(refund: SpendingRefund, reason: str, now: dt.datetime) -> None:
 # -- the janitor ----------------------------------------------------------------------------------
 
 
-def expire_spendings(*, now: dt.datetime, batch: int = 100, cards: CardSystem | None = None) -> int:
+def expire_spendings(
+    *, now: dt.datetime, batch: int = 100, cards: CardSystem | None = None, skip: set | None = None
+) -> int:
     """Holds past their TTL are released at the card system (or cleared, when a clear was under
-    way); PENDING spendings and refunds past the call horizon are read back. Returns how many were
-    looked at; a card system that does not answer leaves them to the next run."""
+    way); PENDING spendings and refunds past the call horizon are read back; FAILED ones in the
+    reconciliation window are read back for late card payments (`reconcile`). Rows in `skip` are
+    left out, and those looked at are added to it, so a run goes through each row once. Returns
+    how many were looked at; a card system that does not answer leaves them to the next run."""
     cards = cards or get_card_system()
+    skip = set() if skip is None else skip
     horizon = now - dt.timedelta(seconds=settings.BILLY_CARD_CALL_HORIZON_SECONDS)
     due = list(
         Spending.objects.filter(
@@ -453,4 +459,4 @@ def expire_spendings(*, now: dt.datetime, batch: int = 100, cards: CardSystem | 
             _drive_refund(refund.spending, refund, cards, now)
         except UpstreamUnavailable as e:
             logger.warning("refund %s stays open for the next run: %s", refund.refund_id, e)
-    return len(due) + len(stuck)
+    return len(due) + len(stuck) + reconcile.reconcile(now=now, cards=cards, batch=batch, skip=skip)
