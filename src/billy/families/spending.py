@@ -108,18 +108,21 @@ def spend(
     if errors:
         raise ValidationFailed(errors)
     cards = cards or get_card_system()
-    existing = (
-        Spending.objects.select_related("family").filter(workspace=workspace, spending_id=request.spending_id).first()
-    )
-    if existing is None:
+    for _ in range(3):
+        existing = (
+            Spending.objects.select_related("family")
+            .filter(workspace=workspace, spending_id=request.spending_id)
+            .first()
+        )
+        if existing is not None:
+            break
         try:
             spending = _reserve(workspace=workspace, family_id=family_id, request=request, now=now)
-        except IntegrityError:  # the same spending_id, sent at once: the other call made it
-            existing = Spending.objects.select_related("family").get(
-                workspace=workspace, spending_id=request.spending_id
-            )
-        else:
-            return _hold(spending, cards, now), True
+        except IntegrityError:  # the same spending_id, sent at once: the other call made it (or dropped it)
+            continue
+        return _hold(spending, cards, now), True
+    else:
+        raise _unavailable("The same spending_id is being tried at once; retry.", spending_id=request.spending_id)
     if (existing.family.family_id, existing.user_id, existing.amount) != (family_id, request.user_id, request.amount):
         raise IdempotencyConflict(details={"spending_id": request.spending_id})
     if existing.status == Spending.Status.PENDING:
@@ -138,7 +141,8 @@ def _reserve(*, workspace: Workspace, family_id: str, request: SpendRequest, now
         if not family.payment_method_id:
             raise InvalidState("The family has no card yet: the owner sets it with PUT .../payment.")
         frame_start, _ = limits.frame_of(now, time_zone=workspace.time_zone)
-        limits.reserve(limit_id=member.limit_id, frame_start=frame_start, amount=request.amount)
+        # The row first: a concurrent call with the same spending_id waits on it here and then
+        # answers this spending, instead of being measured against the limit as a second spending.
         spending = Spending.objects.create(
             workspace=workspace,
             family=family,
@@ -153,6 +157,7 @@ def _reserve(*, workspace: Workspace, family_id: str, request: SpendRequest, now
             created_at=now,
             updated_at=now,
         )
+        limits.reserve(limit_id=member.limit_id, frame_start=frame_start, amount=request.amount)
     return spending
 
 
@@ -206,7 +211,7 @@ def resolve_spending(
     cards = cards or get_card_system()
     spending = Spending.objects.select_related("family").filter(pk=spending_pk).first()
     if spending is None:
-        return None
+        return _gone(spending_pk, answer)
     if spending.status == Spending.Status.PENDING:
         payment = _read_back(cards, spending)
         if payment is not None:
@@ -218,7 +223,14 @@ def resolve_spending(
                 "The card payment system did not confirm the hold yet; retry with the same spending_id.",
                 spending_id=spending.spending_id,
             )
-    return Spending.objects.select_related("family").prefetch_related("refunds").get(pk=spending.pk)
+    found = Spending.objects.select_related("family").prefetch_related("refunds").filter(pk=spending.pk).first()
+    return found if found is not None else _gone(spending_pk, answer)
+
+
+def _gone(spending_pk: uuid.UUID, answer: bool) -> None:
+    """A PENDING spending dropped meanwhile by the call that made it (its hold did not happen)."""
+    if answer:
+        raise _unavailable("The hold did not happen; the same spending_id may be tried again.")
 
 
 # -- clear and cancel -----------------------------------------------------------------------------
