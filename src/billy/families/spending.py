@@ -353,7 +353,7 @@ def refund_spending(
     existing = SpendingRefund.objects.filter(workspace=workspace, refund_id=request.refund_id).first()
     created = existing is None
     if existing is not None:
-        if existing.spending_id != spending.pk or (request.amount is not None and request.amount != existing.amount):
+        if existing.spending_id != spending.pk or request.amount != existing.requested_amount:
             raise IdempotencyConflict(details={"refund_id": request.refund_id})
         refund = existing
     else:
@@ -382,6 +382,7 @@ def _write_refund(workspace: Workspace, spending: Spending, request: RefundReque
                     spending=locked,
                     refund_id=request.refund_id,
                     amount=amount,
+                    requested_amount=request.amount,
                     created_at=now,
                     updated_at=now,
                 )
