@@ -437,10 +437,12 @@ def expire_spendings(
             & (Q(clear_amount__isnull=False) | ~Q(cancel_reason=""))
             | Q(status=Spending.Status.PENDING, created_at__lte=horizon)
         )
+        .exclude(pk__in=skip)
         .select_related("workspace")
         .order_by("hold_expires_at")[:batch]
     )
     for spending in due:
+        skip.add(spending.pk)
         try:
             if spending.status == Spending.Status.PENDING:
                 resolve_spending(spending_pk=spending.pk, now=now, cards=cards)
@@ -464,10 +466,14 @@ def expire_spendings(
             logger.warning("spending %s stays open for the next run: %s", spending.spending_id, e)
         except InvalidState as e:
             logger.info("spending %s moved on meanwhile: %s", spending.spending_id, e)
-    stuck = SpendingRefund.objects.filter(status=SpendingRefund.Status.PENDING, created_at__lte=horizon).select_related(
-        "spending"
-    )[:batch]
+    stuck = list(
+        SpendingRefund.objects.filter(status=SpendingRefund.Status.PENDING, created_at__lte=horizon)
+        .exclude(pk__in=skip)
+        .select_related("spending")
+        .order_by("created_at")[:batch]
+    )
     for refund in stuck:
+        skip.add(refund.pk)
         try:
             _drive_refund(refund.spending, refund, cards, now)
         except UpstreamUnavailable as e:
