@@ -221,6 +221,9 @@ CARDS_TIMEOUT = float(os.environ.get("CARDS_TIMEOUT", "10"))
 BILLY_FAMILY_MAX_MEMBERS = int(os.environ.get("BILLY_FAMILY_MAX_MEMBERS", "5"))
 BILLY_FAMILY_HOLD_TTL_SECONDS = int(os.environ.get("BILLY_FAMILY_HOLD_TTL_SECONDS", "604800"))
 BILLY_CARD_CALL_HORIZON_SECONDS = int(os.environ.get("BILLY_CARD_CALL_HORIZON_SECONDS", "60"))
+# How long the janitor keeps reading back spendings and refunds it failed past the horizon: a hold
+# the card system makes later still is cancelled there, a refund it makes later is booked.
+BILLY_CARD_RECONCILE_SECONDS = int(os.environ.get("BILLY_CARD_RECONCILE_SECONDS", "86400"))
 
 # Notification service: messages to users. `billy dev` points it at its emulator.
 NOTIFICATIONS_URL = os.environ.get("NOTIFICATIONS_URL", "http://127.0.0.1:8005")

@@ -82,7 +82,9 @@ def _settle(spending: Spending, payment: CardPayment, now: dt.datetime) -> None:
 
 def _refunds(spending: Spending, payment: CardPayment, now: dt.datetime) -> None:
     done = {r.key for r in payment.refunds}
-    for refund in spending.refunds.select_for_update().filter(status=SpendingRefund.Status.PENDING):
+    # A FAILED refund found made was made late by the card system: it is booked all the same.
+    open_refunds = (SpendingRefund.Status.PENDING, SpendingRefund.Status.FAILED)
+    for refund in spending.refunds.select_for_update().filter(status__in=open_refunds):
         if refund.card_key not in done:
             continue
         limits.restore(limit_id=spending.limit_id, frame_start=spending.frame_start, amount=refund.amount)

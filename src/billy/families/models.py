@@ -147,6 +147,9 @@ class SpendingRefund(models.Model):
     spending = models.ForeignKey(Spending, on_delete=models.PROTECT, related_name="refunds")
     refund_id = models.CharField(max_length=128)
     amount = models.BigIntegerField()
+    # The amount as the request gave it (None: it left it out, all that was left): a repeat is
+    # the same request only with the same one.
+    requested_amount = models.BigIntegerField(null=True, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     failure_reason = models.CharField(max_length=128, blank=True)
     transaction = models.OneToOneField(

@@ -39,6 +39,7 @@ from billy.integrations.cards.port import (
 from billy.ledger import limits
 from billy.workspaces.models import Workspace
 
+from . import reconcile
 from .card_sync import apply_card_payment, drop_spending, fail_spending
 from .membership import FamilyNotFound, MemberNotFound
 from .models import Family, Member, Spending, SpendingRefund
@@ -107,18 +108,21 @@ def spend(
     if errors:
         raise ValidationFailed(errors)
     cards = cards or get_card_system()
-    existing = (
-        Spending.objects.select_related("family").filter(workspace=workspace, spending_id=request.spending_id).first()
-    )
-    if existing is None:
+    for _ in range(3):
+        existing = (
+            Spending.objects.select_related("family")
+            .filter(workspace=workspace, spending_id=request.spending_id)
+            .first()
+        )
+        if existing is not None:
+            break
         try:
             spending = _reserve(workspace=workspace, family_id=family_id, request=request, now=now)
-        except IntegrityError:  # the same spending_id, sent at once: the other call made it
-            existing = Spending.objects.select_related("family").get(
-                workspace=workspace, spending_id=request.spending_id
-            )
-        else:
-            return _hold(spending, cards, now), True
+        except IntegrityError:  # the same spending_id, sent at once: the other call made it (or dropped it)
+            continue
+        return _hold(spending, cards, now), True
+    else:
+        raise _unavailable("The same spending_id is being tried at once; retry.", spending_id=request.spending_id)
     if (existing.family.family_id, existing.user_id, existing.amount) != (family_id, request.user_id, request.amount):
         raise IdempotencyConflict(details={"spending_id": request.spending_id})
     if existing.status == Spending.Status.PENDING:
@@ -137,7 +141,8 @@ def _reserve(*, workspace: Workspace, family_id: str, request: SpendRequest, now
         if not family.payment_method_id:
             raise InvalidState("The family has no card yet: the owner sets it with PUT .../payment.")
         frame_start, _ = limits.frame_of(now, time_zone=workspace.time_zone)
-        limits.reserve(limit_id=member.limit_id, frame_start=frame_start, amount=request.amount)
+        # The row first: a concurrent call with the same spending_id waits on it here and then
+        # answers this spending, instead of being measured against the limit as a second spending.
         spending = Spending.objects.create(
             workspace=workspace,
             family=family,
@@ -152,6 +157,7 @@ def _reserve(*, workspace: Workspace, family_id: str, request: SpendRequest, now
             created_at=now,
             updated_at=now,
         )
+        limits.reserve(limit_id=member.limit_id, frame_start=frame_start, amount=request.amount)
     return spending
 
 
@@ -205,19 +211,26 @@ def resolve_spending(
     cards = cards or get_card_system()
     spending = Spending.objects.select_related("family").filter(pk=spending_pk).first()
     if spending is None:
-        return None
+        return _gone(spending_pk, answer)
     if spending.status == Spending.Status.PENDING:
         payment = _read_back(cards, spending)
         if payment is not None:
             return _applied(spending.pk, payment, now)
         if _past_horizon(spending.created_at, now):
-            fail_spending(spending_pk=spending.pk, reason="not_held_by_card_system", now=now)
+            fail_spending(spending_pk=spending.pk, reason=reconcile.NOT_HELD, now=now)
         elif answer:
             raise _unavailable(
                 "The card payment system did not confirm the hold yet; retry with the same spending_id.",
                 spending_id=spending.spending_id,
             )
-    return Spending.objects.select_related("family").prefetch_related("refunds").get(pk=spending.pk)
+    found = Spending.objects.select_related("family").prefetch_related("refunds").filter(pk=spending.pk).first()
+    return found if found is not None else _gone(spending_pk, answer)
+
+
+def _gone(spending_pk: uuid.UUID, answer: bool) -> None:
+    """A PENDING spending dropped meanwhile by the call that made it (its hold did not happen)."""
+    if answer:
+        raise _unavailable("The hold did not happen; the same spending_id may be tried again.")
 
 
 # -- clear and cancel -----------------------------------------------------------------------------
@@ -340,7 +353,7 @@ def refund_spending(
     existing = SpendingRefund.objects.filter(workspace=workspace, refund_id=request.refund_id).first()
     created = existing is None
     if existing is not None:
-        if existing.spending_id != spending.pk or (request.amount is not None and request.amount != existing.amount):
+        if existing.spending_id != spending.pk or request.amount != existing.requested_amount:
             raise IdempotencyConflict(details={"refund_id": request.refund_id})
         refund = existing
     else:
@@ -369,6 +382,7 @@ def _write_refund(workspace: Workspace, spending: Spending, request: RefundReque
                     spending=locked,
                     refund_id=request.refund_id,
                     amount=amount,
+                    requested_amount=request.amount,
                     created_at=now,
                     updated_at=now,
                 )
@@ -387,7 +401,7 @@ def _drive_refund(spending: Spending, refund: SpendingRefund, cards: CardSystem,
         made = payment is not None and any(r.key == refund.card_key for r in payment.refunds)
         if not made:
             if _past_horizon(refund.created_at, now):
-                _fail_refund(refund, "not_made_by_card_system", now)
+                _fail_refund(refund, reconcile.NOT_REFUNDED, now)
                 return SpendingRefund.objects.get(pk=refund.pk)
             raise _unavailable(
                 "The card payment system did not answer; retry with the same refund_id.", refund_id=refund.refund_id
@@ -405,11 +419,16 @@ def _fail_refund(refund: SpendingRefund, reason: str, now: dt.datetime) -> None:
 # -- the janitor ----------------------------------------------------------------------------------
 
 
-def expire_spendings(*, now: dt.datetime, batch: int = 100, cards: CardSystem | None = None) -> int:
+def expire_spendings(
+    *, now: dt.datetime, batch: int = 100, cards: CardSystem | None = None, skip: set | None = None
+) -> int:
     """Holds past their TTL are released at the card system (or cleared, when a clear was under
-    way); PENDING spendings and refunds past the call horizon are read back. Returns how many were
-    looked at; a card system that does not answer leaves them to the next run."""
+    way); PENDING spendings and refunds past the call horizon are read back; FAILED ones in the
+    reconciliation window are read back for late card payments (`reconcile`). Rows in `skip` are
+    left out, and those looked at are added to it, so a run goes through each row once. Returns
+    how many were looked at; a card system that does not answer leaves them to the next run."""
     cards = cards or get_card_system()
+    skip = set() if skip is None else skip
     horizon = now - dt.timedelta(seconds=settings.BILLY_CARD_CALL_HORIZON_SECONDS)
     due = list(
         Spending.objects.filter(
@@ -418,10 +437,12 @@ def expire_spendings(*, now: dt.datetime, batch: int = 100, cards: CardSystem | 
             & (Q(clear_amount__isnull=False) | ~Q(cancel_reason=""))
             | Q(status=Spending.Status.PENDING, created_at__lte=horizon)
         )
+        .exclude(pk__in=skip)
         .select_related("workspace")
         .order_by("hold_expires_at")[:batch]
     )
     for spending in due:
+        skip.add(spending.pk)
         try:
             if spending.status == Spending.Status.PENDING:
                 resolve_spending(spending_pk=spending.pk, now=now, cards=cards)
@@ -445,12 +466,16 @@ def expire_spendings(*, now: dt.datetime, batch: int = 100, cards: CardSystem | 
             logger.warning("spending %s stays open for the next run: %s", spending.spending_id, e)
         except InvalidState as e:
             logger.info("spending %s moved on meanwhile: %s", spending.spending_id, e)
-    stuck = SpendingRefund.objects.filter(status=SpendingRefund.Status.PENDING, created_at__lte=horizon).select_related(
-        "spending"
-    )[:batch]
+    stuck = list(
+        SpendingRefund.objects.filter(status=SpendingRefund.Status.PENDING, created_at__lte=horizon)
+        .exclude(pk__in=skip)
+        .select_related("spending")
+        .order_by("created_at")[:batch]
+    )
     for refund in stuck:
+        skip.add(refund.pk)
         try:
             _drive_refund(refund.spending, refund, cards, now)
         except UpstreamUnavailable as e:
             logger.warning("refund %s stays open for the next run: %s", refund.refund_id, e)
-    return len(due) + len(stuck)
+    return len(due) + len(stuck) + reconcile.reconcile(now=now, cards=cards, batch=batch, skip=skip)

@@ -167,8 +167,8 @@ class DailyMoney:
     charged: int = 0  # taken from wallets by charges
     refunded: int = 0  # given back to wallets by charge refunds
     topped_up: int = 0  # put into wallets otherwise (adjustments up; payments in, to come)
-    card_paid: int = 0  # paid by card for subscriptions
-    card_refunded: int = 0  # given back to cards
+    card_paid: int = 0  # paid by card: subscriptions, and spendings cleared on family cards
+    card_refunded: int = 0  # given back to cards (family card refunds too)
 
     def add(self, *, kind: str, account_kind: str, amount: int) -> DailyMoney:
         """This day with one more posted sum of entries of a transaction kind on an account kind."""
@@ -186,6 +186,8 @@ _FIGURE = {
     (Account.Kind.WALLET, LedgerTransaction.Kind.REFUND): "refunded",
     (Account.Kind.REVENUE, LedgerTransaction.Kind.CARD_PAYMENT): "card_paid",
     (Account.Kind.REVENUE, LedgerTransaction.Kind.CARD_REFUND): "card_refunded",
+    (Account.Kind.REVENUE, LedgerTransaction.Kind.FAMILY_SPENDING): "card_paid",
+    (Account.Kind.REVENUE, LedgerTransaction.Kind.FAMILY_REFUND): "card_refunded",
 }
 
 _DAILY_MONEY = """
