@@ -404,4 +404,8 @@ def test_dev_restarts_children_that_die_and_outlives_a_database_restart(dev_on_t
     assert all(a.headers.get("Retry-After") for a in answers if a.status_code == 503)
     assert _children(dev) == running, dev.output[-3000:]
     assert dev.process.poll() is None
-    assert "the worker goes on" in dev.output, dev.output[-3000:]
+    # The worker took a job after the restart (above). Whether it saw the outage at all depends on
+    # whether it touched the database while it was down (its pool reconnects by itself); if it
+    # stopped, it said it goes on.
+    if "the worker stopped" in dev.output:
+        _poll(lambda: "the worker goes on" in dev.output, "the worker saying it goes on")
