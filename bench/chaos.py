@@ -151,7 +151,7 @@ BANNER = {
     "auth": r"^  Auth API +emulator at (http://\S+?) ",
     "notifications": r"^  notifications emulator at (http://\S+)",
     "cards": r"^  cards +emulator at (http://\S+)",
-    "family": r"^Try \(the taxi's demo family is (\S+),",
+    "family": r"^Family accounts: the taxi's demo family is (\S+),",
     "database": r"^  database +(\S+)",
 }
 

@@ -390,7 +390,8 @@ billy is running.
   API key      {api_key}
                (granted {", ".join(w[0] for w in DEMO_WORKSPACES)})
 
-Money in: c2b's {DEMO_CLIENT} has a payer, a prepay contract (taxi: family {family_id}, owner {DEMO_FAMILY_OWNER}):
+Family accounts: the taxi's demo family is {family_id}, owner {DEMO_FAMILY_OWNER} (README: Family accounts).
+Money in: c2b's {DEMO_CLIENT} has a payer and a prepay contract; form an invoice:
   curl -X POST {base}/api/v1/workspaces/c2b/clients/{DEMO_CLIENT}/invoices \\
        -H 'Authorization: Bearer {api_key}' -H 'Content-Type: application/json' \\
        -d '{{"invoice_id": "inv-1", "amount": "1000.00"}}'
