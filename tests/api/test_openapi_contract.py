@@ -47,7 +47,11 @@ def _records() -> list[dict[str, Any]]:
     if not _log().exists():
         return []
     records = []
-    for line in _log().read_text().splitlines():
+    # Records end at "\n" only: str.splitlines would also cut at U+0085, U+2028 and the like, which
+    # JSON leaves as they are inside an echoed string.
+    for line in _log().read_text().split("\n"):
+        if not line:
+            continue
         try:
             records.append(json.loads(line))
         except json.JSONDecodeError:
