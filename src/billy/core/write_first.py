@@ -10,6 +10,9 @@ business fields and that no other row has claimed, and hands them to `resolve_un
 - none: the call did not happen, but only once no answer can still be on its way
   (`BALANCE_CALL_HORIZON_SECONDS` after the call started); before that, retry later;
 - several: an operator decides (NEEDS_ATTENTION, with the reason `ambiguous_reason` writes).
+
+`adopt_or_flag` does all of it for a row with a `status` (NEEDS_ATTENTION among its choices), an
+`attention_reason` and its call's start mark.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django.conf import settings
 
@@ -64,3 +67,28 @@ def ambiguous_reason(*, what: str, call: str, started_at: dt.datetime, candidate
         f"{len(candidates)} unclaimed {what} that match ({', '.join(map(str, candidates))}). Check Balance, "
         "then re-check or create it anyway."
     )
+
+
+def update_row(row: Any, **changes: Any) -> None:
+    """Write `changes` to the row's table at once (one UPDATE by primary key) and to the instance."""
+    type(row).objects.filter(pk=row.pk).update(**changes)
+    for name, value in changes.items():
+        setattr(row, name, value)
+
+
+def adopt_or_flag(
+    row: Any, *, candidates: Sequence[T], started_field: str, what: str, call: str, now: dt.datetime
+) -> T | None:
+    """`resolve_unknown_outcome` for the row whose call started at `row.<started_field>`: the one
+    candidate to adopt; None when the call did not happen (the mark is cleared, so the next attempt
+    calls again); several: the row is NEEDS_ATTENTION with the reason, and NeedsAttention is raised."""
+    started_at = getattr(row, started_field)
+    try:
+        adopted = resolve_unknown_outcome(candidates=candidates, started_at=started_at, now=now)
+    except Ambiguous:
+        reason = ambiguous_reason(what=what, call=call, started_at=started_at, candidates=candidates)
+        update_row(row, status=type(row).Status.NEEDS_ATTENTION, attention_reason=reason, updated_at=now)
+        raise NeedsAttention(reason) from None
+    if adopted is None:
+        update_row(row, **{started_field: None}, updated_at=now)
+    return adopted

@@ -24,7 +24,7 @@ from django.db import IntegrityError, transaction
 from billy.clients.models import Client
 from billy.core.errors import BillyError, IdempotencyConflict, UpstreamUnavailable, ValidationFailed
 from billy.core.validation import check_id
-from billy.core.write_first import NeedsAttention, resolve_unknown_outcome
+from billy.core.write_first import NeedsAttention, resolve_unknown_outcome, update_row
 from billy.integrations.balance.port import (
     Balance,
     BalanceCode,
@@ -144,12 +144,6 @@ def _reserve(*, client: Client, contract: Contract, transfer_id: str, amount: in
         return None
 
 
-def _set(transfer: CreditTransfer, **changes) -> None:
-    CreditTransfer.objects.filter(pk=transfer.pk).update(**changes)
-    for name, value in changes.items():
-        setattr(transfer, name, value)
-
-
 def _settle_earlier(transfer: CreditTransfer, *, balance: Balance, now) -> None:
     """Resolve the contract's earlier transfers whose outcome is unknown; while one stays unknown,
     no other deposit is asked for (its credit total could not be told apart)."""
@@ -175,7 +169,7 @@ def _credit_total(transfer: CreditTransfer, balance: Balance) -> int:
 def _deposit(transfer: CreditTransfer, *, balance: Balance, now) -> None:
     contract = transfer.contract
     before = _credit_total(transfer, balance)
-    _set(transfer, deposit_call_started_at=now, credit_total_before=before, updated_at=now)  # write first
+    update_row(transfer, deposit_call_started_at=now, credit_total_before=before, updated_at=now)  # write first
     try:
         result = balance.deposit_from_credit(
             CreditDeposit(
@@ -196,9 +190,9 @@ def _deposit(transfer: CreditTransfer, *, balance: Balance, now) -> None:
         _fail(transfer, code=e.code, now=now)
         return
     except BalanceError as e:
-        _set(transfer, deposit_call_started_at=None, credit_total_before=None)  # it took no effect
+        update_row(transfer, deposit_call_started_at=None, credit_total_before=None)  # it took no effect
         raise translate(e, "moving the credit") from e
-    _set(
+    update_row(
         transfer,
         status=CreditTransfer.Status.SUCCEEDED,
         balance_invoice_id=result.invoice_id,
@@ -212,26 +206,28 @@ def _resolve(transfer: CreditTransfer, *, balance: Balance, now) -> None:
     grown = _credit_total(transfer, balance) - transfer.credit_total_before
     if grown == transfer.amount:
         logger.info("credit transfer %s: the deposit happened (read back)", transfer.pk)
-        _set(transfer, status=CreditTransfer.Status.SUCCEEDED, deposit_call_started_at=None, updated_at=now)
+        update_row(transfer, status=CreditTransfer.Status.SUCCEEDED, deposit_call_started_at=None, updated_at=now)
         return
     if grown == 0:
         try:
             resolve_unknown_outcome(candidates=[], started_at=transfer.deposit_call_started_at, now=now)
         except UpstreamUnavailable:
             return  # an answer may still be on its way: stays PENDING with the call in flight
-        _set(transfer, deposit_call_started_at=None, credit_total_before=None, updated_at=now)  # it did not happen
+        update_row(
+            transfer, deposit_call_started_at=None, credit_total_before=None, updated_at=now
+        )  # it did not happen
         return
     reason = (
         f"A DepositFromCredit of {transfer.amount} kopecks sent at {transfer.deposit_call_started_at:%Y-%m-%d %H:%M:%S}"
         f" UTC had an unknown outcome, and the order's credit total has since grown by {grown} kopecks. "
         "Check the deposits in Balance, then mark the transfer succeeded or failed."
     )
-    _set(transfer, status=CreditTransfer.Status.NEEDS_ATTENTION, attention_reason=reason, updated_at=now)
+    update_row(transfer, status=CreditTransfer.Status.NEEDS_ATTENTION, attention_reason=reason, updated_at=now)
 
 
 def _fail(transfer: CreditTransfer, *, code: str, now) -> None:
     with transaction.atomic():
-        _set(
+        update_row(
             transfer,
             status=CreditTransfer.Status.FAILED,
             failure_code=code,
@@ -255,7 +251,7 @@ def settle_credit_transfer(*, transfer_pk: int, succeeded: bool, now: dt.datetim
     if transfer.status != CreditTransfer.Status.NEEDS_ATTENTION:
         return transfer
     if succeeded:
-        _set(transfer, status=CreditTransfer.Status.SUCCEEDED, attention_reason="", updated_at=now)
+        update_row(transfer, status=CreditTransfer.Status.SUCCEEDED, attention_reason="", updated_at=now)
     else:
         _fail(transfer, code="OPERATOR", now=now)
     return transfer

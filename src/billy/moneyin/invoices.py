@@ -18,7 +18,7 @@ from billy.clients.models import Client
 from billy.core.errors import IdempotencyConflict, ValidationFailed
 from billy.core.locks import session_lock
 from billy.core.validation import check_id
-from billy.core.write_first import Ambiguous, NeedsAttention, ambiguous_reason, resolve_unknown_outcome
+from billy.core.write_first import NeedsAttention, adopt_or_flag, update_row
 from billy.integrations.balance.port import (
     Balance,
     BalanceCode,
@@ -92,7 +92,7 @@ def recheck_invoice_in_balance(*, invoice_pk: int, balance: Balance, now: dt.dat
     with session_lock(_INVOICE_LOCK, invoice_pk):
         invoice = Invoice.objects.select_related("contract", "payer", "client").get(pk=invoice_pk)
         if invoice.status == Invoice.Status.NEEDS_ATTENTION:
-            _set(invoice, status=Invoice.Status.PENDING)
+            update_row(invoice, status=Invoice.Status.PENDING)
             _adopt_or_flag(invoice, balance=balance, now=now)
         return invoice
 
@@ -139,12 +139,6 @@ def _insert_pending(*, client: Client, contract: Contract, invoice_id: str, amou
         return None
 
 
-def _set(invoice: Invoice, **changes) -> None:
-    Invoice.objects.filter(pk=invoice.pk).update(**changes)
-    for name, value in changes.items():
-        setattr(invoice, name, value)
-
-
 def _advance(invoice: Invoice, *, balance: Balance, now: dt.datetime) -> None:
     if invoice.status == Invoice.Status.NEEDS_ATTENTION:
         raise NeedsAttention(invoice.attention_reason or None)
@@ -167,8 +161,8 @@ def _issue(invoice: Invoice, *, balance: Balance, now: dt.datetime) -> None:
             )
         except BalanceError as e:  # a request moves no money: the next attempt makes a new one
             raise translate(e, "requesting the invoice") from e
-        _set(invoice, balance_request_id=request_id, updated_at=now)
-    _set(invoice, invoice_call_started_at=now, updated_at=now)  # write first
+        update_row(invoice, balance_request_id=request_id, updated_at=now)
+    update_row(invoice, invoice_call_started_at=now, updated_at=now)  # write first
     try:
         issued = balance.create_invoice(
             InvoiceData(
@@ -183,7 +177,7 @@ def _issue(invoice: Invoice, *, balance: Balance, now: dt.datetime) -> None:
         raise translate(e, "issuing the invoice") from e
     except BalanceError as e:
         stale_request = isinstance(e, BalanceFault) and e.code == BalanceCode.REQUEST_NOT_FOUND
-        _set(invoice, invoice_call_started_at=None, **({"balance_request_id": None} if stale_request else {}))
+        update_row(invoice, invoice_call_started_at=None, **({"balance_request_id": None} if stale_request else {}))
         raise translate(e, "issuing the invoice") from e
     _record(invoice, balance_invoice_id=issued.invoice_id, number=issued.external_id, url=issued.url, now=now)
 
@@ -204,23 +198,22 @@ def _adopt_or_flag(invoice: Invoice, *, balance: Balance, now: dt.datetime) -> N
         Invoice.objects.filter(balance_invoice_id__in=list(matching)).values_list("balance_invoice_id", flat=True)
     )
     candidates = [i for i in matching if i not in taken]
-    try:
-        adopted = resolve_unknown_outcome(candidates=candidates, started_at=started_at, now=now)
-    except Ambiguous:
-        reason = ambiguous_reason(
-            what="prepay invoices of this amount", call="CreateInvoice", started_at=started_at, candidates=candidates
-        )
-        _set(invoice, status=Invoice.Status.NEEDS_ATTENTION, attention_reason=reason, updated_at=now)
-        raise NeedsAttention(reason) from None
+    adopted = adopt_or_flag(
+        invoice,
+        candidates=candidates,
+        started_field="invoice_call_started_at",
+        what="prepay invoices of this amount",
+        call="CreateInvoice",
+        now=now,
+    )
     if adopted is None:
-        _set(invoice, invoice_call_started_at=None, updated_at=now)
         return
     found_invoice = matching[adopted]
     _record(invoice, balance_invoice_id=adopted, number=found_invoice.external_id, url=found_invoice.url or "", now=now)
 
 
 def _record(invoice: Invoice, *, balance_invoice_id: int, number: str, url: str, now: dt.datetime) -> None:
-    _set(
+    update_row(
         invoice,
         status=Invoice.Status.ISSUED,
         balance_invoice_id=balance_invoice_id,

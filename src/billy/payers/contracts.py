@@ -15,7 +15,7 @@ from billy.core.errors import IdempotencyConflict, InvalidState, ValidationFaile
 from billy.core.locks import session_lock
 from billy.core.tasks import defer
 from billy.core.validation import check_id
-from billy.core.write_first import Ambiguous, NeedsAttention, ambiguous_reason, resolve_unknown_outcome
+from billy.core.write_first import NeedsAttention, adopt_or_flag, update_row
 from billy.integrations.balance.port import (
     Balance,
     BalanceCode,
@@ -188,12 +188,6 @@ def _insert_or_get(*, client: Client, contract_id: str, payer: Payer, terms: Con
     return contract
 
 
-def _set(contract: Contract, **changes) -> None:
-    Contract.objects.filter(pk=contract.pk).update(**changes)
-    for name, value in changes.items():
-        setattr(contract, name, value)
-
-
 def _advance(contract: Contract, *, client: Client, terms: ContractTerms, balance: Balance, now) -> bool:
     if contract.status == Contract.Status.NEEDS_ATTENTION:
         raise NeedsAttention(contract.attention_reason or None)
@@ -204,7 +198,9 @@ def _advance(contract: Contract, *, client: Client, terms: ContractTerms, balanc
     changed = (contract.credit_limit, contract.payment_term_days) != (terms.credit_limit, terms.payment_term_days)
     if contract.balance_contract_id is None:
         if changed:
-            _set(contract, credit_limit=terms.credit_limit, payment_term_days=terms.payment_term_days, updated_at=now)
+            update_row(
+                contract, credit_limit=terms.credit_limit, payment_term_days=terms.payment_term_days, updated_at=now
+            )
         _create(contract, client=client, balance=balance, now=now)
         created = True
     elif changed:
@@ -230,14 +226,14 @@ def _offer(contract: Contract, client: Client) -> OfferData:
 
 
 def _create(contract: Contract, *, client: Client, balance: Balance, now) -> None:
-    _set(contract, offer_call_started_at=now, updated_at=now)  # write first
+    update_row(contract, offer_call_started_at=now, updated_at=now)  # write first
     try:
         created = balance.create_offer(_offer(contract, client))
     except BalanceOutcomeUnknown as e:
         logger.warning("CreateOffer for contract %s has an unknown outcome: %s", contract.pk, e)
         raise translate(e, "creating the contract") from e
     except BalanceError as e:
-        _set(contract, offer_call_started_at=None)
+        update_row(contract, offer_call_started_at=None)
         raise translate(e, "creating the contract") from e
     _record(contract, balance_contract_id=created.contract_id, number=created.external_id, now=now)
 
@@ -255,7 +251,7 @@ def _change(contract: Contract, *, terms: ContractTerms, balance: Balance, now) 
     except BalanceError as e:
         raise translate(e, "changing the contract") from e
     with transaction.atomic():
-        _set(contract, credit_limit=terms.credit_limit, payment_term_days=terms.payment_term_days, updated_at=now)
+        update_row(contract, credit_limit=terms.credit_limit, payment_term_days=terms.payment_term_days, updated_at=now)
         if contract.status == Contract.Status.ACTIVE:
             wallet = get_or_create_wallet(client=contract.client, now=now)
             set_credit_figures(wallet_id=wallet.pk, credit_limit=terms.credit_limit)
@@ -274,26 +270,22 @@ def _adopt_or_flag(contract: Contract, *, client: Client, balance: Balance, now)
         Contract.objects.filter(balance_contract_id__in=list(matching)).values_list("balance_contract_id", flat=True)
     )
     candidates = [i for i in matching if i not in taken]
-    try:
-        adopted = resolve_unknown_outcome(candidates=candidates, started_at=contract.offer_call_started_at, now=now)
-    except Ambiguous:
-        reason = ambiguous_reason(
-            what="contracts of this payer with these terms",
-            call="CreateOffer",
-            started_at=contract.offer_call_started_at,
-            candidates=candidates,
-        )
-        _set(contract, status=Contract.Status.NEEDS_ATTENTION, attention_reason=reason, updated_at=now)
-        raise NeedsAttention(reason) from None
+    adopted = adopt_or_flag(
+        contract,
+        candidates=candidates,
+        started_field="offer_call_started_at",
+        what="contracts of this payer with these terms",
+        call="CreateOffer",
+        now=now,
+    )
     if adopted is None:
-        _set(contract, offer_call_started_at=None, updated_at=now)
         return
     _record(contract, balance_contract_id=adopted, number=matching[adopted].external_id, now=now)
 
 
 def _record(contract: Contract, *, balance_contract_id: int, number: str, now) -> None:
     with transaction.atomic():
-        _set(
+        update_row(
             contract,
             balance_contract_id=balance_contract_id,
             number=number,

@@ -11,7 +11,7 @@ from django.db import IntegrityError
 
 from billy.clients.models import Client
 from billy.core.locks import session_lock
-from billy.core.write_first import Ambiguous, NeedsAttention, ambiguous_reason, resolve_unknown_outcome
+from billy.core.write_first import NeedsAttention, adopt_or_flag, update_row
 from billy.integrations.balance.port import Balance, BalanceError, BalanceOutcomeUnknown, PersonData, PersonType
 
 from .models import Payer
@@ -60,7 +60,9 @@ def create_payer_in_balance_anyway(*, payer_pk: int, balance: Balance, now: dt.d
     with session_lock(_PAYER_LOCK, payer_pk):
         payer = Payer.objects.select_related("client").get(pk=payer_pk)
         if payer.status == Payer.Status.NEEDS_ATTENTION:
-            _set(payer, status=Payer.Status.PENDING, payer_call_started_at=None, attention_reason="", updated_at=now)
+            update_row(
+                payer, status=Payer.Status.PENDING, payer_call_started_at=None, attention_reason="", updated_at=now
+            )
             _create(payer, client=payer.client, fields=fields_of(payer), balance=balance, now=now)
         return payer
 
@@ -86,12 +88,6 @@ def person_data(fields: PayerFields) -> PersonData:
 
 
 # -- internals -------------------------------------------------------------------------------
-
-
-def _set(payer: Payer, **changes) -> None:
-    Payer.objects.filter(pk=payer.pk).update(**changes)
-    for name, value in changes.items():
-        setattr(payer, name, value)
 
 
 def _insert_pending(*, client: Client, payer_id: str, fields: PayerFields, now: dt.datetime) -> int:
@@ -129,20 +125,20 @@ def _advance(payer: Payer, *, client: Client, fields: PayerFields, balance: Bala
             )
         except BalanceError as e:  # an update: safe to repeat, so nothing to resolve
             raise translate(e, "updating the payer") from e
-        _set(payer, updated_at=now, **dataclasses.asdict(fields))
+        update_row(payer, updated_at=now, **dataclasses.asdict(fields))
     return created
 
 
 def _create(payer: Payer, *, client: Client, fields: PayerFields, balance: Balance, now: dt.datetime) -> None:
     # Write first: from this commit on, a person with these fields may exist in Balance.
-    _set(payer, payer_call_started_at=now, updated_at=now, **dataclasses.asdict(fields))
+    update_row(payer, payer_call_started_at=now, updated_at=now, **dataclasses.asdict(fields))
     try:
         person_id = balance.create_person(client_id=client.balance_client_id, data=person_data(fields))
     except BalanceOutcomeUnknown as e:
         logger.warning("CreatePerson for payer %s has an unknown outcome: %s", payer.pk, e)
         raise translate(e, "creating the payer") from e
     except BalanceError as e:
-        _set(payer, payer_call_started_at=None)  # it took no effect
+        update_row(payer, payer_call_started_at=None)  # it took no effect
         raise translate(e, "creating the payer") from e
     _record(payer, person_id=person_id, now=now)
 
@@ -166,19 +162,15 @@ def _adopt_or_flag(payer: Payer, *, client: Client, balance: Balance, now: dt.da
     ids = [p.person_id for p in persons if _matches(p.data, fields_of(payer))]
     taken = set(Payer.objects.filter(balance_person_id__in=ids).values_list("balance_person_id", flat=True))
     candidates = [i for i in ids if i not in taken]
-    try:
-        adopted = resolve_unknown_outcome(candidates=candidates, started_at=payer.payer_call_started_at, now=now)
-    except Ambiguous:
-        reason = ambiguous_reason(
-            what="persons with this payer's data",
-            call="CreatePerson",
-            started_at=payer.payer_call_started_at,
-            candidates=candidates,
-        )
-        _set(payer, status=Payer.Status.NEEDS_ATTENTION, attention_reason=reason, updated_at=now)
-        raise NeedsAttention(reason) from None
+    adopted = adopt_or_flag(
+        payer,
+        candidates=candidates,
+        started_field="payer_call_started_at",
+        what="persons with this payer's data",
+        call="CreatePerson",
+        now=now,
+    )
     if adopted is None:
-        _set(payer, payer_call_started_at=None, updated_at=now)
         return
     logger.info("payer %s adopts Balance person %s after an unknown outcome", payer.pk, adopted)
     _record(payer, person_id=adopted, now=now)
@@ -186,7 +178,7 @@ def _adopt_or_flag(payer: Payer, *, client: Client, balance: Balance, now: dt.da
 
 def _record(payer: Payer, *, person_id: int, now: dt.datetime) -> None:
     try:
-        _set(
+        update_row(
             payer,
             balance_person_id=person_id,
             status=Payer.Status.ACTIVE,
@@ -196,5 +188,5 @@ def _record(payer: Payer, *, person_id: int, now: dt.datetime) -> None:
         )
     except IntegrityError:
         reason = f"Balance person {person_id} is already mapped to another payer."
-        _set(payer, status=Payer.Status.NEEDS_ATTENTION, attention_reason=reason, updated_at=now)
+        update_row(payer, status=Payer.Status.NEEDS_ATTENTION, attention_reason=reason, updated_at=now)
         raise NeedsAttention(reason) from None
