@@ -178,16 +178,35 @@ def cmd_relay(args: argparse.Namespace) -> None:
         target.stream,
         target.subject_prefix,
     )
+    broker = get_broker()
+    if args.check:
+        try:
+            _check_stream(broker, target)
+        finally:
+            broker.close()
+        return
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    broker = get_broker()
     try:
         run_relay(broker=broker, config=config, stop=stop)
     except StreamRefused as e:
         raise CommandError("broker_refused", str(e)) from e
     finally:
         broker.close()
+
+
+def _check_stream(broker, target) -> None:
+    from billy.integrations.broker import BrokerError
+    from billy.relay.checking import check_stream
+
+    try:
+        check = check_stream(broker=broker, target=target)
+    except BrokerError as e:
+        raise CommandError("broker_unavailable", str(e)) from e
+    print(check.summary())
+    if not check.ok:
+        raise SystemExit(1)
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:
@@ -437,6 +456,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_emulate)
 
     p = sub.add_parser("relay", help="publish the event feed to NATS JetStream (BILLY_BROKER_URL)")
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="instead: read the stream whole and say whether it holds every event of the feed once, in order",
+    )
     p.set_defaults(func=cmd_relay)
 
     p = sub.add_parser("migrate", help="apply database migrations")
