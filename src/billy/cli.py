@@ -158,7 +158,9 @@ def cmd_relay(args: argparse.Namespace) -> None:
     from billy.relay.runner import RelaySettings, StreamRefused, run_relay
 
     if not settings.BILLY_BROKER_URL:
-        raise CommandError("broker_not_configured", "Set BILLY_BROKER_URL (e.g. nats://127.0.0.1:4222) to run the relay.")
+        raise CommandError(
+            "broker_not_configured", "Set BILLY_BROKER_URL (e.g. nats://127.0.0.1:4222) to run the relay."
+        )
     if not 1 <= settings.BILLY_RELAY_BATCH <= 1000:
         raise CommandError("invalid_arguments", "BILLY_RELAY_BATCH is between 1 and 1000.")
     target = RelayTarget(

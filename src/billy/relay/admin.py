@@ -14,7 +14,7 @@ class RelayCursorAdmin(admin.ModelAdmin):
     list_display = ["stream", "workspace", "behind", "oldest_unpublished", "published_count", "updated_at"]
     list_filter = ["stream"]
     list_select_related = ["workspace"]
-    fields = list_display + ["after_event_id"]
+    fields = [*list_display, "after_event_id"]
     readonly_fields = fields
 
     def get_queryset(self, request):
@@ -22,7 +22,7 @@ class RelayCursorAdmin(admin.ModelAdmin):
         return (
             super()
             .get_queryset(request)
-            .annotate(behind_count=RawSQL(BEHIND_SQL, []), oldest_at=RawSQL(OLDEST_SQL, []))
+            .annotate(behind_count=RawSQL(BEHIND_SQL, []), oldest_at=RawSQL(OLDEST_SQL, []))  # noqa: S611 (fixed SQL)
         )
 
     @admin.display(description="events behind", ordering="behind_count")

@@ -82,9 +82,7 @@ def check_stream(*, broker: Broker, target: RelayTarget) -> StreamCheck:
         if event_id not in seen:
             seen.add(event_id)
             stream_order[workspace].append(event_id)
-    out_of_order = [
-        ws for ws, ids in sorted(stream_order.items()) if ids != [e for e, _ in feed[ws] if e in seen]
-    ]
+    out_of_order = [ws for ws, ids in sorted(stream_order.items()) if ids != [e for e, _ in feed[ws] if e in seen]]
     return StreamCheck(
         feed_events=len(expected),
         stream_messages=len(messages),

@@ -16,8 +16,8 @@ UNPUBLISHED = f"""
    WHERE v.workspace_id = relay_cursor.workspace_id AND {visible("v")}
      AND (v.xid, v.id) > (relay_cursor.after_xid::text::xid8, relay_cursor.after_event_id)
 """
-BEHIND_SQL = f"SELECT count(*) {UNPUBLISHED}"  # noqa: S608 (a fixed fragment, no input)
-OLDEST_SQL = f"SELECT min(v.created_at) {UNPUBLISHED}"  # noqa: S608 (a fixed fragment, no input)
+BEHIND_SQL = f"SELECT count(*) {UNPUBLISHED}"
+OLDEST_SQL = f"SELECT min(v.created_at) {UNPUBLISHED}"
 
 
 @dataclass(frozen=True)

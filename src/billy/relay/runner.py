@@ -40,14 +40,14 @@ class RelaySettings:
 
 def run_relay(*, broker: Broker, config: RelaySettings, stop: threading.Event) -> None:
     """Publish the feed until `stop` is set. Raises StreamRefused when the stream cannot be used."""
-    relay = _Relay(broker, config)
+    relay = Relay(broker, config)
     while not stop.is_set():
         wait = relay.turn()
         if wait:
             stop.wait(wait)
 
 
-class _Relay:
+class Relay:
     def __init__(self, broker: Broker, config: RelaySettings) -> None:
         self.broker, self.config = broker, config
         self.stream_ready = False

@@ -7,7 +7,16 @@ the stream drops a message whose id it already holds within its duplicate window
 
 from django.conf import settings
 
-from .port import Broker, BrokerError, BrokerMessage, BrokerRefused, BrokerUnavailable, StoredMessage, StreamSpec, StreamState
+from .port import (
+    Broker,
+    BrokerError,
+    BrokerMessage,
+    BrokerRefused,
+    BrokerUnavailable,
+    StoredMessage,
+    StreamSpec,
+    StreamState,
+)
 
 __all__ = [
     "Broker",

@@ -14,9 +14,9 @@ import threading
 from collections.abc import Coroutine, Sequence
 from typing import Any, TypeVar
 
-import nats
 import nats.errors
 import nats.js.errors
+from nats.aio.client import Client as NatsClient
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
 
 from .port import BrokerMessage, BrokerRefused, BrokerUnavailable, StoredMessage, StreamSpec, StreamState
@@ -86,7 +86,7 @@ class NatsBroker:
     def _call_drop(self) -> None:
         try:
             asyncio.run_coroutine_threadsafe(self._disconnect(), self._loop).result(timeout=self.timeout)
-        except Exception:  # noqa: BLE001 (a connection that will not close is dropped all the same)
+        except Exception:  # a connection that will not close is dropped all the same
             logger.debug("NATS: closing a failed connection failed", exc_info=True)
         self._nc = self._js = None
 
@@ -94,20 +94,26 @@ class NatsBroker:
         if self._nc is not None and self._nc.is_connected:
             return self._js
 
+        seen: list[Exception] = []
+
         async def quiet(e: Exception) -> None:  # failures are reported by the call that meets them
+            seen.append(e)
             logger.debug("NATS: %s", e)
 
+        nc = NatsClient()
         try:
-            self._nc = await nats.connect(
+            # Two tries (nats-py's least), then the caller hears of it and retries on its own schedule.
+            await nc.connect(
                 self.url,
                 connect_timeout=self.timeout,
                 allow_reconnect=False,
-                max_reconnect_attempts=0,
+                max_reconnect_attempts=1,
+                reconnect_time_wait=0.2,
                 error_cb=quiet,
             )
         except Exception as e:
-            self._nc = None
-            raise BrokerUnavailable(f"NATS at {self.url} does not answer: {_why(e)}") from e
+            raise BrokerUnavailable(f"NATS at {self.url} does not answer: {_why(seen[-1] if seen else e)}") from e
+        self._nc = nc
         self._js = self._nc.jetstream(timeout=self.timeout, publish_async_max_pending=MAX_PENDING)
         return self._js
 
@@ -168,7 +174,7 @@ class NatsBroker:
             raise BrokerRefused(f"no stream at NATS takes subject {messages[0].subject}") from e
         except nats.js.errors.APIError as e:
             raise BrokerRefused(f"NATS refused a message: {e.description or e}") from e
-        except (TimeoutError, asyncio.TimeoutError) as e:
+        except TimeoutError as e:
             raise BrokerUnavailable(f"NATS at {self.url}: no acknowledgement in {self.timeout:g} s") from e
         except Exception as e:
             raise BrokerUnavailable(f"NATS at {self.url}: {_why(e)}") from e
@@ -176,7 +182,6 @@ class NatsBroker:
             for f in futures:
                 f.cancel()  # those still waiting: their answers no longer matter
         return sum(1 for ack in acks if ack.duplicate)
-
 
     async def _read_stream(self, name: str) -> list[StoredMessage]:
         js = await self._connected()
@@ -230,5 +235,4 @@ def _state(info: Any, action: str) -> StreamState:
 
 
 def _why(e: BaseException) -> str:
-    text = str(e) or type(e).__name__
-    return text if text != "nats: no servers available for connection" else "connection refused"
+    return str(e) or type(e).__name__
