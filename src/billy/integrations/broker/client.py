@@ -161,13 +161,9 @@ class NatsBroker:
             # One connection sends in order and the server stores in the order received, so the
             # stream holds the messages in this order; the acknowledgements are awaited together.
             for m in messages:
+                # No `wait_stall`: it costs a task per message; a batch past MAX_PENDING waits for room.
                 futures.append(
-                    await js.publish_async(
-                        m.subject,
-                        m.body,
-                        wait_stall=self.timeout,
-                        headers={"Nats-Msg-Id": m.message_id, **m.headers},
-                    )
+                    await js.publish_async(m.subject, m.body, headers={"Nats-Msg-Id": m.message_id, **m.headers})
                 )
             acks = await asyncio.wait_for(asyncio.gather(*futures), timeout=self.timeout)
         except nats.js.errors.NoStreamResponseError as e:
