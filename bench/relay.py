@@ -79,6 +79,18 @@ def main() -> None:
         "BILLY_BROKER_SUBJECT_PREFIX": f"bench{tag}",
         "BILLY_RELAY_BATCH": str(args.batch),
     }
+    try:
+        code = measure(args, env)
+    finally:
+        broker = NatsBroker(nats_url)
+        try:
+            broker.delete_stream(env["BILLY_BROKER_STREAM"])
+        finally:
+            broker.close()
+    raise SystemExit(code)
+
+
+def measure(args: argparse.Namespace, env: dict[str, str]) -> int:
     subprocess.run([BILLY, "migrate"], env=env, check=True, cwd=ROOT)
     seed = "\n".join(
         [
@@ -122,12 +134,7 @@ def main() -> None:
         print(f"  {steady:,.0f} events/s from its first acknowledged batch ({ended - first[0]:.1f} s)")
     check = subprocess.run([BILLY, "relay", "--check"], env=env, cwd=ROOT, capture_output=True, text=True, check=False)
     print(f"  check: {check.stdout.strip() or check.stderr.strip()}")
-    broker = NatsBroker(nats_url)
-    try:
-        broker.delete_stream(env["BILLY_BROKER_STREAM"])
-    finally:
-        broker.close()
-    raise SystemExit(check.returncode)
+    return check.returncode
 
 
 if __name__ == "__main__":

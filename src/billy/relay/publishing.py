@@ -1,6 +1,6 @@
-"""One step of the relay: each workspace with events past its cursor publishes its next page.
+"""One step of the relay: each workspace with events past its cursor publishes its next pages.
 
-The page is read outside any transaction (a transaction held open during a publish would hold back
+Pages are read outside any transaction (a transaction held open during a publish would hold back
 the feed's horizon for every reader), published as one batch, and the cursor moved past it once the
 broker has acknowledged the whole batch. The cursor only ever moves forward.
 """
@@ -8,6 +8,8 @@ broker has acknowledged the whole batch. The cursor only ever moves forward.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from django.db import connection
@@ -15,6 +17,9 @@ from django.db import connection
 from billy.core.pagination import decode_cursor, encode_cursor
 from billy.events.queries import FeedEvent, read_feed, visible
 from billy.integrations.broker import Broker, BrokerMessage, StreamSpec
+
+# Pages one step publishes of a workspace at most, before the next workspace has its turn.
+PAGES_PER_TURN = 10
 
 
 @dataclass(frozen=True)
@@ -81,21 +86,28 @@ def positions_with_work(*, stream: str) -> list[Position]:
         return [Position(r[0], r[1], encode_cursor(r[2], r[3])) for r in cursor.fetchall()]
 
 
-def publish_page(*, broker: Broker, target: RelayTarget, position: Position, limit: int, now: dt.datetime) -> int:
-    """Publish the workspace's next page after its cursor and move the cursor past it; how many
-    events were published. Raises what Broker.publish raises (the cursor stays where it was)."""
-    page = read_feed(workspace_id=position.workspace_id, after=position.cursor, limit=limit)
-    if not page.events:
-        return 0
-    broker.publish([message(target, workspace=position.workspace, event=e) for e in page.events])
-    advance_cursor(
-        stream=target.stream,
-        workspace_id=position.workspace_id,
-        cursor=page.next_cursor,
-        published=len(page.events),
-        now=now,
-    )
-    return len(page.events)
+@dataclass(frozen=True)
+class Batch:
+    """One page of a workspace's feed, as messages, and the cursor just after it."""
+
+    position: Position
+    messages: list[BrokerMessage]
+    next_cursor: str
+
+
+def next_batches(*, target: RelayTarget, position: Position, limit: int, pages: int) -> Iterator[Batch]:
+    """The workspace's next pages after its cursor (at most `pages`), read one at a time as asked for."""
+    cursor = position.cursor
+    for _ in range(pages):
+        page = read_feed(workspace_id=position.workspace_id, after=cursor, limit=limit)
+        if not page.events:
+            return
+        yield Batch(
+            position, [message(target, workspace=position.workspace, event=e) for e in page.events], page.next_cursor
+        )
+        cursor = page.next_cursor
+        if len(page.events) < limit:
+            return
 
 
 def advance_cursor(*, stream: str, workspace_id: int, cursor: str, published: int, now: dt.datetime) -> None:
@@ -118,10 +130,36 @@ def advance_cursor(*, stream: str, workspace_id: int, cursor: str, published: in
         )
 
 
-def relay_step(*, broker: Broker, target: RelayTarget, limit: int, now: dt.datetime) -> int:
-    """One page for each workspace with work (so one busy workspace does not keep the others
-    waiting); how many events were published."""
-    return sum(
-        publish_page(broker=broker, target=target, position=position, limit=limit, now=now)
-        for position in positions_with_work(stream=target.stream)
+def relay_step(
+    *, broker: Broker, target: RelayTarget, limit: int, now: dt.datetime, pages: int = PAGES_PER_TURN
+) -> int:
+    """Up to `pages` pages of each workspace with work, the workspaces in turn (so one busy workspace
+    does not keep the others waiting); how many events were published. Batches are published one
+    after another, each once the one before it is acknowledged and its cursor moved, so the stream
+    holds them in feed order; the next one is read and encoded meanwhile. Raises what Broker.publish
+    raises: the cursor stays after the last batch acknowledged, and the next step goes on from it."""
+    positions = positions_with_work(stream=target.stream)
+    if not positions:
+        return 0
+    published, pending = 0, None
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="relay-publish") as publisher:
+        for position in positions:
+            for batch in next_batches(target=target, position=position, limit=limit, pages=pages):
+                if pending is not None:
+                    published += _acknowledged(*pending, stream=target.stream, now=now)
+                pending = (publisher.submit(broker.publish, batch.messages), batch)
+        if pending is not None:
+            published += _acknowledged(*pending, stream=target.stream, now=now)
+    return published
+
+
+def _acknowledged(publishing: Future, batch: Batch, *, stream: str, now: dt.datetime) -> int:
+    publishing.result()  # raises the broker's error: the batch's cursor does not move
+    advance_cursor(
+        stream=stream,
+        workspace_id=batch.position.workspace_id,
+        cursor=batch.next_cursor,
+        published=len(batch.messages),
+        now=now,
     )
+    return len(batch.messages)
