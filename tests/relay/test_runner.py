@@ -1,0 +1,38 @@
+"""The relay's stream at start, and its lag line."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+
+from billy.relay.runner import Relay, RelaySettings
+from tests.conftest import wait_for
+from tests.relay.conftest import write_events
+
+
+def test_the_stream_is_created_then_checked_and_takes_a_new_duplicate_window(broker, target):
+    created = broker.ensure_stream(target.spec)
+    checked = broker.ensure_stream(target.spec)
+    updated = broker.ensure_stream(dataclasses.replace(target.spec, duplicate_window_seconds=30))
+
+    assert [created.action, checked.action, updated.action] == ["created", "checked", "updated"]
+
+
+def test_the_relay_logs_what_it_published_and_how_far_behind_it_is(workspace, broker, target, caplog):
+    relay = Relay(broker, RelaySettings(target=target, batch=1000, poll_seconds=0.1, lag_log_seconds=0))
+    write_events(workspace.pk, 25)
+    caplog.set_level(logging.INFO, logger="billy.relay.runner")
+    pattern = rf"relay: (\d+) events published to {target.stream} in the last \d+ s; (\d+) behind the feed"
+
+    def lag_lines() -> list[re.Match]:
+        return [re.fullmatch(pattern, r.getMessage()) for r in caplog.records if "behind the feed" in r.getMessage()]
+
+    def published() -> int:
+        relay.turn()  # logs a line after every step here
+        return sum(int(line[1]) for line in lag_lines())
+
+    wait_for(lambda: published() == 25)
+
+    assert all(lag_lines())
+    assert lag_lines()[-1][2] == "0"
