@@ -4,13 +4,14 @@ from django.contrib import admin
 from django.db.models.expressions import RawSQL
 
 from billy.core import clock
+from billy.core.admin_display import ReadOnlyAdmin
 
 from .models import RelayCursor
 from .queries import BEHIND_SQL, OLDEST_SQL
 
 
 @admin.register(RelayCursor)
-class RelayCursorAdmin(admin.ModelAdmin):
+class RelayCursorAdmin(ReadOnlyAdmin):
     list_display = ["stream", "workspace", "behind", "oldest_unpublished", "published_count", "updated_at"]
     list_filter = ["stream"]
     list_select_related = ["workspace"]
@@ -34,12 +35,3 @@ class RelayCursorAdmin(admin.ModelAdmin):
         if obj.oldest_at is None:
             return "none: up to date"
         return f"written {(clock.now() - obj.oldest_at).total_seconds():.0f} s ago ({obj.oldest_at:%Y-%m-%d %H:%M:%S})"
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -13,7 +13,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from django.db import DatabaseError, close_old_connections
+from django.db import DatabaseError, connection
 
 from billy.core import clock
 from billy.integrations.broker import Broker, BrokerError, BrokerRefused
@@ -99,7 +99,7 @@ class Relay:
             self.retry,
         )
         if isinstance(error, DatabaseError):
-            close_old_connections()
+            connection.close()  # the next step opens a new one (the database may have restarted)
         # The stream is checked again before the next publish: it may be gone (a refused publish).
         self.stream_ready = False
         if self.failing_since is None:
