@@ -6,6 +6,7 @@ import dataclasses
 import logging
 import re
 
+from billy.relay.checking import check_stream
 from billy.relay.runner import Relay, RelaySettings
 from tests.conftest import wait_for
 from tests.relay.conftest import write_events
@@ -36,3 +37,18 @@ def test_the_relay_logs_what_it_published_and_how_far_behind_it_is(workspace, br
 
     assert all(lag_lines())
     assert lag_lines()[-1][2] == "0"
+
+
+def test_a_stream_created_anew_gets_the_feed_from_its_start(workspace, broker, target, caplog):
+    relay = Relay(broker, RelaySettings(target=target, batch=1000, poll_seconds=0.1, lag_log_seconds=3600))
+    write_events(workspace.pk, 30)
+    wait_for(lambda: relay.turn() is not None and check_stream(broker=broker, target=target).ok)
+
+    broker.delete_stream(target.stream)
+    caplog.set_level(logging.WARNING, logger="billy.relay.runner")
+    write_events(workspace.pk, 5)
+    wait_for(lambda: relay.turn() == 1.0)  # no stream takes the subject: refused, retried in a second
+    wait_for(lambda: relay.turn() is not None and check_stream(broker=broker, target=target).ok)
+
+    assert check_stream(broker=broker, target=target).stream_messages == 35
+    assert f"relay: stream {target.stream} was created anew; it gets the feed again from its start" in caplog.text

@@ -18,6 +18,8 @@ from billy.core.pagination import decode_cursor, encode_cursor
 from billy.events.queries import FeedEvent, read_feed, visible
 from billy.integrations.broker import Broker, BrokerMessage, StreamSpec
 
+from .models import RelayCursor
+
 # Pages one step publishes of a workspace at most, before the next workspace has its turn.
 PAGES_PER_TURN = 10
 
@@ -128,6 +130,12 @@ def advance_cursor(*, stream: str, workspace_id: int, cursor: str, published: in
             """,
             [stream, workspace_id, xid, event_id, published, now],
         )
+
+
+def forget_cursors(*, stream: str) -> int:
+    """Start `stream` from the feed's beginning (it was created anew, so it holds none of the events
+    its cursors had passed); how many cursors there were."""
+    return RelayCursor.objects.filter(stream=stream).delete()[0]
 
 
 def relay_step(

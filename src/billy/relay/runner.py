@@ -18,7 +18,7 @@ from django.db import DatabaseError, connection
 from billy.core import clock
 from billy.integrations.broker import Broker, BrokerError, BrokerRefused
 
-from .publishing import RelayTarget, relay_step
+from .publishing import RelayTarget, forget_cursors, relay_step
 from .queries import relay_lag
 
 logger = logging.getLogger(__name__)
@@ -87,6 +87,8 @@ class Relay:
             target.duplicate_window_seconds,
             state.messages,
         )
+        if state.action == "created" and forget_cursors(stream=target.stream):
+            logger.warning("relay: stream %s was created anew; it gets the feed again from its start", state.name)
         self.stream_ready = True
 
     def _failed(self, error: Exception) -> float:
