@@ -40,6 +40,7 @@ from chaos_moneyin import FAULT_WEIGHT as MONEY_IN_FAULT_WEIGHT  # noqa: E402
 from chaos_moneyin import fault_params as money_in_fault_params  # noqa: E402
 from chaos_moneyin import fault_spec as money_in_fault_spec  # noqa: E402
 from chaos_ops import Actor, Journal  # noqa: E402
+from chaos_relay import RelayKiller, check_relay, drop_stream, relay_env  # noqa: E402
 from chaos_renewals import RENEWAL_ENV  # noqa: E402
 from chaos_webhooks import BILLY_SETTINGS as WEBHOOK_SETTINGS  # noqa: E402
 from chaos_webhooks import ENDPOINTS as WEBHOOK_ENDPOINTS  # noqa: E402
@@ -184,6 +185,7 @@ class Billy:
             CARDS_TIMEOUT=str(UPSTREAM_TIMEOUT),
             # A card call whose outcome billy did not learn is settled within seconds.
             BILLY_CARD_CALL_HORIZON_SECONDS="10",
+            **relay_env(),
         )
         for variable in ("HTTP", "GRPC", "BALANCE", "YOOKASSA", "AUTH", "NOTIFICATIONS", "CARDS"):
             env[f"BILLY_{variable}_PORT"] = "0"
@@ -352,6 +354,7 @@ class Result:
     injected: list[tuple[Fault, str]]
     settle_seconds: float
     webhooks: list[str] = dataclasses.field(default_factory=list)  # what the webhook receiver got
+    relay: list[str] = dataclasses.field(default_factory=list)  # the stream against the feed
 
 
 def run_once(args: argparse.Namespace, schedule: list[Fault]) -> Result:
@@ -366,6 +369,7 @@ def run_once(args: argparse.Namespace, schedule: list[Fault]) -> Result:
         return _drive(args, billy, schedule)
     finally:
         code = billy.stop()
+        drop_stream(billy)
         if code not in (0, None):
             _say(f"billy dev exited with {code}; the end of its output:\n{billy.output()[-2000:]}")
         if args.keep:
@@ -395,7 +399,8 @@ def _run_and_check(args: argparse.Namespace, billy: Billy, schedule: list[Fault]
     injector = Injector(billy, schedule, process_faults=args.process_faults, stop=stop)
     injector.start_at = started
     hooks.start(started)
-    for thread in (*actors, injector):
+    relay_killer = RelayKiller(billy, seed=args.seed, seconds=duration, stop=stop)
+    for thread in (*actors, injector, relay_killer):
         thread.start()
     next_report = started + args.progress
     while time.monotonic() < started + duration:
@@ -423,6 +428,8 @@ def _run_and_check(args: argparse.Namespace, billy: Billy, schedule: list[Fault]
         webhook_findings, webhook_figures = check_webhooks(db, hooks)
         findings += webhook_findings
         janitor_failures = failed_janitor_runs(db)
+    relay_findings, relay_figures = check_relay(billy, relay_killer)
+    findings += relay_findings
     for actor in actors:
         actor.close()
     if billy.process.poll() is not None:
@@ -432,7 +439,13 @@ def _run_and_check(args: argparse.Namespace, billy: Billy, schedule: list[Fault]
     if janitor_failures:
         _say(f"periodic janitor runs that failed (the next run did their work): {', '.join(janitor_failures)}")
     return Result(
-        findings, Counter(journal.counts()), journal.codes(), injector.injected, settle_seconds, webhook_figures
+        findings,
+        Counter(journal.counts()),
+        journal.codes(),
+        injector.injected,
+        settle_seconds,
+        webhook_figures,
+        relay_figures,
     )
 
 
@@ -545,6 +558,7 @@ def report(seed: int, result: Result) -> None:
     print("webhooks, by endpoint:")
     for line in result.webhooks:
         print(f"  {line}")
+    print("relay:\n" + "".join(f"  {line}\n" for line in result.relay), end="")
     print(f"janitors finished in {result.settle_seconds:.0f} s")
 
 

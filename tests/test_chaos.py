@@ -64,6 +64,8 @@ def test_a_minute_of_faults_finds_nothing():
     # contract's account is bound, which a loaded machine may not reach within the minute.
     assert "contract " in output and "repeat_notification" in output
     assert "signed with the rotated secret" in output
+    # The relay, killed during the run, left the feed in its stream once, in order.
+    assert "each exactly once, in feed order per workspace" in output and "relay killed" in output
 
 
 def _charge_answer(charge_id: str, amount: str, outcome: str = "ok") -> Answer:

@@ -149,6 +149,68 @@ def cmd_worker(args: argparse.Namespace) -> None:
     run_worker(queues=queues, concurrency=args.concurrency, wait=not args.one_shot)
 
 
+def cmd_relay(args: argparse.Namespace) -> None:
+    _setup_django()
+    from django.conf import settings
+
+    from billy.integrations.broker import get_broker
+    from billy.relay.publishing import RelayTarget
+    from billy.relay.runner import RelaySettings, StreamRefused, run_relay
+
+    if not settings.BILLY_BROKER_URL:
+        raise CommandError(
+            "broker_not_configured", "Set BILLY_BROKER_URL (e.g. nats://127.0.0.1:4222) to run the relay."
+        )
+    if not 1 <= settings.BILLY_RELAY_BATCH <= 1000:
+        raise CommandError("invalid_arguments", "BILLY_RELAY_BATCH is between 1 and 1000.")
+    target = RelayTarget(
+        stream=settings.BILLY_BROKER_STREAM,
+        subject_prefix=settings.BILLY_BROKER_SUBJECT_PREFIX,
+        duplicate_window_seconds=settings.BILLY_BROKER_DUPLICATE_WINDOW_SECONDS,
+    )
+    config = RelaySettings(
+        target=target,
+        batch=settings.BILLY_RELAY_BATCH,
+        poll_seconds=settings.BILLY_RELAY_POLL_SECONDS,
+        lag_log_seconds=settings.BILLY_RELAY_LAG_LOG_SECONDS,
+    )
+    logger.info(
+        "billy relay: the event feed to %s, stream %s, subjects %s.<workspace>.<event type>",
+        settings.BILLY_BROKER_URL,
+        target.stream,
+        target.subject_prefix,
+    )
+    broker = get_broker()
+    if args.check:
+        try:
+            _check_stream(broker, target)
+        finally:
+            broker.close()
+        return
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        run_relay(broker=broker, config=config, stop=stop)
+    except StreamRefused as e:
+        raise CommandError("broker_refused", str(e)) from e
+    finally:
+        broker.close()
+
+
+def _check_stream(broker, target) -> None:
+    from billy.integrations.broker import BrokerError
+    from billy.relay.checking import check_stream
+
+    try:
+        check = check_stream(broker=broker, target=target)
+    except BrokerError as e:
+        raise CommandError("broker_unavailable", str(e)) from e
+    print(check.summary())
+    if not check.ok:
+        raise SystemExit(1)
+
+
 def cmd_migrate(args: argparse.Namespace) -> None:
     _setup_django()
     from django.core.management import call_command
@@ -394,6 +456,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="balance: how long a new contract's personal account takes to open",
     )
     p.set_defaults(func=cmd_emulate)
+
+    p = sub.add_parser("relay", help="publish the event feed to NATS JetStream (BILLY_BROKER_URL)")
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="instead: read the stream whole and say whether it holds every event of the feed once, in order",
+    )
+    p.set_defaults(func=cmd_relay)
 
     p = sub.add_parser("migrate", help="apply database migrations")
     p.set_defaults(func=cmd_migrate)

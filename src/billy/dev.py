@@ -1,9 +1,10 @@
 """`billy dev`: one command that gives a newcomer a running billy.
 
 Embedded PostgreSQL (unless DATABASE_URL is set), migrations, the four emulators, demo workspaces,
-an admin user and an API key (both printed), then the HTTP server, the gRPC server and the worker,
-all as child processes (see `billy.supervisor`: a child that dies is started again, and so is the
-cluster `billy dev` started). Ctrl-C stops every child; data stays in BILLY_DATA_DIR for next time.
+an admin user and an API key (both printed), then the HTTP server, the gRPC server and the worker
+(and the relay, when BILLY_BROKER_URL is set), all as child processes (see `billy.supervisor`: a
+child that dies is started again, and so is the cluster `billy dev` started). Ctrl-C stops every
+child; data stays in BILLY_DATA_DIR for next time.
 
 Each server keeps its documented port (`PORTS`, or its variable) unless another program has it: then
 it listens on a free port, says so, and writes the port it got to a file; `billy dev` waits for
@@ -324,6 +325,10 @@ def _run_claimed(data_dir: Path, cluster: EmbeddedPostgres | None, lock: DevLock
 
             port_files = {"serve": children.server("serve", "serve"), "grpc": children.server("grpc", "grpc")}
             children.spawn("worker", "worker")
+            database_children = list(DATABASE_CHILDREN)
+            if os.environ.get("BILLY_BROKER_URL"):  # the relay, when there is a broker to publish to
+                children.spawn("relay", "relay")
+                database_children.append("relay")
             ports.update((name, children.port(name, port_file)) for name, port_file in port_files.items())
             base = f"http://127.0.0.1:{ports['serve']}"
             children.wait_http("serve", f"{base}/health")
@@ -350,7 +355,7 @@ def _run_claimed(data_dir: Path, cluster: EmbeddedPostgres | None, lock: DevLock
 
                 def moved(port: int) -> None:
                     os.environ["DATABASE_URL"] = cluster.url("billy", port)
-                    children.restart(DATABASE_CHILDREN, f"PostgreSQL now listens on port {port}")
+                    children.restart(database_children, f"PostgreSQL now listens on port {port}")
 
                 keeper = ClusterKeeper(cluster, cluster.running_port() or 0, on_moved=moved)
             # Until Ctrl-C: children that die are started again, and so is the cluster.
@@ -366,6 +371,18 @@ def _run_claimed(data_dir: Path, cluster: EmbeddedPostgres | None, lock: DevLock
             return 1
         finally:
             children.stop()
+
+
+def _broker_line() -> str:
+    """The banner's line for the relay, when BILLY_BROKER_URL is set (else none)."""
+    from django.conf import settings
+
+    if not settings.BILLY_BROKER_URL:
+        return ""
+    return (
+        f"\n  relay        the event feed to {settings.BILLY_BROKER_URL}, stream {settings.BILLY_BROKER_STREAM}"
+        f" (subjects {settings.BILLY_BROKER_SUBJECT_PREFIX}.<workspace>.<event type>)"
+    )
 
 
 def _print_banner(
@@ -386,7 +403,7 @@ billy is running.
   Auth API     emulator at {auth} (roles: {auth}/_emulator/roles)
   notifications emulator at {notifications} (open it in a browser to read what users were sent)
   cards        emulator at {cards} (card payment system: {cards}/_emulator/payments)
-  database     {os.environ["DATABASE_URL"]}
+  database     {os.environ["DATABASE_URL"]}{_broker_line()}
   API key      {api_key}
                (granted {", ".join(w[0] for w in DEMO_WORKSPACES)})
 

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "billy.subscriptions",
     "billy.families",
     "billy.webhooks",
+    "billy.relay",
     "billy.payers",
     "billy.moneyin",
     "billy.console",
@@ -252,3 +253,17 @@ BILLY_WEBHOOK_RETRY_FIRST_SECONDS = float(os.environ.get("BILLY_WEBHOOK_RETRY_FI
 BILLY_WEBHOOK_RETRY_MAX_SECONDS = float(os.environ.get("BILLY_WEBHOOK_RETRY_MAX_SECONDS", "3600"))
 BILLY_WEBHOOK_RETRY_WINDOW_SECONDS = float(os.environ.get("BILLY_WEBHOOK_RETRY_WINDOW_SECONDS", str(3 * 24 * 3600)))
 BILLY_WEBHOOK_RUN_SECONDS = float(os.environ.get("BILLY_WEBHOOK_RUN_SECONDS", "20"))
+
+# The relay (`billy relay`) publishes the event feed to NATS JetStream at BILLY_BROKER_URL (empty:
+# no relay; the feed API is all there is). Its stream, the subjects' first token, how long the
+# stream remembers a message id to drop a repeat, and how long a connect or a batch's acknowledgements
+# may take; how many events one batch holds, how often an idle relay looks at the feed, and how
+# often it logs its lag.
+BILLY_BROKER_URL = os.environ.get("BILLY_BROKER_URL", "").strip()
+BILLY_BROKER_STREAM = os.environ.get("BILLY_BROKER_STREAM", "BILLY").strip()
+BILLY_BROKER_SUBJECT_PREFIX = os.environ.get("BILLY_BROKER_SUBJECT_PREFIX", "billy").strip()
+BILLY_BROKER_DUPLICATE_WINDOW_SECONDS = float(os.environ.get("BILLY_BROKER_DUPLICATE_WINDOW_SECONDS", "600"))
+BILLY_BROKER_TIMEOUT = float(os.environ.get("BILLY_BROKER_TIMEOUT", "10"))
+BILLY_RELAY_BATCH = int(os.environ.get("BILLY_RELAY_BATCH", "1000"))
+BILLY_RELAY_POLL_SECONDS = float(os.environ.get("BILLY_RELAY_POLL_SECONDS", "0.2"))
+BILLY_RELAY_LAG_LOG_SECONDS = float(os.environ.get("BILLY_RELAY_LAG_LOG_SECONDS", "60"))

@@ -11,7 +11,6 @@ moves on to its next event.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -22,7 +21,6 @@ from procrastinate.exceptions import AlreadyEnqueued
 from billy.core.errors import BillyError
 from billy.core.pagination import decode_cursor, encode_cursor
 from billy.core.tasks import defer
-from billy.core.timestamps import TimestampJSONEncoder
 from billy.events.queries import feed_event, read_feed, visible
 from billy.idempotency.operations import Answer, answer_once, claim_idempotency_key
 from billy.workspaces.models import Workspace
@@ -69,8 +67,7 @@ def retry_delay(attempt_count: int) -> dt.timedelta:
 
 def event_body(delivery: WebhookDelivery) -> bytes:
     """The POST body: the event exactly as the feed hands it out."""
-    item = feed_event(delivery.event).as_item()
-    return json.dumps(item, cls=TimestampJSONEncoder, separators=(",", ":"), ensure_ascii=False).encode()
+    return feed_event(delivery.event).as_json()
 
 
 def deliver_next(*, endpoint_id: int, now: dt.datetime) -> Step:

@@ -1,0 +1,22 @@
+from django.db import models
+
+from billy.workspaces.models import Workspace
+
+
+class RelayCursor(models.Model):
+    """How far the relay has published one workspace's feed to one stream: every event up to
+    (after_xid, after_event_id), as the feed orders them, is acknowledged by the broker."""
+
+    stream = models.CharField(max_length=64)
+    workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="+")
+    after_xid = models.BigIntegerField(default=0)
+    after_event_id = models.BigIntegerField(default=0)
+    published_count = models.BigIntegerField(default=0, help_text="Events published to the stream so far.")
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "relay_cursor"
+        constraints = [models.UniqueConstraint(fields=["stream", "workspace"], name="relay_cursor_once")]
+
+    def __str__(self) -> str:
+        return f"{self.stream} / workspace #{self.workspace_id}"

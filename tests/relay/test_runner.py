@@ -1,0 +1,54 @@
+"""The relay's stream at start, and its lag line."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+
+from billy.relay.checking import check_stream
+from billy.relay.runner import Relay, RelaySettings
+from tests.conftest import wait_for
+from tests.relay.conftest import write_events
+
+
+def test_the_stream_is_created_then_checked_and_takes_a_new_duplicate_window(broker, target):
+    created = broker.ensure_stream(target.spec)
+    checked = broker.ensure_stream(target.spec)
+    updated = broker.ensure_stream(dataclasses.replace(target.spec, duplicate_window_seconds=30))
+
+    assert [created.action, checked.action, updated.action] == ["created", "checked", "updated"]
+
+
+def test_the_relay_logs_what_it_published_and_how_far_behind_it_is(workspace, broker, target, caplog):
+    relay = Relay(broker, RelaySettings(target=target, batch=1000, poll_seconds=0.1, lag_log_seconds=0))
+    write_events(workspace.pk, 25)
+    caplog.set_level(logging.INFO, logger="billy.relay.runner")
+    pattern = rf"relay: (\d+) events published to {target.stream} in the last \d+ s; (\d+) behind the feed"
+
+    def lag_lines() -> list[re.Match]:
+        return [re.fullmatch(pattern, r.getMessage()) for r in caplog.records if "behind the feed" in r.getMessage()]
+
+    def published() -> int:
+        relay.turn()  # logs a line after every step here
+        return sum(int(line[1]) for line in lag_lines())
+
+    wait_for(lambda: published() == 25)
+
+    assert all(lag_lines())
+    assert lag_lines()[-1][2] == "0"
+
+
+def test_a_stream_created_anew_gets_the_feed_from_its_start(workspace, broker, target, caplog):
+    relay = Relay(broker, RelaySettings(target=target, batch=1000, poll_seconds=0.1, lag_log_seconds=3600))
+    write_events(workspace.pk, 30)
+    wait_for(lambda: relay.turn() is not None and check_stream(broker=broker, target=target).ok)
+
+    broker.delete_stream(target.stream)
+    caplog.set_level(logging.WARNING, logger="billy.relay.runner")
+    write_events(workspace.pk, 5)
+    wait_for(lambda: relay.turn() == 1.0)  # no stream takes the subject: refused, retried in a second
+    wait_for(lambda: relay.turn() is not None and check_stream(broker=broker, target=target).ok)
+
+    assert check_stream(broker=broker, target=target).stream_messages == 35
+    assert f"relay: stream {target.stream} was created anew; it gets the feed again from its start" in caplog.text
