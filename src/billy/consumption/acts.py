@@ -14,7 +14,6 @@ from collections.abc import Callable
 
 from django.db import connection
 
-from billy.clients.models import Client
 from billy.core.errors import BillyError
 from billy.integrations.balance.port import Balance, BalanceError
 from billy.moneyin.refresh import sync_invoices
@@ -127,13 +126,3 @@ def read_balance_totals(*, workspace: Workspace, balance: Balance, now: dt.datet
             )
         read += len(infos)
     return read
-
-
-def client_acts(*, client: Client, date_from: dt.date | None, date_to: dt.date | None):
-    """The client's acts dated in [date_from, date_to), newest first."""
-    acts = Act.objects.filter(client=client)
-    if date_from is not None:
-        acts = acts.filter(act_date__gte=date_from)
-    if date_to is not None:
-        acts = acts.filter(act_date__lt=date_to)
-    return acts.order_by("-act_date", "-id")

@@ -12,9 +12,10 @@ Differences (amount = billy's side minus Balance's):
 - reported_late: a report for the month sent after the month ended that Balance had already
   acted without (+, it goes into the next act), and in the next month the same amount (-) that
   arrived in that month's act;
-- missing_act: billy reported consumption for the month and Balance formed no act;
-- changed_in_balance: the rest of the act's difference, when Balance's consumed total differs from
-  billy's last accepted report (someone changed it behind billy's back); `unknown` otherwise.
+- the rest of the act's difference: missing_act when Balance formed no act for the month;
+  changed_in_balance when Balance's consumed total differs from billy's last accepted report
+  (someone changed it behind billy's back); unknown otherwise.
+The differences of a line add up to its ledger consumption less its act (0 when there is none).
 """
 
 from __future__ import annotations
@@ -61,9 +62,8 @@ WITH orders AS (
            coalesce(l.amount, 0) AS ledger,
            coalesce(r.r_end, 0) - coalesce(r.r_start, 0) AS reported,
            acts.amount AS act,
-           CASE WHEN acts.amount IS NULL THEN 0
-                ELSE least(greatest(coalesce(r.r_end, 0) - acts.acted_end, 0), coalesce(r.r_end - r.in_time_end, 0))
-           END AS late_out,
+           least(greatest(coalesce(r.r_end, 0) - coalesce(acts.acted_end, 0), 0),
+                 coalesce(r.r_end - r.in_time_end, 0)) AS late_out,
            least(greatest(coalesce(r.r_start, 0) - coalesce(acts.acted_start, 0), 0),
                  coalesce(r.r_start - r.in_time_start, 0)) AS late_in
       FROM orders o
@@ -74,17 +74,16 @@ WITH orders AS (
     SELECT f.*, array_remove(ARRAY[
         CASE WHEN ledger <> reported
              THEN jsonb_build_object('reason', 'not_yet_reported', 'amount', ledger - reported) END,
-        CASE WHEN act IS NULL AND reported + late_in <> 0
-             THEN jsonb_build_object('reason', 'missing_act', 'amount', reported + late_in) END,
-        CASE WHEN act IS NOT NULL AND late_out <> 0
+        CASE WHEN late_out <> 0
              THEN jsonb_build_object('reason', 'reported_late', 'amount', late_out) END,
-        CASE WHEN act IS NOT NULL AND late_in <> 0
+        CASE WHEN late_in <> 0
              THEN jsonb_build_object('reason', 'reported_late', 'amount', -late_in) END,
-        CASE WHEN act IS NOT NULL AND reported - act - late_out + late_in <> 0
+        CASE WHEN reported - coalesce(act, 0) - late_out + late_in <> 0
              THEN jsonb_build_object(
-                 'reason', CASE WHEN balance_total IS DISTINCT FROM reported_total
-                                THEN 'changed_in_balance' ELSE 'unknown' END,
-                 'amount', reported - act - late_out + late_in) END
+                 'reason', CASE WHEN act IS NULL THEN 'missing_act'
+                                WHEN balance_total IS DISTINCT FROM reported_total THEN 'changed_in_balance'
+                                ELSE 'unknown' END,
+                 'amount', reported - coalesce(act, 0) - late_out + late_in) END
     ], NULL) AS differences
       FROM figures f
      WHERE ledger <> 0 OR reported <> 0 OR act IS NOT NULL OR late_in <> 0
