@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.db import connection
+
 from billy.clients.models import Client
 from billy.core.errors import BillyError
 from billy.workspaces.models import Workspace
@@ -39,3 +41,15 @@ def mismatches(*, reconciliation: Reconciliation, limit: int, after: int = 0) ->
     return list(
         reconciliation.lines.filter(mismatch=True, id__gt=after).select_related("client").order_by("id")[:limit]
     )
+
+
+def reason_totals(*, reconciliation: Reconciliation) -> list[tuple[str, int, int]]:
+    """(reason, lines, amount) over the reconciliation's differences, by reason."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT d->>'reason', count(*), sum((d->>'amount')::bigint)::bigint"
+            "  FROM consumption_reconciliation_line l, jsonb_array_elements(l.differences) d"
+            " WHERE l.reconciliation_id = %s AND l.mismatch GROUP BY 1 ORDER BY 1",
+            [reconciliation.pk],
+        )
+        return cursor.fetchall()
