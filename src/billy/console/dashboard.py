@@ -16,7 +16,7 @@ from billy.ledger.queries import DailyMoney, daily_money
 from billy.workspaces.models import Workspace
 from billy.workspaces.queries import list_workspaces
 
-from .charts import Series, daily_bars
+from billy.core.charts import Series, daily_bars
 
 CHART_DAYS = 30
 HOLDS_WITHIN = dt.timedelta(hours=24)
