@@ -23,26 +23,16 @@ reported total, equal the wallet's net consumption.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import statistics
-import subprocess
 import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import psycopg
+from scratch import scratch_billy
 
-ROOT = Path(__file__).resolve().parent.parent
 DB = "billy_bench_consumption"
-
-
-def database_url(name: str) -> str:
-    base = urlsplit(os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
-    return urlunsplit(base._replace(path="/" + name))
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -57,26 +47,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=4)
     args = parser.parse_args()
 
-    with psycopg.connect(database_url("postgres"), autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
-        admin.execute(f"CREATE DATABASE {DB}")
-    os.environ["DATABASE_URL"] = database_url(DB)
-    os.environ.setdefault("BILLY_LOG_LEVEL", "ERROR")
-    os.environ["BALANCE_TIMEOUT"] = "1"
-    subprocess.run([str(ROOT / ".venv" / "bin" / "billy"), "migrate"], check=True, cwd=ROOT)
-    sys.path.insert(0, str(ROOT / "src"))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "billy.settings")
-    import django
-
-    django.setup()
-    try:
+    with scratch_billy(DB, BALANCE_TIMEOUT="1"):
         run(args)
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        with psycopg.connect(database_url("postgres"), autocommit=True) as admin:
-            admin.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
 
 
 def run(args) -> None:

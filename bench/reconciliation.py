@@ -18,22 +18,11 @@ prints the clients, the mismatches and the amount per reason.
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
-import sys
 import time
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import psycopg
+from scratch import scratch_billy
 
-ROOT = Path(__file__).resolve().parent.parent
 DB = "billy_bench_reconciliation"
-
-
-def database_url(name: str) -> str:
-    base = urlsplit(os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
-    return urlunsplit(base._replace(path="/" + name))
 
 
 SEED = [
@@ -138,25 +127,8 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=100_000)
     parser.add_argument("--charges", type=int, default=3, help="charges per client in November")
     args = parser.parse_args()
-    with psycopg.connect(database_url("postgres"), autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
-        admin.execute(f"CREATE DATABASE {DB}")
-    os.environ["DATABASE_URL"] = database_url(DB)
-    os.environ.setdefault("BILLY_LOG_LEVEL", "ERROR")
-    subprocess.run([str(ROOT / ".venv" / "bin" / "billy"), "migrate"], check=True, cwd=ROOT, capture_output=True)
-    sys.path.insert(0, str(ROOT / "src"))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "billy.settings")
-    import django
-
-    django.setup()
-    try:
+    with scratch_billy(DB):
         run(args)
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        with psycopg.connect(database_url("postgres"), autocommit=True) as admin:
-            admin.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
 
 
 def run(args) -> None:
