@@ -38,7 +38,7 @@ class Books:
     def fund(self, amount: int, now: dt.datetime) -> None:
         ledger_operations.adjust_wallet(
             client=self.client,
-            adjustment_id=f"fund-{now.timestamp()}",
+            adjustment_id=f"fund-{self.client.pk}-{now.timestamp()}",
             amount=amount,
             reason="test",
             actor="t",
@@ -66,6 +66,11 @@ class Books:
     def order(self) -> dict:
         (order,) = [o for o in self.control.orders() if o["ClientID"] == self.client.balance_client_id]
         return order
+
+    def order_total(self) -> int:
+        """The order's consumed total in Balance, in kopecks."""
+        units, _, cents = self.order()["ConsumedTotal"].partition(".")
+        return int(units) * 100 + int(cents)
 
     def reconcile(self, month: str, now: dt.datetime):
         first = parse_month(month)

@@ -39,7 +39,7 @@ def ledger_by_month(wallet_id: int, time_zone: str) -> dict[str, int]:
         start, end = month_span(month, time_zone=time_zone)
         with connection.cursor() as cursor:
             cursor.execute(
-                f"SELECT coalesce(sum(amount), 0) FROM ({CONSUMPTION_ENTRIES}) c "
+                f"SELECT coalesce(sum(amount), 0)::bigint FROM ({CONSUMPTION_ENTRIES}) c "
                 "WHERE wallet_id = %s AND posted_at >= %s AND posted_at < %s",
                 [wallet_id, start, end],
             )

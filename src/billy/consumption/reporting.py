@@ -40,10 +40,13 @@ SELECT a.workspace_id, a.id, c.wallet_order_id, 0, %(now)s, ''
 ON CONFLICT DO NOTHING
 """
 
-# Orders whose wallet's total moved since the last accepted report (a refused decrease waits).
-_PENDING_SQL = """
+# Orders whose wallet's total moved since the last accepted report (a refused decrease waits), and
+# the moment reporting goes on from: the last report's, or the wallet's first consumption.
+_PENDING_SQL = f"""
 SELECT o.id, o.workspace_id, o.wallet_id, o.order_id, o.reported_total,
-       coalesce(o.reported_as_of, a.created_at), a.net_consumption, w.time_zone
+       coalesce(o.reported_as_of, (SELECT min(c.posted_at) FROM ({CONSUMPTION_ENTRIES} AND e.account_id = a.id) c),
+                a.created_at),
+       a.net_consumption, w.time_zone
   FROM consumption_order o
   JOIN ledger_account a ON a.id = o.wallet_id
   JOIN workspace w ON w.id = o.workspace_id
@@ -52,7 +55,7 @@ SELECT o.id, o.workspace_id, o.wallet_id, o.order_id, o.reported_total,
    AND o.id > %(after)s
  ORDER BY o.id
  LIMIT %(limit)s
-"""
+"""  # noqa: S608 (constant fragments only)
 
 # Each wallet's total as of a month end: its total now less what was posted from the end on.
 _TOTAL_AT_SQL = f"""

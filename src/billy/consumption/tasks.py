@@ -1,15 +1,14 @@
-"""Background jobs of consumption: reporting (every minute, or every BILLY_CONSUMPTION_REPORT_SECONDS
-when that is shorter), fetching acts (daily), and reconciling the month that ended (monthly)."""
+"""Background jobs of consumption: reporting (every BILLY_CONSUMPTION_REPORT_SECONDS), fetching acts
+(daily), and reconciling the month that ended (monthly)."""
 
 from __future__ import annotations
 
 import logging
 
 from django.conf import settings
-from procrastinate.exceptions import AlreadyEnqueued
 
 from billy.core import clock
-from billy.core.tasks import defer, janitor
+from billy.core.tasks import janitor
 from billy.integrations.balance import get_balance
 from billy.workspaces.models import Workspace
 
@@ -21,22 +20,25 @@ logger = logging.getLogger(__name__)
 REPORT_TASK = "billy.consumption.report"
 
 
-@janitor(name=REPORT_TASK, cron="* * * * *", periodic_id="report_consumption", queue="balance")
+def report_cron(seconds: float) -> str:
+    """The reporting job's schedule for BILLY_CONSUMPTION_REPORT_SECONDS: every N seconds under a
+    minute (at the seconds that are multiples of N), else every N // 60 minutes."""
+    if seconds < 60:
+        return f"* * * * * */{max(1, int(seconds))}"
+    minutes = min(59, int(seconds // 60))
+    return "* * * * *" if minutes == 1 else f"*/{minutes} * * * *"
+
+
+@janitor(
+    name=REPORT_TASK,
+    cron=report_cron(settings.BILLY_CONSUMPTION_REPORT_SECONDS),
+    periodic_id="report_consumption",
+    queue="balance",
+)
 def report_consumption_task(timestamp: int, *, until: float) -> int:
-    """Send the latest total of every wallet order that moved; with a delay shorter than a minute,
-    the run also asks for the next one that much later (one waits at most)."""
-    run = reporting.report_consumption(balance=get_balance(), now=clock.now())
-    if settings.BILLY_CONSUMPTION_REPORT_SECONDS < 60:
-        try:
-            defer(
-                REPORT_TASK,
-                schedule_in={"seconds": settings.BILLY_CONSUMPTION_REPORT_SECONDS},
-                queueing_lock=REPORT_TASK,
-                timestamp=0,
-            )
-        except AlreadyEnqueued:
-            pass  # the next run is waiting already
-    return run.accepted
+    """Send the latest total of every wallet order that moved (a run still at work when the next
+    is due makes the next stand down, so runs never pile up while Balance is slow)."""
+    return reporting.report_consumption(balance=get_balance(), now=clock.now()).accepted
 
 
 @janitor(name="billy.consumption.fetch_acts", cron="17 4 * * *", periodic_id="fetch_acts", queue="balance")
