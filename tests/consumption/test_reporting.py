@@ -40,3 +40,18 @@ def test_the_job_runs_every_billy_consumption_report_seconds():
     ]
     (task,) = [p for p in app.periodic_registry.periodic_tasks.values() if p.task.name == REPORT_TASK]
     assert task.cron == report_cron(settings.BILLY_CONSUMPTION_REPORT_SECONDS) == "* * * * *"  # the default, 60
+
+
+def test_charging_calls_no_balance_while_it_is_down_and_reports_catch_up_after(books):
+    books.control.inject("unavailable", count=10**6)
+    calls_before = len(books.control.calls())
+    for n in range(50):
+        books.charge(f"c{n}", 10_00, msk(11, 10, 12, n))
+    assert len(books.control.calls()) == calls_before  # a charge never waits on Balance
+
+    assert books.report(msk(11, 10, 13)).error.startswith("BalanceUnavailable")
+    books.control.clear_faults()
+    run = books.report(msk(11, 10, 14))
+
+    assert (run.orders, run.accepted, run.error) == (1, 1, "")
+    assert books.order_total() == 50 * 10_00 == books.client.wallet.net_consumption
