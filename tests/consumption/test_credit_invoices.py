@@ -3,27 +3,26 @@
 from __future__ import annotations
 
 from billy.consumption import acts
-from billy.consumption.months import parse_month
+from billy.consumption.months import month_of
+from billy.core import clock
 from billy.integrations.balance import get_balance
 from billy.moneyin.models import Invoice
 from tests.moneyin.conftest import postpay_client  # noqa: F401 (a fixture)
-
-from .conftest import msk
 
 
 def test_fetching_a_month_acts_brings_the_postpay_contract_credit_invoice(
     postpay_client,  # noqa: F811
     balance_control,
 ):
-    balance_control.advance_clock((msk(11, 20) - balance_control.now()).total_seconds())
+    month = month_of(balance_control.now(), time_zone="Europe/Moscow")  # money in dates by billy's own clock
     answer = postpay_client.post(
         "/clients/client-1/wallet/credit-transfers", {"transfer_id": "tr-1", "amount": "300.00"}
     )
     assert answer.status_code == 201, answer.content
-    balance_control.close_month("2026-11")
+    balance_control.close_month(f"{month:%Y-%m}")
     assert not Invoice.objects.filter(kind=Invoice.Kind.CREDIT).exists()
 
-    fetched = acts.fetch_acts(month=parse_month("2026-11"), balance=get_balance(), now=msk(12, 1, 9))
+    fetched = acts.fetch_acts(month=month, balance=get_balance(), now=clock.now())
 
     (credit,) = Invoice.objects.filter(kind=Invoice.Kind.CREDIT)
     assert (credit.amount, credit.status) == (300_00, Invoice.Status.ISSUED)
