@@ -32,6 +32,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
+import chaos_consumption  # noqa: E402
 import chaos_families  # noqa: E402
 import httpx  # noqa: E402
 import psycopg  # noqa: E402
@@ -182,6 +183,7 @@ class Billy:
             # one more slot per endpoint leaves the other jobs the four they have without them.
             BILLY_WORKER_CONCURRENCY=str(4 + len(WEBHOOK_ENDPOINTS)),
             **WEBHOOK_SETTINGS,
+            **chaos_consumption.BILLY_SETTINGS,
             CARDS_TIMEOUT=str(UPSTREAM_TIMEOUT),
             # A card call whose outcome billy did not learn is settled within seconds.
             BILLY_CARD_CALL_HORIZON_SECONDS="10",

@@ -267,6 +267,73 @@ def cmd_balance_notify_url(args: argparse.Namespace) -> None:
     print(f"{args.base_url.rstrip('/')}/api/v1/workspaces/{workspace.name}/balance/notifications/{secret}")
 
 
+class _ProgressBar:
+    """A progress bar on stderr, redrawn in place on a terminal (a line per tenth elsewhere)."""
+
+    def __init__(self, total: int, label: str, width: int = 30) -> None:
+        self.total, self.label, self.width, self.done, self._shown = max(total, 1), label, width, 0, -1
+        self.tty = sys.stderr.isatty()
+
+    def __call__(self, step: int = 1) -> None:
+        self.done += step
+        tenth = self.done * 10 // self.total
+        if not self.tty and tenth == self._shown:
+            return
+        self._shown = tenth
+        filled = self.width * self.done // self.total
+        line = f"{self.label} [{'#' * filled}{'.' * (self.width - filled)}] {self.done}/{self.total}"
+        sys.stderr.write(("\r" + line) if self.tty else line + "\n")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.tty:
+            sys.stderr.write("\n")
+
+
+def cmd_reconcile(args: argparse.Namespace) -> None:
+    """Fetch the month's acts and Balance's consumed totals, reconcile, print a summary table."""
+    _setup_django()
+    from billy.consumption import acts, queries, reconciliation
+    from billy.consumption.months import parse_month
+    from billy.core import clock
+    from billy.core.money import format_amount
+    from billy.integrations.balance import get_balance
+    from billy.workspaces.models import Workspace
+    from billy.workspaces.queries import get_workspace
+
+    month, balance, now = parse_month(args.month), get_balance(), clock.now()
+    workspaces = [get_workspace(args.workspace)] if args.workspace else list(Workspace.objects.order_by("name"))
+    runs = []
+    for workspace in workspaces:
+        bar = _ProgressBar(acts.bound_contracts(workspace=workspace).count(), f"{workspace.name}: fetching acts")
+        fetched = acts.fetch_acts(month=month, workspace=workspace, balance=balance, now=now, progress=bar)
+        bar.close()
+        if fetched.failed:
+            print(f"{workspace.name}: Balance did not answer for {fetched.failed} clients; their acts may be missing")
+        acts.read_balance_totals(workspace=workspace, balance=balance, now=now)
+        runs.append(reconciliation.reconcile_month(workspace=workspace, month=month, now=now))
+    header = ("workspace", "month", "clients", "mismatches", "ledger", "reported", "acts", "currency")
+    rows = [
+        (
+            run.workspace.name,
+            f"{run.month:%Y-%m}",
+            str(run.clients),
+            str(run.mismatches),
+            format_amount(run.ledger_total),
+            format_amount(run.reported_total),
+            format_amount(run.act_total),
+            run.currency,
+        )
+        for run in runs
+    ]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
+    for run in runs:
+        for reason, lines, amount in queries.reason_totals(reconciliation=run):
+            print(f"{run.workspace.name}: {reason}: {lines} clients, {format_amount(amount)} {run.currency}")
+
+
 def _api_key_row(key) -> dict:
     """What `billy apikey list` shows of a key, in text and in JSON alike."""
     return {
@@ -487,6 +554,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--base-url", default="http://127.0.0.1:8000", help="where billy's HTTP API is reached")
     p.add_argument("--rotate", action="store_true", help="make a new secret first (the old URL stops working)")
     p.set_defaults(func=cmd_balance_notify_url)
+
+    p = sub.add_parser("reconcile", help="reconcile a month: billy's ledger and reports against Balance's acts")
+    p.add_argument("--month", required=True, help="YYYY-MM")
+    p.add_argument("--workspace", help="one workspace (all of them by default)")
+    p.set_defaults(func=cmd_reconcile)
 
     p = sub.add_parser("db", help="the embedded PostgreSQL cluster (when DATABASE_URL is unset)")
     p.add_argument("db_command", choices=["url", "stop"])

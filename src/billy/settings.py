@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "billy.relay",
     "billy.payers",
     "billy.moneyin",
+    "billy.consumption",
     "billy.console",
 ]
 
@@ -175,6 +176,10 @@ BILLY_RENEWAL_GRACE_SECONDS = int(os.environ.get("BILLY_RENEWAL_GRACE_SECONDS", 
 BILLY_JANITOR_RUN_SECONDS = float(os.environ.get("BILLY_JANITOR_RUN_SECONDS", "50"))
 # ...and polls refunds still in progress after this long.
 BILLY_REFUND_POLL_SECONDS = int(os.environ.get("BILLY_REFUND_POLL_SECONDS", "60"))
+# Consumption reaches Balance within this many seconds of a charge: the reporting job sends the
+# latest total of every wallet order that moved, in batches of BILLY_CONSUMPTION_BATCH.
+BILLY_CONSUMPTION_REPORT_SECONDS = float(os.environ.get("BILLY_CONSUMPTION_REPORT_SECONDS", "60"))
+BILLY_CONSUMPTION_BATCH = int(os.environ.get("BILLY_CONSUMPTION_BATCH", "500"))
 # Webhooks are taken only from these networks (comma-separated CIDRs); empty takes them from anywhere
 # (billy trusts nothing in a webhook but the object id: it re-reads the object from the provider).
 YOOKASSA_WEBHOOK_ALLOWED_NETWORKS = [

@@ -45,6 +45,8 @@ def test_operations_are_tagged_by_resource(product):
         "payers",
         "contracts",
         "invoices",
+        "acts",
+        "reconciliations",
     }
 
 

@@ -10,13 +10,12 @@ from django.conf import settings
 from django.utils.safestring import SafeString
 
 from billy.charges.queries import holds_expiring
+from billy.core.charts import Series, daily_bars
 from billy.core.jobs import JobTrouble, job_trouble
 from billy.integrations.probe import Probe, probe_all
 from billy.ledger.queries import DailyMoney, daily_money
 from billy.workspaces.models import Workspace
 from billy.workspaces.queries import list_workspaces
-
-from .charts import Series, daily_bars
 
 CHART_DAYS = 30
 HOLDS_WITHIN = dt.timedelta(hours=24)

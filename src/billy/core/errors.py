@@ -55,6 +55,13 @@ _TABLE = [
         "contract_not_found", 404, grpc.StatusCode.NOT_FOUND, "The client has no contract with this contract_id."
     ),
     ErrorCode("invoice_not_found", 404, grpc.StatusCode.NOT_FOUND, "The client has no invoice with this invoice_id."),
+    ErrorCode("invalid_month", 422, grpc.StatusCode.INVALID_ARGUMENT, "A month is written YYYY-MM."),
+    ErrorCode(
+        "reconciliation_not_found",
+        404,
+        grpc.StatusCode.NOT_FOUND,
+        "The month has not been reconciled in this workspace yet.",
+    ),
     ErrorCode(
         "credit_transfer_not_found",
         404,

@@ -26,7 +26,7 @@ from .enums import enum_number, enum_value
 from .interceptor import current_principal
 
 
-def _client(request):
+def client_in_request(request):
     workspace = get_workspace_for(current_principal(), request.workspace)
     return get_client(workspace=workspace, service_client_id=request.client)
 
@@ -35,7 +35,7 @@ def _optional(message, field: str):
     return getattr(message, field) if message.HasField(field) else None
 
 
-def _day(field: str, text: str) -> dt.date:
+def parse_day(field: str, text: str) -> dt.date:
     with contextlib.suppress(ValueError):
         if len(text) == 10:
             return dt.date.fromisoformat(text)
@@ -103,7 +103,7 @@ def invoice_message(invoice: Invoice, client: str) -> moneyin_pb2.Invoice:
 
 class PayerServicer(moneyin_pb2_grpc.PayerServiceServicer):
     def PutPayer(self, request, context):  # noqa: N802
-        client = _client(request)
+        client = client_in_request(request)
         given = request.payer
         result = payer_operations.put_payer(
             client=client,
@@ -129,11 +129,11 @@ class PayerServicer(moneyin_pb2_grpc.PayerServiceServicer):
         )
 
     def GetPayer(self, request, context):  # noqa: N802
-        client = _client(request)
+        client = client_in_request(request)
         return payer_message(payer_queries.get_payer(client=client, payer_id=request.payer_id), request.client)
 
     def ListPayers(self, request, context):  # noqa: N802
-        client = _client(request)
+        client = client_in_request(request)
         payers, next_cursor = payer_queries.list_payers(
             client=client, limit=request.limit or 50, cursor=request.cursor or None
         )
@@ -144,14 +144,14 @@ class PayerServicer(moneyin_pb2_grpc.PayerServiceServicer):
 
 class ContractServicer(moneyin_pb2_grpc.ContractServiceServicer):
     def PutContract(self, request, context):  # noqa: N802
-        client = _client(request)
+        client = client_in_request(request)
         result = contract_operations.put_contract(
             client=client,
             contract_id=request.contract_id,
             terms=contract_operations.ContractTerms(
                 payer_id=request.payer_id,
                 payment_type=enum_value(moneyin_pb2.PaymentType, request.payment_type, field="payment_type") or "",
-                start_date=_day("start_date", request.start_date),
+                start_date=parse_day("start_date", request.start_date),
                 currency=_optional(request, "currency"),
                 credit_limit=parse_amount_field("credit_limit", _optional(request, "credit_limit")),
                 payment_term_days=_optional(request, "payment_term_days"),
@@ -164,12 +164,12 @@ class ContractServicer(moneyin_pb2_grpc.ContractServiceServicer):
         )
 
     def GetContract(self, request, context):  # noqa: N802
-        client = _client(request)
+        client = client_in_request(request)
         contract = payer_queries.get_contract(client=client, contract_id=request.contract_id)
         return contract_message(contract, request.client)
 
     def ListContracts(self, request, context):  # noqa: N802
-        client = _client(request)
+        client = client_in_request(request)
         contracts, next_cursor = payer_queries.list_contracts(
             client=client, limit=request.limit or 50, cursor=request.cursor or None
         )
@@ -180,7 +180,7 @@ class ContractServicer(moneyin_pb2_grpc.ContractServiceServicer):
 
 class InvoiceServicer(moneyin_pb2_grpc.InvoiceServiceServicer):
     def CreateInvoice(self, request, context):  # noqa: N802
-        client = _client(request)
+        client = client_in_request(request)
         result = invoice_operations.create_invoice(
             client=client,
             invoice_id=request.invoice_id,
@@ -194,13 +194,13 @@ class InvoiceServicer(moneyin_pb2_grpc.InvoiceServiceServicer):
         )
 
     def GetInvoice(self, request, context):  # noqa: N802
-        client = _client(request)
+        client = client_in_request(request)
         return invoice_message(
             moneyin_queries.get_invoice(client=client, invoice_id=request.invoice_id), request.client
         )
 
     def ListInvoices(self, request, context):  # noqa: N802
-        client = _client(request)
+        client = client_in_request(request)
         invoices, next_cursor = moneyin_queries.list_invoices(
             client=client,
             limit=request.limit or 50,

@@ -12,6 +12,8 @@ from grpc_reflection.v1alpha import reflection
 from billy.v1 import (
     clients_pb2,
     clients_pb2_grpc,
+    consumption_pb2,
+    consumption_pb2_grpc,
     events_pb2,
     events_pb2_grpc,
     families_pb2,
@@ -25,6 +27,7 @@ from billy.v1 import (
 )
 
 from .clients import ClientServicer
+from .consumption import ActServicer, ReconciliationServicer
 from .events import EventServicer
 from .families import FamilyServicer
 from .interceptor import BillyInterceptor
@@ -40,6 +43,8 @@ SERVICE_NAMES = [
     moneyin_pb2.DESCRIPTOR.services_by_name["PayerService"].full_name,
     moneyin_pb2.DESCRIPTOR.services_by_name["ContractService"].full_name,
     moneyin_pb2.DESCRIPTOR.services_by_name["InvoiceService"].full_name,
+    consumption_pb2.DESCRIPTOR.services_by_name["ActService"].full_name,
+    consumption_pb2.DESCRIPTOR.services_by_name["ReconciliationService"].full_name,
     events_pb2.DESCRIPTOR.services_by_name["EventService"].full_name,
     subscriptions_pb2.DESCRIPTOR.services_by_name["PlanService"].full_name,
     subscriptions_pb2.DESCRIPTOR.services_by_name["SubscriptionService"].full_name,
@@ -62,6 +67,8 @@ def build_server(*, host: str, port: int, max_workers: int = 16) -> tuple[grpc.S
     moneyin_pb2_grpc.add_PayerServiceServicer_to_server(PayerServicer(), server)
     moneyin_pb2_grpc.add_ContractServiceServicer_to_server(ContractServicer(), server)
     moneyin_pb2_grpc.add_InvoiceServiceServicer_to_server(InvoiceServicer(), server)
+    consumption_pb2_grpc.add_ActServiceServicer_to_server(ActServicer(), server)
+    consumption_pb2_grpc.add_ReconciliationServiceServicer_to_server(ReconciliationServicer(), server)
     events_pb2_grpc.add_EventServiceServicer_to_server(EventServicer(), server)
     subscriptions_pb2_grpc.add_PlanServiceServicer_to_server(PlanServicer(), server)
     subscriptions_pb2_grpc.add_SubscriptionServiceServicer_to_server(SubscriptionServicer(), server)

@@ -5,6 +5,7 @@ their own document, /api/v1/callbacks/openapi.json (see `openapi`)."""
 from ninja import NinjaAPI
 
 from . import (
+    acts,
     callbacks,
     charges,
     clients,
@@ -60,6 +61,8 @@ api.add_router("", clients.router)
 api.add_router("", payers.router)
 api.add_router("", contracts.router)
 api.add_router("", invoices.router)
+api.add_router("", acts.router)
+api.add_router("", acts.reconciliations_router)
 api.add_router("", wallets.router)
 api.add_router("", charges.router)
 api.add_router("", events.router)

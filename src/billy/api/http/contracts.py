@@ -28,7 +28,7 @@ router = Router(tags=["contracts"])
 DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 
 
-def _day(field: str, text: str) -> dt.date:
+def parse_day(field: str, text: str) -> dt.date:
     if re.fullmatch(DATE_PATTERN, text):
         with contextlib.suppress(ValueError):
             return dt.date.fromisoformat(text)
@@ -130,7 +130,7 @@ def put_contract(request, workspace: str, service_client_id: str, contract_id: s
             terms=operations.ContractTerms(
                 payer_id=payload.payer_id,
                 payment_type=payload.payment_type,
-                start_date=_day("start_date", payload.start_date),
+                start_date=parse_day("start_date", payload.start_date),
                 currency=payload.currency,
                 credit_limit=parse_amount_field("credit_limit", payload.credit_limit),
                 payment_term_days=payload.payment_term_days,

@@ -22,7 +22,7 @@ from typing import Any
 from billy.core.money import format_amount, prorate
 
 from . import notifier
-from .state import BalanceState, Fault, month_bounds, month_of
+from .state import BOOKS_ZONE, BalanceState, Fault, month_bounds, month_of
 
 VAT_PERCENT = 20  # included in an act's amount
 
@@ -81,7 +81,7 @@ def close_month(state: BalanceState, month: str) -> dict[str, Any]:
     formed: dict[str, Any] = {"month": month, "acts": [], "invoices": []}
     if month in state.closed_months:
         return {**formed, "already_closed": True}
-    act_date = (end - dt.timedelta(days=1)).date()
+    act_date = (end.astimezone(BOOKS_ZONE) - dt.timedelta(days=1)).date()
     for order in state.table("orders").values():
         total = consumed_as_of(order, end)
         amount = total - order["acted"]

@@ -10,6 +10,7 @@ import dataclasses
 import datetime as dt
 import threading
 import xmlrpc.client
+import zoneinfo
 from pathlib import Path
 from typing import Any
 
@@ -71,15 +72,20 @@ class Settings:
         return self.notify_urls.get(str(service_id), self.notify_url)
 
 
+# Balance keeps its books in Moscow time: a month closes at midnight in Moscow.
+BOOKS_ZONE = zoneinfo.ZoneInfo("Europe/Moscow")
+
+
 def month_of(moment: dt.datetime) -> str:
-    return f"{moment.year:04d}-{moment.month:02d}"
+    local = moment.astimezone(BOOKS_ZONE)
+    return f"{local.year:04d}-{local.month:02d}"
 
 
 def month_bounds(month: str) -> tuple[dt.datetime, dt.datetime]:
-    """The month's half-open span in UTC; ValueError for anything but `YYYY-MM`."""
-    start = dt.datetime.strptime(month + "-01", "%Y-%m-%d").replace(tzinfo=dt.UTC)
+    """The month's half-open span (Moscow midnights, as aware UTC times); ValueError for anything but `YYYY-MM`."""
+    start = dt.datetime.strptime(month + "-01", "%Y-%m-%d").replace(tzinfo=BOOKS_ZONE)
     end = (start + dt.timedelta(days=32)).replace(day=1)
-    return start, end
+    return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
 
 
 class BalanceState:
