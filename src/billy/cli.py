@@ -238,6 +238,10 @@ def cmd_emulate(args: argparse.Namespace) -> None:
         from billy.integrations.auth_api.emulator import AuthEmulator as Emulator
     elif args.system == "cards":
         from billy.integrations.cards.emulator import CardsEmulator as Emulator
+    elif args.system == "identity":
+        from billy.integrations.identity.emulator import IdentityEmulator as Emulator
+
+        options["rate"] = args.rate
     else:
         from billy.integrations.notifications.emulator import NotificationsEmulator as Emulator
 
@@ -251,6 +255,7 @@ def cmd_emulate(args: argparse.Namespace) -> None:
         "auth": ("Auth API emulator", base),
         "notifications": ("Notification service emulator", base),
         "cards": ("Card payment system emulator", base),
+        "identity": ("Identity provider emulator", base),
     }[args.system]
     port = int(base.rsplit(":", 1)[1])
     _listening(what, address, asked=args.port, moved=moved, port=port, port_file=args.port_file)
@@ -359,7 +364,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_dev)
 
     p = sub.add_parser("emulate", help="run an emulator of an external system")
-    p.add_argument("system", choices=["balance", "yookassa", "auth", "notifications", "cards"])
+    p.add_argument("system", choices=["balance", "yookassa", "auth", "notifications", "cards", "identity"])
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=0, help="0 picks a free port (printed)")
     _add_listen_options(p)
@@ -392,6 +397,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.0,
         metavar="SECONDS",
         help="balance: how long a new contract's personal account takes to open",
+    )
+    p.add_argument(
+        "--rate", type=float, default=None, metavar="N", help="identity: refuse API requests past N a second (429)"
     )
     p.set_defaults(func=cmd_emulate)
 

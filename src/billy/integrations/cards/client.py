@@ -15,7 +15,15 @@ import httpx
 
 from billy.core.money import format_amount, parse_amount
 
-from .port import Card, CardPayment, CardRefund, CardSystemOutcomeUnknown, CardSystemRejected, CardSystemUnavailable
+from .port import (
+    Card,
+    CardPayment,
+    CardRefund,
+    CardSystemOutcomeUnknown,
+    CardSystemRejected,
+    CardSystemUnavailable,
+    FamilyLimit,
+)
 
 
 class HttpCardSystem:
@@ -61,10 +69,16 @@ class HttpCardSystem:
         data = self._call("GET", f"/v1/users/{_segment(uid)}/payment-methods")
         try:
             return [
-                Card(id=c["id"], uid=c["uid"], payer_uid=c["payer_uid"], number=c["number"])
+                Card(
+                    id=c["id"],
+                    uid=c["uid"],
+                    payer_uid=c["payer_uid"],
+                    number=c["number"],
+                    family=_family_info(c["uid"], (c.get("payer_info") or {}).get("family_info")),
+                )
                 for c in data["payment_methods"]
             ]
-        except (KeyError, TypeError) as e:
+        except (KeyError, TypeError, ValueError) as e:
             raise CardSystemUnavailable(f"card payment system: unexpected list of cards: {e}") from e
 
     def hold(self, *, card_id: str, uid: str, amount: int, currency: str, key: str) -> CardPayment:
@@ -88,6 +102,48 @@ class HttpCardSystem:
     def find_payment(self, *, key: str) -> CardPayment | None:
         payments = self._call("GET", "/v1/payments", params={"key": key}).get("payments") or []
         return _payment(payments[0]) if payments else None
+
+    def put_family(
+        self, *, family_id: str, card_id: str, owner_uid: str, members: list[tuple[str, int | None]]
+    ) -> None:
+        body = {
+            "card_id": card_id,
+            "owner_uid": owner_uid,
+            "members": [
+                {"uid": uid, "limit": None if limit is None else format_amount(limit), "frame": "month"}
+                for uid, limit in members
+            ],
+        }
+        self._call("PUT", f"/v1/families/{_segment(family_id)}", body=body)
+
+    def family_limit(self, *, family_id: str, uid: str) -> FamilyLimit:
+        data = self._call("GET", f"/v1/families/{_segment(family_id)}/members/{_segment(uid)}")
+        try:
+            return _family_info(uid, data)
+        except (KeyError, TypeError, ValueError) as e:
+            raise CardSystemUnavailable(f"card payment system: unexpected family limit {str(data)[:200]}: {e}") from e
+
+
+def _optional_amount(value: str | None) -> int | None:
+    return None if value is None else parse_amount(value)
+
+
+def _family_info(uid: str, info: dict | None) -> FamilyLimit | None:
+    if info is None:
+        return None
+    limit = _optional_amount(info.get("limit"))
+    usage = parse_amount(info["usage"])
+    remaining = info.get("remaining")
+    return FamilyLimit(
+        family_id=info["family_id"],
+        uid=uid,
+        usage=usage,
+        limit=limit,
+        remaining=_optional_amount(remaining)
+        if "remaining" in info
+        else (None if limit is None else max(0, limit - usage)),
+        frame=info["frame"],
+    )
 
 
 def _segment(value: str) -> str:

@@ -1,0 +1,113 @@
+"""The real identity provider adapter: HTTP JSON with httpx.
+
+All protocol knowledge lives here: paths, the bearer token, the error body, and which answers mean
+"nothing happened" (connection refused, 503, 429) or "it may have happened" (a timeout, a dropped
+connection, another 5xx). Each call opens its own connection.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+from typing import Any
+
+import httpx
+
+from .port import (
+    NO_SUCH_USER,
+    IdentityOutcomeUnknown,
+    IdentityRejected,
+    IdentityUnavailable,
+    IdentityUser,
+    ProviderFamily,
+    ProviderMember,
+)
+
+
+class HttpIdentityProvider:
+    def __init__(self, url: str, token: str, *, connect_timeout: float = 3.0, timeout: float = 10.0) -> None:
+        self.url = url.rstrip("/")
+        self.token = token
+        self.timeout = httpx.Timeout(timeout, connect=connect_timeout)
+
+    def _call(self, method: str, path: str, *, body: dict | None = None) -> Any:
+        what = f"identity provider {method} {path}"
+        headers = {"Authorization": f"Bearer {self.token}", "Accept": "application/json"}
+        try:
+            with httpx.Client(timeout=self.timeout) as http:
+                response = http.request(method, self.url + path, headers=headers, json=body)
+        except (httpx.ConnectError, httpx.ConnectTimeout) as e:
+            raise IdentityUnavailable(f"{what}: {type(e).__name__}: {e}") from e
+        except httpx.TransportError as e:
+            raise IdentityOutcomeUnknown(f"{what}: {type(e).__name__}: {e}") from e
+        status = response.status_code
+        if status in (429, 503):
+            raise IdentityUnavailable(f"{what}: HTTP {status}")
+        if status >= 500 or status < 200 or 300 <= status < 400:
+            raise IdentityOutcomeUnknown(f"{what}: HTTP {status}")
+        try:
+            data = response.json()
+        except ValueError as e:
+            if status >= 400:
+                raise IdentityRejected(f"http_{status}", f"{what}: {response.reason_phrase}") from e
+            raise IdentityOutcomeUnknown(f"{what}: unreadable answer: {e}") from e
+        if status >= 400:
+            details = data.get("error") if isinstance(data, dict) else None
+            details = details if isinstance(details, dict) else {}
+            raise IdentityRejected(
+                str(details.get("code") or f"http_{status}"), f"{what}: {details.get('message') or ''}"
+            )
+        return data
+
+    def get_user(self, *, uid: str) -> IdentityUser | None:
+        try:
+            data = self._call("GET", f"/v1/users/{_segment(uid)}")
+        except IdentityRejected as e:
+            if e.code == NO_SUCH_USER:
+                return None
+            raise
+        try:
+            return IdentityUser(uid=data["uid"], phone=data.get("phone") or "", portal=bool(data["portal"]))
+        except (KeyError, TypeError) as e:
+            raise IdentityUnavailable(f"identity provider: unexpected user {str(data)[:200]}: {e}") from e
+
+    def get_family(self, *, uid: str) -> ProviderFamily | None:
+        try:
+            data = self._call("GET", f"/v1/users/{_segment(uid)}/family")
+        except IdentityRejected as e:
+            if e.code == NO_SUCH_USER:
+                return None
+            raise
+        found = data.get("family") if isinstance(data, dict) else None
+        return None if found is None else _family(found, unreadable=IdentityUnavailable)
+
+    def create_family(self, *, admin: str) -> ProviderFamily:
+        return _family(self._call("POST", "/v1/families", body={"admin": admin}))
+
+    def delete_family(self, *, family_id: str) -> None:
+        self._call("DELETE", f"/v1/families/{_segment(family_id)}")
+
+    def add_member(self, *, family_id: str, uid: str) -> ProviderFamily:
+        return _family(self._call("POST", f"/v1/families/{_segment(family_id)}/members", body={"uid": uid}))
+
+    def remove_member(self, *, family_id: str, uid: str) -> ProviderFamily:
+        return _family(self._call("DELETE", f"/v1/families/{_segment(family_id)}/members/{_segment(uid)}"))
+
+    def leave(self, *, family_id: str, uid: str) -> ProviderFamily:
+        return _family(self._call("POST", f"/v1/families/{_segment(family_id)}/leave", body={"uid": uid}))
+
+
+def _segment(value: str) -> str:
+    if value in ("", ".", ".."):
+        raise ValueError(f"not a valid path segment: {value!r}")
+    return urllib.parse.quote(value, safe="")
+
+
+def _family(data: Any, *, unreadable: type[Exception] = IdentityOutcomeUnknown) -> ProviderFamily:
+    try:
+        return ProviderFamily(
+            family_id=data["family_id"],
+            admin=data["admin"],
+            members=tuple(ProviderMember(uid=m["uid"], phone=m.get("phone") or "") for m in data["members"]),
+        )
+    except (KeyError, TypeError) as e:
+        raise unreadable(f"identity provider: unexpected family {str(data)[:200]}: {e}") from e
