@@ -68,7 +68,13 @@ def test_create_answers_the_family_with_its_owner(api):
     assert body["id"].startswith("family-")
     assert body["owner"] == OWNER
     assert body["members"] == [
-        {"user_id": OWNER, "phone": "", "role": "OWNER", "limit": {"unlimited": True, "amount": None, "frame": "MONTH"}}
+        {
+            "user_id": OWNER,
+            "phone": "",
+            "role": "OWNER",
+            "limit": {"unlimited": True, "amount": None, "frame": "MONTH"},
+            "read_only": False,
+        }
     ]
     assert body["details"] == {"name": "Ивановы", "color": "#FFCC00", "passport_account": False}
     assert body["payment"] == {"payment_methods": [], "main_payment_method_id": None}
