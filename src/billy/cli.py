@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -147,6 +148,77 @@ def cmd_worker(args: argparse.Namespace) -> None:
         "billy worker: jobs from %s, %s at a time", ", ".join(queues) if queues else "every queue", args.concurrency
     )
     run_worker(queues=queues, concurrency=args.concurrency, wait=not args.one_shot)
+
+
+def cmd_families_migrate(args: argparse.Namespace) -> int:
+    """Move a workspace's families to the identity provider: resumable, paced, with progress."""
+    _setup_django()
+    from billy.core import clock
+    from billy.families import batch
+    from billy.integrations.cards import get_card_system
+    from billy.integrations.identity import get_identity_provider
+    from billy.workspaces.models import Workspace
+
+    workspace = Workspace.objects.filter(name=args.workspace).first()
+    if workspace is None:
+        raise CommandError("workspace_not_found", f"No workspace {args.workspace!r}.")
+    owners = None
+    if args.owners:
+        owners = [line.strip() for line in Path(args.owners).read_text().splitlines() if line.strip()]
+    if args.dry_run:
+        found = batch.dry_run(workspace=workspace, owners=owners)
+        print(
+            f"{found.total} families: {found.migrated} migrated already, {found.partial} partial, "
+            f"{found.to_move} to move (dry run: nothing was asked of anyone)"
+        )
+        return 0
+    run, resumed = batch.start_or_resume(workspace=workspace, owners=owners, now=clock.now())
+    print(
+        f"run #{run.pk}: {'resumed at family #' + str(run.cursor) if resumed else 'started'}, "
+        f"{run.total} families, provider calls at most {args.rate or 'unlimited'} a second",
+        flush=True,
+    )
+    stopping = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stopping.set())
+    started, first = time.monotonic(), run.done + run.partial + run.failed + run.skipped
+    shown = [0.0]
+
+    def progress(current) -> None:
+        now = time.monotonic()
+        seen = current.done + current.partial + current.failed + current.skipped
+        if now - shown[0] < 0.5 and seen < current.total:
+            return
+        shown[0] = now
+        width = 30
+        filled = int(width * seen / current.total) if current.total else width
+        rate = (seen - first) / max(now - started, 1e-9)
+        sys.stderr.write(
+            f"\r[{'#' * filled}{'.' * (width - filled)}] {seen}/{current.total}  done {current.done}  "
+            f"partial {current.partial}  failed {current.failed}  skipped {current.skipped}  {rate:.1f}/s "
+        )
+        sys.stderr.flush()
+
+    run = batch.run_batch(
+        run=run,
+        identity=get_identity_provider(),
+        cards=get_card_system(),
+        rate=args.rate,
+        progress=progress,
+        stopping=stopping,
+    )
+    elapsed = time.monotonic() - started
+    seen = run.done + run.partial + run.failed + run.skipped
+    sys.stderr.write("\n")
+    print(
+        f"run #{run.pk} {'finished' if run.status == 'FINISHED' else 'interrupted'}: done {run.done}, "
+        f"partial {run.partial}, failed {run.failed}, skipped {run.skipped} of {run.total}; "
+        f"{seen - first} families in {elapsed:.1f} s ({(seen - first) / max(elapsed, 1e-9):.1f}/s)",
+        flush=True,
+    )
+    if run.status != "FINISHED":
+        print("run the same command again to resume", flush=True)
+        return 130
+    return 0
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:
@@ -403,6 +475,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_emulate)
 
+    p = sub.add_parser("families", help="family accounts: move them to the identity provider")
+    families = p.add_subparsers(dest="families_command", required=True)
+    m = families.add_parser("migrate", help="move families to the identity provider (resumable)")
+    m.add_argument("--workspace", required=True)
+    chosen = m.add_mutually_exclusive_group(required=True)
+    chosen.add_argument("--all", action="store_true", help="every family of the workspace")
+    chosen.add_argument("--owners", metavar="FILE", help="the families of the owners in FILE (one uid a line)")
+    m.add_argument("--rate", type=float, default=None, metavar="N", help="at most N provider calls a second")
+    m.add_argument("--dry-run", action="store_true", help="say what would move; ask nothing of anyone")
+    m.set_defaults(func=cmd_families_migrate)
+
     p = sub.add_parser("migrate", help="apply database migrations")
     p.set_defaults(func=cmd_migrate)
 
@@ -453,12 +536,14 @@ def main(argv: list[str] | None = None) -> None:
     elif extra:
         args.rest = [*args.rest, *extra]
     try:
-        args.func(args)
+        code = args.func(args)
     except Exception as e:
         said = refusal(e)
         if said is None:
             raise  # a bug: its traceback is what a person needs
         sys.exit(f"billy: {said[0]}: {said[1]}")
+    if isinstance(code, int) and code:
+        sys.exit(code)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ import httpx
 from .port import (
     NO_SUCH_USER,
     IdentityOutcomeUnknown,
+    IdentityRateLimited,
     IdentityRejected,
     IdentityUnavailable,
     IdentityUser,
@@ -40,7 +41,9 @@ class HttpIdentityProvider:
         except httpx.TransportError as e:
             raise IdentityOutcomeUnknown(f"{what}: {type(e).__name__}: {e}") from e
         status = response.status_code
-        if status in (429, 503):
+        if status == 429:
+            raise IdentityRateLimited(f"{what}: HTTP 429")
+        if status == 503:
             raise IdentityUnavailable(f"{what}: HTTP {status}")
         if status >= 500 or status < 200 or 300 <= status < 400:
             raise IdentityOutcomeUnknown(f"{what}: HTTP {status}")

@@ -21,6 +21,10 @@ class IdentityUnavailable(IdentityError):
     """Not reached, or a 503/429: nothing happened; retry later."""
 
 
+class IdentityRateLimited(IdentityUnavailable):
+    """A 429: the provider throttles its callers; nothing happened; slow down."""
+
+
 class IdentityOutcomeUnknown(IdentityError):
     """A timeout or another 5xx: the call may have taken effect; read back first."""
 
