@@ -260,7 +260,14 @@ def test_payment_methods_show_own_cards_and_the_family_card_with_usage(api, fami
             },
         ),
     ]
-    assert body["family_accounts"] == [{"family_id": family, "name": "Ивановы", "member_role": "MEMBER"}]
+    assert body["family_accounts"] == [
+        {
+            "family_id": family,
+            "name": "Ивановы",
+            "member_role": "MEMBER",
+            "details": {"name": "Ивановы", "color": "", "passport_account": False},
+        }
+    ]
 
 
 def test_a_spending_over_http_clear_cancel_refund(api, family, with_card, cards):

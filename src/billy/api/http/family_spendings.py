@@ -115,10 +115,17 @@ class PaymentMethodOut(Schema):
     payer_info: PayerInfoOut | None = Field(description="For the family card: whose it is and this member's usage.")
 
 
+class FamilyAccountDetailsOut(Schema):
+    name: str
+    color: str
+    passport_account: bool = Field(description="Whether the family has moved to the identity provider.")
+
+
 class FamilyAccountOut(Schema):
     family_id: str
     name: str
     member_role: str
+    details: FamilyAccountDetailsOut
 
 
 class PaymentMethodList(Schema):
@@ -327,5 +334,13 @@ def list_user_payment_methods(request, workspace: str, user_id: str):
         )
         for f in found.family_cards
     ]
-    accounts = [FamilyAccountOut(family_id=f.family_id, name=f.name, member_role=role) for f, role in found.families]
+    accounts = [
+        FamilyAccountOut(
+            family_id=f.family_id,
+            name=f.name,
+            member_role=role,
+            details=FamilyAccountDetailsOut(name=f.name, color=f.color, passport_account=f.passport_account),
+        )
+        for f, role in found.families
+    ]
     return Status(200, PaymentMethodList(payment_methods=own + family_cards, family_accounts=accounts))
