@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 
 import chaos_families
+import chaos_migration
 import httpx
 import psycopg
 from chaos_moneyin import PENDING as MONEY_IN_PENDING
@@ -30,6 +31,7 @@ PENDING = {
     **WEBHOOKS_PENDING,
     **MONEY_IN_PENDING,
     **chaos_families.PENDING,
+    **chaos_migration.PENDING,
 }
 
 
@@ -58,6 +60,7 @@ def check_all(db: psycopg.Connection, env: dict[str, str], journal: Journal, lef
     findings += check_answers(db, journal)
     findings += check_money_in(db, env, journal)
     findings += chaos_families.check(db, env, journal)
+    findings += chaos_migration.check(db, env)
     return findings
 
 
