@@ -136,6 +136,7 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory(prefix="billy-bench-migration-") as tmp_name:
         tmp = Path(tmp_name)
+        tmp.chmod(0o755)  # PostgreSQL runs as another user when this runs as root
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "billy.settings")
         url, cluster = _database(tmp)
         os.environ["DATABASE_URL"] = url

@@ -203,6 +203,7 @@ def cmd_families_migrate(args: argparse.Namespace) -> int:
         identity=get_identity_provider(),
         cards=get_card_system(),
         rate=args.rate,
+        jobs=args.jobs,
         progress=progress,
         stopping=stopping,
     )
@@ -483,6 +484,7 @@ def build_parser() -> argparse.ArgumentParser:
     chosen.add_argument("--all", action="store_true", help="every family of the workspace")
     chosen.add_argument("--owners", metavar="FILE", help="the families of the owners in FILE (one uid a line)")
     m.add_argument("--rate", type=float, default=None, metavar="N", help="at most N provider calls a second")
+    m.add_argument("--jobs", type=int, default=4, metavar="N", help="families moved side by side (default 4)")
     m.add_argument("--dry-run", action="store_true", help="say what would move; ask nothing of anyone")
     m.set_defaults(func=cmd_families_migrate)
 

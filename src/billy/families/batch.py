@@ -7,16 +7,19 @@ no family is taken twice. Calls to the provider are paced to `rate` a second; a 
 down and the same family is tried again (each step is idempotent). A family the provider cannot
 serve now is left to the worker (its migration job is deferred) and counted `failed`; a family
 another run holds (a lazy migration) is `skipped`, as is one already migrated. It is safe to run
-while lazy migrations happen: one run at a time per family.
+while lazy migrations happen: one run at a time per family. Families are taken `jobs` at a time
+(threads, each with its own database connection), all sharing the one pace.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import datetime as dt
 import hashlib
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -144,35 +147,45 @@ def run_batch(
     identity: IdentityProvider,
     cards: CardSystem,
     rate: float | None,
+    jobs: int = 4,
     progress: Callable[[MigrationRun], None] = lambda run: None,
     stopping: threading.Event | None = None,
 ) -> MigrationRun:
-    """Take the run's families after its cursor, one by one, moving the cursor with each; returns
-    the run, FINISHED when none is left. Once `stopping` is set (Ctrl-C) it stops after the family
-    at hand and leaves the run RUNNING at its cursor."""
+    """Take the run's families after its cursor in id order, `jobs` at a time; after each group
+    the cursor and the tallies move in one statement, so a resumed run takes no family twice and
+    its tallies stay exact. Returns the run, FINISHED when none is left. Once `stopping` is set
+    (Ctrl-C) it stops after the group at hand and leaves the run RUNNING at its cursor."""
     stopping = stopping or threading.Event()
     paced = Paced(identity, rate)
     owners = run.owners
-    while True:
-        page = list(
-            _families(run.workspace, owners)
-            .filter(pk__gt=run.cursor)
-            .order_by("pk")
-            .values_list("pk", "migration__state")[:PAGE]
-        )
-        if not page:
-            break
-        for family_pk, state in page:
-            if stopping.is_set():
-                return run
-            if state == FamilyMigration.State.DONE:
-                tally = "skipped"
-            else:
-                tally = _one(family_pk, paced, cards)
-            now = clock.now()
-            MigrationRun.objects.filter(pk=run.pk).update(cursor=family_pk, updated_at=now, **{tally: F(tally) + 1})
-            run.refresh_from_db()
-            progress(run)
+
+    def one(item: tuple[int, str | None]) -> str:
+        family_pk, state = item
+        if state == FamilyMigration.State.DONE:
+            return "skipped"
+        return _one(family_pk, paced, cards)
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="migrate") as pool:
+        while True:
+            page = list(
+                _families(run.workspace, owners)
+                .filter(pk__gt=run.cursor)
+                .order_by("pk")
+                .values_list("pk", "migration__state")[:PAGE]
+            )
+            if not page:
+                break
+            for start in range(0, len(page), max(1, jobs)):
+                if stopping.is_set():
+                    return run
+                group = page[start : start + max(1, jobs)]
+                tallies = Counter(pool.map(one, group))
+                now = clock.now()
+                MigrationRun.objects.filter(pk=run.pk).update(
+                    cursor=group[-1][0], updated_at=now, **{t: F(t) + n for t, n in tallies.items()}
+                )
+                run.refresh_from_db()
+                progress(run)
     now = clock.now()
     MigrationRun.objects.filter(pk=run.pk).update(status=MigrationRun.Status.FINISHED, finished_at=now, updated_at=now)
     run.refresh_from_db()

@@ -13,7 +13,6 @@ from billy.integrations.notifications import get_notifier
 from billy.integrations.notifications.port import NotificationRejected
 
 from . import migration, spending
-from .migration import MigrationDeferred
 
 
 @janitor(
@@ -29,9 +28,9 @@ def expire_spendings_task(timestamp: int, *, until: float) -> int:
     return total
 
 
-_MIGRATION_RETRY = CappedBackoff(
-    cap=settings.BILLY_FAMILY_MIGRATION_RETRY_CAP_SECONDS, only_when=lambda e: isinstance(e, MigrationDeferred)
-)
+# Retried whatever stopped it (the provider, the card system, the database restarting): each step
+# is idempotent and the move resumes where it stopped.
+_MIGRATION_RETRY = CappedBackoff(cap=settings.BILLY_FAMILY_MIGRATION_RETRY_CAP_SECONDS)
 
 
 @app.task(name="billy.families.migrate_family", queue="families", retry=_MIGRATION_RETRY)

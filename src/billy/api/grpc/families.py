@@ -278,7 +278,12 @@ class FamilyServicer(families_pb2_grpc.FamilyServiceServicer):
             for f in found.family_cards
         ]
         accounts = [
-            pb.FamilyAccount(family_id=f.family_id, name=f.name, member_role=enum_number(pb.MemberRole, role))
+            pb.FamilyAccount(
+                family_id=f.family_id,
+                name=f.name,
+                member_role=enum_number(pb.MemberRole, role),
+                passport_account=f.passport_account,
+            )
             for f, role in found.families
         ]
         return pb.ListUserPaymentMethodsResponse(payment_methods=own + family_cards, family_accounts=accounts)
