@@ -265,7 +265,7 @@ def test_payment_methods_show_own_cards_and_the_family_card_with_usage(api, fami
             "family_id": family,
             "name": "Ивановы",
             "member_role": "MEMBER",
-            "details": {"name": "Ивановы", "color": "", "passport_account": False},
+            "details": {"name": "Ивановы", "color": "#FFCC00", "passport_account": False},
         }
     ]
 
