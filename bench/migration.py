@@ -28,6 +28,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BILLY = [sys.executable, "-m", "billy"]
+# BENCH_PROFILE=FILE: the batch runs under cProfile, its statistics written to FILE.
+PROFILE = os.environ.get("BENCH_PROFILE")
 NOW = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)
 
 
@@ -109,20 +111,22 @@ def _wait_port(path: Path, process: subprocess.Popen) -> int:
 
 def _run(env: dict[str, str], rate: float, *, interrupt_after: float | None) -> tuple[int, str, float]:
     started = time.monotonic()
+    runner = [sys.executable, "-m", "cProfile", "-o", PROFILE, "-m", "billy"] if PROFILE else BILLY
     process = subprocess.Popen(
-        [*BILLY, "families", "migrate", "--workspace", "taxi", "--all", "--rate", str(rate)],
+        [*runner, "families", "migrate", "--workspace", "taxi", "--all", "--rate", str(rate)],
         env=env,
         stdout=subprocess.PIPE,
         stderr=None,  # the progress bar goes to the terminal
         text=True,
     )
+    lines = [process.stdout.readline()]  # "run #N: started ..." once it is under way
     if interrupt_after is not None:
         try:
             process.wait(timeout=interrupt_after)
         except subprocess.TimeoutExpired:
             process.send_signal(signal.SIGINT)
     output, _ = process.communicate()
-    return process.returncode, output, time.monotonic() - started
+    return process.returncode, "".join(lines) + output, time.monotonic() - started
 
 
 def main() -> int:

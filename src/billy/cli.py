@@ -152,6 +152,8 @@ def cmd_worker(args: argparse.Namespace) -> None:
 
 def cmd_families_migrate(args: argparse.Namespace) -> int:
     """Move a workspace's families to the identity provider: resumable, paced, with progress."""
+    stopping = threading.Event()  # Ctrl-C: stop after the families at hand (set from the start on)
+    signal.signal(signal.SIGINT, lambda *_: stopping.set())
     _setup_django()
     from billy.core import clock
     from billy.families import batch
@@ -178,8 +180,6 @@ def cmd_families_migrate(args: argparse.Namespace) -> int:
         f"{run.total} families, provider calls at most {args.rate or 'unlimited'} a second",
         flush=True,
     )
-    stopping = threading.Event()
-    signal.signal(signal.SIGINT, lambda *_: stopping.set())
     started, first = time.monotonic(), run.done + run.partial + run.failed + run.skipped
     shown = [0.0]
 

@@ -18,18 +18,23 @@ Errors are `{"error": {"code", "message"}}`. Connection refused, 503 and 429 mea
 a timeout and another 5xx mean the outcome is unknown: billy reads the family back.
 """
 
+import functools
+
 from django.conf import settings
 
 from .port import IdentityProvider
 
 
 def get_identity_provider() -> IdentityProvider:
-    """The configured adapter (settings.IDENTITY_URL, IDENTITY_TOKEN, IDENTITY_CONNECT_TIMEOUT, IDENTITY_TIMEOUT)."""
+    """The configured adapter (settings.IDENTITY_URL, IDENTITY_TOKEN, IDENTITY_CONNECT_TIMEOUT,
+    IDENTITY_TIMEOUT): one per configuration and process, shared by its threads."""
+    return _adapter(
+        settings.IDENTITY_URL, settings.IDENTITY_TOKEN, settings.IDENTITY_CONNECT_TIMEOUT, settings.IDENTITY_TIMEOUT
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def _adapter(url: str, token: str, connect_timeout: float, timeout: float) -> IdentityProvider:
     from .client import HttpIdentityProvider
 
-    return HttpIdentityProvider(
-        settings.IDENTITY_URL,
-        settings.IDENTITY_TOKEN,
-        connect_timeout=settings.IDENTITY_CONNECT_TIMEOUT,
-        timeout=settings.IDENTITY_TIMEOUT,
-    )
+    return HttpIdentityProvider(url, token, connect_timeout=connect_timeout, timeout=timeout)

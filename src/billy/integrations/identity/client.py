@@ -2,7 +2,9 @@
 
 All protocol knowledge lives here: paths, the bearer token, the error body, and which answers mean
 "nothing happened" (connection refused, 503, 429) or "it may have happened" (a timeout, a dropped
-connection, another 5xx). Each call opens its own connection.
+connection, another 5xx). Each call opens its own connection (no keep-alive: a pooled connection
+the server has closed would fail a call for no reason of its own), through one client per adapter,
+so the client's set-up (its TLS context) is paid once, not per call; the client is thread-safe.
 """
 
 from __future__ import annotations
@@ -29,13 +31,13 @@ class HttpIdentityProvider:
         self.url = url.rstrip("/")
         self.token = token
         self.timeout = httpx.Timeout(timeout, connect=connect_timeout)
+        self._http = httpx.Client(timeout=self.timeout, limits=httpx.Limits(max_keepalive_connections=0))
 
     def _call(self, method: str, path: str, *, body: dict | None = None) -> Any:
         what = f"identity provider {method} {path}"
         headers = {"Authorization": f"Bearer {self.token}", "Accept": "application/json"}
         try:
-            with httpx.Client(timeout=self.timeout) as http:
-                response = http.request(method, self.url + path, headers=headers, json=body)
+            response = self._http.request(method, self.url + path, headers=headers, json=body)
         except (httpx.ConnectError, httpx.ConnectTimeout) as e:
             raise IdentityUnavailable(f"{what}: {type(e).__name__}: {e}") from e
         except httpx.TransportError as e:
