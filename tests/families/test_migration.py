@@ -5,6 +5,7 @@ completion, an answer lost after the provider committed, a provider that is down
 from __future__ import annotations
 
 import pytest
+from django.db import connection
 
 from billy.families import migration, passport
 from billy.families import queries as family_queries
@@ -247,3 +248,49 @@ def test_a_new_family_of_an_owner_in_the_experiment_is_born_at_the_provider(taxi
         membership.create_family(workspace=taxi, owner="no-portal", name="F", now=NOW)
     assert not Family.objects.filter(owner_user_id="no-portal").exists()
     assert passport.creating_needs_identity(taxi.pk, "anyone")
+
+
+def test_the_lazy_trigger_asks_for_owners_in_the_experiment_with_a_portal_account(taxi, cards, identity, run):
+    from billy.families.migration_trigger import app_opened
+    from billy.integrations.identity import get_identity_provider
+
+    users(identity, OWNER, PARTNER)
+    users(identity, KID, portal=False)
+    demo = family_of_three(taxi, cards)
+    provider = get_identity_provider()
+
+    experiment(taxi, percent=0)
+    assert not app_opened(workspace=taxi, user_id=OWNER, identity=provider, now=NOW)  # not in the experiment
+    experiment(taxi, percent=0, allowlist=[OWNER])
+    assert not app_opened(workspace=taxi, user_id=KID, identity=provider, now=NOW)  # not the owner
+    assert app_opened(workspace=taxi, user_id=OWNER, identity=provider, now=NOW)
+    assert not app_opened(workspace=taxi, user_id=OWNER, identity=provider, now=NOW)  # one waits already
+    assert len(jobs("billy.families.migrate_family")) == 1
+
+    assert run(demo.family, "LAZY") == "PARTIAL"
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM procrastinate_jobs")
+    assert not app_opened(workspace=taxi, user_id=KID, identity=provider, now=NOW)  # still no portal account
+    users(identity, KID)
+    assert app_opened(workspace=taxi, user_id=KID, identity=provider, now=NOW)  # the member the family waits for
+    assert run(demo.family, "LAZY") == "DONE"
+    assert not app_opened(workspace=taxi, user_id=OWNER, identity=provider, now=NOW)  # moved
+
+
+def test_a_batch_selection_by_owners_and_a_dry_run(taxi, cards, identity):
+    from billy.families import batch
+    from billy.integrations.cards import get_card_system
+    from billy.integrations.identity import get_identity_provider
+
+    users(identity, OWNER, KID, PARTNER, "owner-2", "kid-2", "partner-2")
+    first = family_of_three(taxi, cards)
+    family_of_three(taxi, cards, owner="owner-2", kid="kid-2", partner="partner-2")
+    assert batch.dry_run(workspace=taxi, owners=None) == batch.DryRun(total=2, migrated=0, partial=0, to_move=2)
+
+    run_row, resumed = batch.start_or_resume(workspace=taxi, owners=["owner-2"], now=NOW)
+    assert (resumed, run_row.total) == (False, 1)
+    finished = batch.run_batch(run=run_row, identity=get_identity_provider(), cards=get_card_system(), rate=None)
+    assert (finished.status, finished.done) == ("FINISHED", 1)
+    assert not FamilyMigration.objects.filter(family=first.family).exists()
+    assert [f["admin"] for f in identity.families()] == ["owner-2"]
+    assert batch.dry_run(workspace=taxi, owners=None) == batch.DryRun(total=2, migrated=1, partial=0, to_move=1)
