@@ -8,12 +8,13 @@ its own connection.
 
 from __future__ import annotations
 
-import urllib.parse
 from typing import Any
 
 import httpx
 
 from billy.core.money import format_amount, parse_amount
+from billy.integrations.http_json import Outcomes, call_json
+from billy.integrations.http_json import path_segment as _segment
 
 from .port import (
     Card,
@@ -24,6 +25,8 @@ from .port import (
     CardSystemUnavailable,
     FamilyLimit,
 )
+
+_OUTCOMES = Outcomes(unavailable=CardSystemUnavailable, unknown=CardSystemOutcomeUnknown, rejected=CardSystemRejected)
 
 
 class HttpCardSystem:
@@ -39,31 +42,10 @@ class HttpCardSystem:
         headers = {"Authorization": f"Bearer {self.token}", "Accept": "application/json"}
         if key is not None:
             headers["Idempotency-Key"] = key
-        try:
-            with httpx.Client(timeout=self.timeout) as http:
-                response = http.request(method, self.url + path, headers=headers, json=body, params=params)
-        except (httpx.ConnectError, httpx.ConnectTimeout) as e:
-            raise CardSystemUnavailable(f"{what}: {type(e).__name__}: {e}") from e
-        except httpx.TransportError as e:
-            raise CardSystemOutcomeUnknown(f"{what}: {type(e).__name__}: {e}") from e
-        status = response.status_code
-        if status in (429, 503):
-            raise CardSystemUnavailable(f"{what}: HTTP {status}")
-        if status >= 500 or status < 200 or 300 <= status < 400:
-            raise CardSystemOutcomeUnknown(f"{what}: HTTP {status}")
-        try:
-            data = response.json()
-        except ValueError as e:
-            if status >= 400:
-                raise CardSystemRejected(f"http_{status}", f"{what}: {response.reason_phrase}") from e
-            raise CardSystemOutcomeUnknown(f"{what}: unreadable answer: {e}") from e
-        if status >= 400:
-            details = data.get("error") if isinstance(data, dict) else None
-            details = details if isinstance(details, dict) else {}
-            raise CardSystemRejected(
-                str(details.get("code") or f"http_{status}"), f"{what}: {details.get('message') or ''}"
+        with httpx.Client(timeout=self.timeout) as http:
+            return call_json(
+                http, method, self.url + path, what=what, outcomes=_OUTCOMES, headers=headers, body=body, params=params
             )
-        return data
 
     def list_payment_methods(self, *, uid: str) -> list[Card]:
         data = self._call("GET", f"/v1/users/{_segment(uid)}/payment-methods")
@@ -144,12 +126,6 @@ def _family_info(uid: str, info: dict | None) -> FamilyLimit | None:
         else (None if limit is None else max(0, limit - usage)),
         frame=info["frame"],
     )
-
-
-def _segment(value: str) -> str:
-    if value in ("", ".", ".."):
-        raise ValueError(f"not a valid path segment: {value!r}")
-    return urllib.parse.quote(value, safe="")
 
 
 def _payment(data: Any) -> CardPayment:

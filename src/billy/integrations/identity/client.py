@@ -9,10 +9,12 @@ so the client's set-up (its TLS context) is paid once, not per call; the client 
 
 from __future__ import annotations
 
-import urllib.parse
 from typing import Any
 
 import httpx
+
+from billy.integrations.http_json import Outcomes, call_json
+from billy.integrations.http_json import path_segment as _segment
 
 from .port import (
     NO_SUCH_USER,
@@ -23,6 +25,13 @@ from .port import (
     IdentityUser,
     ProviderFamily,
     ProviderMember,
+)
+
+_OUTCOMES = Outcomes(
+    unavailable=IdentityUnavailable,
+    unknown=IdentityOutcomeUnknown,
+    rejected=IdentityRejected,
+    rate_limited=IdentityRateLimited,
 )
 
 
@@ -36,32 +45,7 @@ class HttpIdentityProvider:
     def _call(self, method: str, path: str, *, body: dict | None = None) -> Any:
         what = f"identity provider {method} {path}"
         headers = {"Authorization": f"Bearer {self.token}", "Accept": "application/json"}
-        try:
-            response = self._http.request(method, self.url + path, headers=headers, json=body)
-        except (httpx.ConnectError, httpx.ConnectTimeout) as e:
-            raise IdentityUnavailable(f"{what}: {type(e).__name__}: {e}") from e
-        except httpx.TransportError as e:
-            raise IdentityOutcomeUnknown(f"{what}: {type(e).__name__}: {e}") from e
-        status = response.status_code
-        if status == 429:
-            raise IdentityRateLimited(f"{what}: HTTP 429")
-        if status == 503:
-            raise IdentityUnavailable(f"{what}: HTTP {status}")
-        if status >= 500 or status < 200 or 300 <= status < 400:
-            raise IdentityOutcomeUnknown(f"{what}: HTTP {status}")
-        try:
-            data = response.json()
-        except ValueError as e:
-            if status >= 400:
-                raise IdentityRejected(f"http_{status}", f"{what}: {response.reason_phrase}") from e
-            raise IdentityOutcomeUnknown(f"{what}: unreadable answer: {e}") from e
-        if status >= 400:
-            details = data.get("error") if isinstance(data, dict) else None
-            details = details if isinstance(details, dict) else {}
-            raise IdentityRejected(
-                str(details.get("code") or f"http_{status}"), f"{what}: {details.get('message') or ''}"
-            )
-        return data
+        return call_json(self._http, method, self.url + path, what=what, outcomes=_OUTCOMES, headers=headers, body=body)
 
     def get_user(self, *, uid: str) -> IdentityUser | None:
         try:
@@ -99,12 +83,6 @@ class HttpIdentityProvider:
 
     def leave(self, *, family_id: str, uid: str) -> ProviderFamily:
         return _family(self._call("POST", f"/v1/families/{_segment(family_id)}/leave", body={"uid": uid}))
-
-
-def _segment(value: str) -> str:
-    if value in ("", ".", ".."):
-        raise ValueError(f"not a valid path segment: {value!r}")
-    return urllib.parse.quote(value, safe="")
 
 
 def _family(data: Any, *, unreadable: type[Exception] = IdentityOutcomeUnknown) -> ProviderFamily:
