@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 import chaos_consumption  # noqa: E402
 import chaos_families  # noqa: E402
+import chaos_migration  # noqa: E402
 import httpx  # noqa: E402
 import psycopg  # noqa: E402
 from chaos_checks import check_all, failed_janitor_runs, pending  # noqa: E402
@@ -72,6 +73,7 @@ FAULT_WEIGHTS = {
     "auth": 2,
     "notifications": 1,
     "cards": 3,
+    "identity": chaos_migration.FAULT_WEIGHT,
     "kill_http_worker": 2,
     "kill_worker": 2,
     "restart_postgres": 2,
@@ -132,7 +134,7 @@ def _params(rng: random.Random, kind: str) -> dict[str, Any]:
         return {"kind": fault, "count": rng.randint(1, 3), "seconds": round(seconds, 1)}
     if kind == "balance_money":
         return money_in_fault_params(rng)
-    if kind == "cards":
+    if kind in ("cards", "identity"):
         return chaos_families.fault_params(rng, HANG_SECONDS)
     if kind == "restart_postgres":
         return {"down_seconds": round(rng.uniform(0.5, 5), 1)}
@@ -153,6 +155,7 @@ BANNER = {
     "auth": r"^  Auth API +emulator at (http://\S+?) ",
     "notifications": r"^  notifications emulator at (http://\S+)",
     "cards": r"^  cards +emulator at (http://\S+)",
+    "identity": r"^  identity +emulator at (http://\S+)",
     "family": r"^Family accounts: the taxi's demo family is (\S+),",
     "database": r"^  database +(\S+)",
 }
@@ -325,7 +328,7 @@ class Injector(threading.Thread):
         elif fault.kind in ("yookassa", "webhook"):
             spec = {k: v for k, v in p.items() if k in ("kind", "count", "seconds", "operation", "times")}
             httpx.post(env["yookassa"] + "/_emulator/faults", json=spec, timeout=10).raise_for_status()
-        elif fault.kind in ("auth", "notifications", "cards"):
+        elif fault.kind in ("auth", "notifications", "cards", "identity"):
             spec = {k: p[k] for k in ("kind", "count", "seconds")}
             httpx.post(env[fault.kind] + "/_emulator/faults", json=spec, timeout=10).raise_for_status()
         elif fault.kind == "kill_http_worker":
@@ -341,7 +344,7 @@ class Injector(threading.Thread):
 
 
 def clear_faults(env: dict[str, str]) -> None:
-    for name in ("balance", "yookassa", "auth", "notifications", "cards"):
+    for name in ("balance", "yookassa", "auth", "notifications", "cards", "identity"):
         httpx.delete(env[name] + "/_emulator/faults", timeout=10).raise_for_status()
 
 
@@ -398,6 +401,8 @@ def _run_and_check(args: argparse.Namespace, billy: Billy, schedule: list[Fault]
         Actor(index=i, seed=args.seed, env=env, journal=journal, stop=stop, run_end=started + duration)
         for i in range(args.threads)
     ]
+    with billy.db() as db:
+        chaos_migration.setup(env, db)
     injector = Injector(billy, schedule, process_faults=args.process_faults, stop=stop)
     injector.start_at = started
     hooks.start(started)
@@ -421,6 +426,7 @@ def _run_and_check(args: argparse.Namespace, billy: Billy, schedule: list[Fault]
     hooks.finish()
     extra = SETTLE_PER_MINUTE * max(0.0, duration / 60 - 1)
     findings += _finish(billy, actors, journal, seconds=240 + extra)
+    findings += chaos_migration.finish(env)
     settle_timeout = SETTLE_TIMEOUT + extra
     settle_started = time.monotonic()
     left = _settle(billy, env, deadline=settle_started + settle_timeout)

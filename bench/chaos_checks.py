@@ -9,6 +9,7 @@ from collections import Counter, defaultdict
 
 import chaos_consumption
 import chaos_families
+import chaos_migration
 import httpx
 import psycopg
 from chaos_moneyin import PENDING as MONEY_IN_PENDING
@@ -32,6 +33,7 @@ PENDING = {
     **MONEY_IN_PENDING,
     **chaos_families.PENDING,
     **chaos_consumption.PENDING,
+    **chaos_migration.PENDING,
 }
 
 
@@ -61,6 +63,7 @@ def check_all(db: psycopg.Connection, env: dict[str, str], journal: Journal, lef
     findings += check_money_in(db, env, journal)
     findings += chaos_families.check(db, env, journal)
     findings += chaos_consumption.check(db, env)
+    findings += chaos_migration.check(db, env)
     return findings
 
 

@@ -22,6 +22,7 @@ from collections import Counter
 from typing import Any
 
 import chaos_families
+import chaos_migration
 import grpc
 import httpx
 from chaos_moneyin import WEIGHTS as MONEY_IN_WEIGHTS
@@ -58,6 +59,7 @@ WEIGHTS = {
     **MONEY_IN_WEIGHTS,
     "family_spend": 6,
     "family_settle": 5,
+    "family_migrate": 3,
 }
 
 
@@ -401,6 +403,9 @@ class Actor(MoneyInOps, threading.Thread):
 
     def op_family_settle(self) -> None:
         chaos_families.settle(self)
+
+    def op_family_migrate(self) -> None:
+        chaos_migration.trigger(self)
 
     # -- subscriptions -------------------------------------------------------------------------
     def op_subscribe(self) -> None:

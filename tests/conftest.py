@@ -34,6 +34,9 @@ from billy.integrations.balance.emulator import BalanceEmulator, BalanceEmulator
 from billy.integrations.cards.client import HttpCardSystem
 from billy.integrations.cards.emulator import DEV_TOKEN as CARDS_TOKEN
 from billy.integrations.cards.emulator import CardsEmulator, CardsEmulatorControl
+from billy.integrations.identity.client import HttpIdentityProvider
+from billy.integrations.identity.emulator import DEV_TOKEN as IDENTITY_TOKEN
+from billy.integrations.identity.emulator import IdentityEmulator, IdentityEmulatorControl
 from billy.ledger.postings import forget_system_accounts
 from billy.workspaces import operations as workspace_operations
 from billy.workspaces.models import Workspace
@@ -117,6 +120,36 @@ def cards(cards_emulator, settings) -> CardsEmulatorControl:
 @pytest.fixture
 def card_system(cards_emulator, cards) -> HttpCardSystem:
     return HttpCardSystem(cards_emulator.base_url, CARDS_TOKEN, connect_timeout=1.0, timeout=CARDS_TIMEOUT)
+
+
+# The identity provider adapter's read timeout in tests; a commit_then_timeout fault hangs past it.
+IDENTITY_TIMEOUT = 3.0
+
+
+@pytest.fixture(scope="session")
+def identity_emulator():
+    emulator = IdentityEmulator().start()
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture
+def identity(identity_emulator, settings) -> IdentityEmulatorControl:
+    """The identity provider emulator's control API, reset for each test; billy's settings point at it."""
+    control = IdentityEmulatorControl(identity_emulator.base_url)
+    control.reset()
+    control.set_rate(None)
+    settings.IDENTITY_URL = identity_emulator.base_url
+    settings.IDENTITY_TIMEOUT = IDENTITY_TIMEOUT
+    settings.IDENTITY_CONNECT_TIMEOUT = 1.0
+    return control
+
+
+@pytest.fixture
+def identity_provider(identity_emulator, identity) -> HttpIdentityProvider:
+    return HttpIdentityProvider(
+        identity_emulator.base_url, IDENTITY_TOKEN, connect_timeout=1.0, timeout=IDENTITY_TIMEOUT
+    )
 
 
 def make_workspace(name: str = "c2b", **overrides) -> Workspace:

@@ -35,6 +35,7 @@ PORT_VARIABLES = (
     "BILLY_AUTH_PORT",
     "BILLY_NOTIFICATIONS_PORT",
     "BILLY_CARDS_PORT",
+    "BILLY_IDENTITY_PORT",
 )
 # Where the banner names each server's address.
 BANNER = {
@@ -45,6 +46,7 @@ BANNER = {
     "auth": r"^  Auth API +emulator at (http://\S+)",
     "notifications": r"^  notifications emulator at (http://\S+)",
     "cards": r"^  cards +emulator at (http://\S+)",
+    "identity": r"^  identity +emulator at (http://\S+)",
 }
 # 0 for every port: free ones, picked by each server as it binds (nothing to race for).
 ANY_PORTS = dict.fromkeys(PORT_VARIABLES, "0")
@@ -244,6 +246,7 @@ BANNER_VARIABLES = {
     "auth": "BILLY_AUTH_PORT",
     "notifications": "BILLY_NOTIFICATIONS_PORT",
     "cards": "BILLY_CARDS_PORT",
+    "identity": "BILLY_IDENTITY_PORT",
 }
 
 

@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -211,6 +212,78 @@ def _check_stream(broker, target) -> None:
         raise SystemExit(1)
 
 
+def cmd_families_migrate(args: argparse.Namespace) -> int:
+    """Move a workspace's families to the identity provider: resumable, paced, with progress."""
+    stopping = threading.Event()  # Ctrl-C: stop after the families at hand (set from the start on)
+    signal.signal(signal.SIGINT, lambda *_: stopping.set())
+    _setup_django()
+    from billy.core import clock
+    from billy.families import batch
+    from billy.integrations.cards import get_card_system
+    from billy.integrations.identity import get_identity_provider
+    from billy.workspaces.models import Workspace
+
+    workspace = Workspace.objects.filter(name=args.workspace).first()
+    if workspace is None:
+        raise CommandError("workspace_not_found", f"No workspace {args.workspace!r}.")
+    owners = None
+    if args.owners:
+        owners = [line.strip() for line in Path(args.owners).read_text().splitlines() if line.strip()]
+    if args.dry_run:
+        found = batch.dry_run(workspace=workspace, owners=owners)
+        print(
+            f"{found.total} families: {found.migrated} migrated already, {found.partial} partial, "
+            f"{found.to_move} to move (dry run: nothing was asked of anyone)"
+        )
+        return 0
+    run, resumed = batch.start_or_resume(workspace=workspace, owners=owners, now=clock.now())
+    print(
+        f"run #{run.pk}: {'resumed at family #' + str(run.cursor) if resumed else 'started'}, "
+        f"{run.total} families, provider calls at most {args.rate or 'unlimited'} a second",
+        flush=True,
+    )
+    started, first = time.monotonic(), run.done + run.partial + run.failed + run.skipped
+    shown = [0.0]
+
+    def progress(current) -> None:
+        now = time.monotonic()
+        seen = current.done + current.partial + current.failed + current.skipped
+        if now - shown[0] < 0.5 and seen < current.total:
+            return
+        shown[0] = now
+        width = 30
+        filled = int(width * seen / current.total) if current.total else width
+        rate = (seen - first) / max(now - started, 1e-9)
+        sys.stderr.write(
+            f"\r[{'#' * filled}{'.' * (width - filled)}] {seen}/{current.total}  done {current.done}  "
+            f"partial {current.partial}  failed {current.failed}  skipped {current.skipped}  {rate:.1f}/s "
+        )
+        sys.stderr.flush()
+
+    run = batch.run_batch(
+        run=run,
+        identity=get_identity_provider(),
+        cards=get_card_system(),
+        rate=args.rate,
+        jobs=args.jobs,
+        progress=progress,
+        stopping=stopping,
+    )
+    elapsed = time.monotonic() - started
+    seen = run.done + run.partial + run.failed + run.skipped
+    sys.stderr.write("\n")
+    print(
+        f"run #{run.pk} {'finished' if run.status == 'FINISHED' else 'interrupted'}: done {run.done}, "
+        f"partial {run.partial}, failed {run.failed}, skipped {run.skipped} of {run.total}; "
+        f"{seen - first} families in {elapsed:.1f} s ({(seen - first) / max(elapsed, 1e-9):.1f}/s)",
+        flush=True,
+    )
+    if run.status != "FINISHED":
+        print("run the same command again to resume", flush=True)
+        return 130
+    return 0
+
+
 def cmd_migrate(args: argparse.Namespace) -> None:
     _setup_django()
     from django.core.management import call_command
@@ -367,6 +440,10 @@ def cmd_emulate(args: argparse.Namespace) -> None:
         from billy.integrations.auth_api.emulator import AuthEmulator as Emulator
     elif args.system == "cards":
         from billy.integrations.cards.emulator import CardsEmulator as Emulator
+    elif args.system == "identity":
+        from billy.integrations.identity.emulator import IdentityEmulator as Emulator
+
+        options["rate"] = args.rate
     else:
         from billy.integrations.notifications.emulator import NotificationsEmulator as Emulator
 
@@ -380,6 +457,7 @@ def cmd_emulate(args: argparse.Namespace) -> None:
         "auth": ("Auth API emulator", base),
         "notifications": ("Notification service emulator", base),
         "cards": ("Card payment system emulator", base),
+        "identity": ("Identity provider emulator", base),
     }[args.system]
     port = int(base.rsplit(":", 1)[1])
     _listening(what, address, asked=args.port, moved=moved, port=port, port_file=args.port_file)
@@ -488,7 +566,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_dev)
 
     p = sub.add_parser("emulate", help="run an emulator of an external system")
-    p.add_argument("system", choices=["balance", "yookassa", "auth", "notifications", "cards"])
+    p.add_argument("system", choices=["balance", "yookassa", "auth", "notifications", "cards", "identity"])
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=0, help="0 picks a free port (printed)")
     _add_listen_options(p)
@@ -522,6 +600,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="balance: how long a new contract's personal account takes to open",
     )
+    p.add_argument(
+        "--rate", type=float, default=None, metavar="N", help="identity: refuse API requests past N a second (429)"
+    )
     p.set_defaults(func=cmd_emulate)
 
     p = sub.add_parser("relay", help="publish the event feed to NATS JetStream (BILLY_BROKER_URL)")
@@ -531,6 +612,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="instead: read the stream whole and say whether it holds every event of the feed once, in order",
     )
     p.set_defaults(func=cmd_relay)
+
+    p = sub.add_parser("families", help="family accounts: move them to the identity provider")
+    families = p.add_subparsers(dest="families_command", required=True)
+    m = families.add_parser("migrate", help="move families to the identity provider (resumable)")
+    m.add_argument("--workspace", required=True)
+    chosen = m.add_mutually_exclusive_group(required=True)
+    chosen.add_argument("--all", action="store_true", help="every family of the workspace")
+    chosen.add_argument("--owners", metavar="FILE", help="the families of the owners in FILE (one uid a line)")
+    m.add_argument("--rate", type=float, default=None, metavar="N", help="at most N provider calls a second")
+    m.add_argument("--jobs", type=int, default=4, metavar="N", help="families moved side by side (default 4)")
+    m.add_argument("--dry-run", action="store_true", help="say what would move; ask nothing of anyone")
+    m.set_defaults(func=cmd_families_migrate)
 
     p = sub.add_parser("migrate", help="apply database migrations")
     p.set_defaults(func=cmd_migrate)
@@ -587,12 +680,14 @@ def main(argv: list[str] | None = None) -> None:
     elif extra:
         args.rest = [*args.rest, *extra]
     try:
-        args.func(args)
+        code = args.func(args)
     except Exception as e:
         said = refusal(e)
         if said is None:
             raise  # a bug: its traceback is what a person needs
         sys.exit(f"billy: {said[0]}: {said[1]}")
+    if isinstance(code, int) and code:
+        sys.exit(code)
 
 
 if __name__ == "__main__":

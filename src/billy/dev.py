@@ -72,6 +72,7 @@ PORTS = {
     "auth": ("BILLY_AUTH_PORT", 8004),
     "notifications": ("BILLY_NOTIFICATIONS_PORT", 8005),
     "cards": ("BILLY_CARDS_PORT", 8006),
+    "identity": ("BILLY_IDENTITY_PORT", 8007),
 }
 # The taxi's demo family: its owner's card at the card payment system, two members with limits.
 DEMO_FAMILY_OWNER = "taxi-owner"
@@ -244,6 +245,28 @@ def _seed_family(*, cards_url: str) -> str:
     return family.family_id
 
 
+def _seed_identity(*, identity_url: str) -> None:
+    """The demo family's users at the identity provider (portal accounts), and the taxi's migration
+    experiment at 100 %: the owner's next payment-methods call moves the demo family there."""
+    from billy.families.models import MigrationExperiment
+    from billy.integrations.identity.emulator import IdentityEmulatorControl
+    from billy.workspaces.models import Workspace
+
+    control = IdentityEmulatorControl(identity_url)
+    known = {u["uid"] for u in control.users()}
+    for uid, phone in [(DEMO_FAMILY_OWNER, "+79990000000"), *((u, p) for u, p, _ in DEMO_FAMILY_MEMBERS)]:
+        if uid not in known:
+            control.add_user(uid, phone=phone, portal=True)
+    MigrationExperiment.objects.get_or_create(
+        workspace=Workspace.objects.get(name="taxi"),
+        defaults={
+            "percent": 100,
+            "owner_deep_link": "yandextaxi://family/passport?role=owner",
+            "member_deep_link": "yandextaxi://family/passport?role=member",
+        },
+    )
+
+
 def run_dev() -> int:
     data_dir = data_dir_from_env()
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -312,16 +335,18 @@ def _run_claimed(data_dir: Path, cluster: EmbeddedPostgres | None, lock: DevLock
         try:
             port_files = {
                 name: children.server(name, "emulate", name, "--state-file", str(emulators / f"{name}.json"))
-                for name in ("balance", "yookassa", "auth", "notifications", "cards")
+                for name in ("balance", "yookassa", "auth", "notifications", "cards", "identity")
             }
             ports = {name: children.port(name, port_file) for name, port_file in port_files.items()}
             os.environ["BALANCE_URL"] = f"http://127.0.0.1:{ports['balance']}/xmlrpc"
             os.environ["AUTH_API_URL"] = f"http://127.0.0.1:{ports['auth']}"
             os.environ["NOTIFICATIONS_URL"] = f"http://127.0.0.1:{ports['notifications']}"
             os.environ["CARDS_URL"] = f"http://127.0.0.1:{ports['cards']}"
+            os.environ["IDENTITY_URL"] = f"http://127.0.0.1:{ports['identity']}"
             yookassa = f"http://127.0.0.1:{ports['yookassa']}"
             admin_user, admin_password, api_key = _seed(data_dir, yookassa_api_url=f"{yookassa}/v3")
             family_id = _seed_family(cards_url=os.environ["CARDS_URL"])
+            _seed_identity(identity_url=os.environ["IDENTITY_URL"])
 
             port_files = {"serve": children.server("serve", "serve"), "grpc": children.server("grpc", "grpc")}
             children.spawn("worker", "worker")
@@ -389,8 +414,9 @@ def _print_banner(
     *, ports: dict[str, int], admin: tuple[str, str], api_key: str, data_dir: Path, family_id: str
 ) -> None:
     base = f"http://127.0.0.1:{ports['serve']}"
-    balance, yookassa, auth, notifications, cards = (
-        f"http://127.0.0.1:{ports[name]}" for name in ("balance", "yookassa", "auth", "notifications", "cards")
+    balance, yookassa, auth, notifications, cards, identity = (
+        f"http://127.0.0.1:{ports[name]}"
+        for name in ("balance", "yookassa", "auth", "notifications", "cards", "identity")
     )
     print(
         f"""
@@ -403,9 +429,9 @@ billy is running.
   Auth API     emulator at {auth} (roles: {auth}/_emulator/roles)
   notifications emulator at {notifications} (open it in a browser to read what users were sent)
   cards        emulator at {cards} (card payment system: {cards}/_emulator/payments)
+  identity     emulator at {identity} (identity provider: {identity}/_emulator/families)
   database     {os.environ["DATABASE_URL"]}{_broker_line()}
-  API key      {api_key}
-               (granted {", ".join(w[0] for w in DEMO_WORKSPACES)})
+  API key      {api_key}   (granted {", ".join(w[0] for w in DEMO_WORKSPACES)})
 
 Family accounts: the taxi's demo family is {family_id}, owner {DEMO_FAMILY_OWNER} (README: Family accounts).
 Money in: c2b's {DEMO_CLIENT} has a payer and a prepay contract; form an invoice:

@@ -231,6 +231,15 @@ BILLY_CARD_CALL_HORIZON_SECONDS = int(os.environ.get("BILLY_CARD_CALL_HORIZON_SE
 # the card system makes later still is cancelled there, a refund it makes later is booked.
 BILLY_CARD_RECONCILE_SECONDS = int(os.environ.get("BILLY_CARD_RECONCILE_SECONDS", "86400"))
 
+# The identity provider (Я.Паспорт) that families move to. `billy dev` points it at its emulator.
+IDENTITY_URL = os.environ.get("IDENTITY_URL", "http://127.0.0.1:8007")
+IDENTITY_TOKEN = os.environ.get("IDENTITY_TOKEN", "dev-identity-token")
+IDENTITY_CONNECT_TIMEOUT = float(os.environ.get("IDENTITY_CONNECT_TIMEOUT", "3"))
+IDENTITY_TIMEOUT = float(os.environ.get("IDENTITY_TIMEOUT", "10"))
+# A family migration that the provider could not serve is tried again after 2, 4, 8, ... seconds,
+# at most this long apart.
+BILLY_FAMILY_MIGRATION_RETRY_CAP_SECONDS = int(os.environ.get("BILLY_FAMILY_MIGRATION_RETRY_CAP_SECONDS", "60"))
+
 # Notification service: messages to users. `billy dev` points it at its emulator.
 NOTIFICATIONS_URL = os.environ.get("NOTIFICATIONS_URL", "http://127.0.0.1:8005")
 NOTIFICATIONS_TOKEN = os.environ.get("NOTIFICATIONS_TOKEN", "dev-notifications-token")

@@ -81,3 +81,37 @@ def test_the_cancel_action_calls_the_operation(operator, taxi, demo, cards):
 
     assert Spending.objects.get(pk=held.pk).status == Spending.Status.CANCELLED
     assert cards.payments()[0]["status"] == "CANCELLED"
+
+
+def test_the_migration_page_shows_members_states_and_the_last_error_and_retries(operator, taxi, cards, identity):
+    from billy.families.migration import migrate_family
+    from billy.families.models import FamilyMigration
+    from billy.integrations.cards import get_card_system
+    from billy.integrations.identity import get_identity_provider
+    from tests.families.migration_helpers import KID, OWNER, PARTNER, family_of_three, jobs, users
+
+    users(identity, OWNER, PARTNER)
+    users(identity, KID, portal=False)
+    demo = family_of_three(taxi, cards)
+    state = migrate_family(
+        family_pk=demo.family.pk,
+        identity=get_identity_provider(),
+        cards=get_card_system(),
+        now=clock.now(),
+        source="BATCH",
+    )
+    assert state == "PARTIAL"
+    row = FamilyMigration.objects.get(family=demo.family)
+    FamilyMigration.objects.filter(pk=row.pk).update(last_error="IdentityUnavailable: HTTP 503")
+
+    page = operator.get(f"/admin/families/familymigration/{row.pk}/change/").content.decode()
+    assert "needs a portal account" in page and "no_portal_account" in page
+    assert "IdentityUnavailable: HTTP 503" in page and "partial" in page
+    listing = operator.get("/admin/families/family/").content.decode()
+    assert "partial" in listing
+
+    answer = operator.post(
+        "/admin/families/familymigration/", {"action": "retry", "_selected_action": [row.pk]}, follow=True
+    )
+    assert "1 migration(s) queued" in answer.content.decode()
+    assert len(jobs("billy.families.migrate_family")) == 1

@@ -68,7 +68,13 @@ def test_create_answers_the_family_with_its_owner(api):
     assert body["id"].startswith("family-")
     assert body["owner"] == OWNER
     assert body["members"] == [
-        {"user_id": OWNER, "phone": "", "role": "OWNER", "limit": {"unlimited": True, "amount": None, "frame": "MONTH"}}
+        {
+            "user_id": OWNER,
+            "phone": "",
+            "role": "OWNER",
+            "limit": {"unlimited": True, "amount": None, "frame": "MONTH"},
+            "read_only": False,
+        }
     ]
     assert body["details"] == {"name": "Ивановы", "color": "#FFCC00", "passport_account": False}
     assert body["payment"] == {"payment_methods": [], "main_payment_method_id": None}
@@ -254,7 +260,14 @@ def test_payment_methods_show_own_cards_and_the_family_card_with_usage(api, fami
             },
         ),
     ]
-    assert body["family_accounts"] == [{"family_id": family, "name": "Ивановы", "member_role": "MEMBER"}]
+    assert body["family_accounts"] == [
+        {
+            "family_id": family,
+            "name": "Ивановы",
+            "member_role": "MEMBER",
+            "details": {"name": "Ивановы", "color": "#FFCC00", "passport_account": False},
+        }
+    ]
 
 
 def test_a_spending_over_http_clear_cancel_refund(api, family, with_card, cards):

@@ -94,6 +94,19 @@ _TABLE = [
     ),
     ErrorCode("card_declined", 422, grpc.StatusCode.FAILED_PRECONDITION, "The card payment system declined the card."),
     ErrorCode(
+        "identity_unavailable",
+        503,
+        grpc.StatusCode.UNAVAILABLE,
+        "The identity provider (a migrated family's members) is unavailable; retry after Retry-After seconds.",
+        retry_after=True,
+    ),
+    ErrorCode(
+        "identity_account_required",
+        422,
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "The user needs a full (portal) account at the identity provider for this.",
+    ),
+    ErrorCode(
         "refund_not_allowed",
         422,
         grpc.StatusCode.FAILED_PRECONDITION,

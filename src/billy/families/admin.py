@@ -17,14 +17,24 @@ from billy.core.errors import BillyError
 from billy.ledger import limits
 
 from . import membership, spending
-from .models import Family, Spending, SpendingRefund
+from .admin_migration import retry_migrations, retry_migrations_for_new
+from .models import Family, FamilyMigration, Spending, SpendingRefund
 
 
 @admin.register(Family)
 class FamilyAdmin(ReadOnlyAdmin):
-    list_display = ["family_id", "name", "owner_user_id", "workspace", "member_count", "is_active", "accepted_at"]
-    list_filter = ["is_active", "workspace"]
-    list_select_related = ["workspace"]
+    list_display = [
+        "family_id",
+        "name",
+        "owner_user_id",
+        "workspace",
+        "member_count",
+        "migration_state",
+        "is_active",
+        "accepted_at",
+    ]
+    list_filter = ["is_active", "migration__state", "workspace"]
+    list_select_related = ["workspace", "migration"]
     search_fields = ["=family_id", "owner_user_id", "members__user_id", "name"]
     fields = [
         "family_id",
@@ -33,6 +43,9 @@ class FamilyAdmin(ReadOnlyAdmin):
         "color",
         "owner_user_id",
         "payment_method_id",
+        "passport_family_id",
+        "migrated_at",
+        "migration_link",
         "revision",
         "is_active",
         "accepted_at",
@@ -41,10 +54,27 @@ class FamilyAdmin(ReadOnlyAdmin):
         "spendings",
     ]
     readonly_fields = fields
-    actions = ["close_family"]
+    actions = ["close_family", "retry_migration"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(member_total=Count("members"))
+
+    @admin.display(description="move to the identity provider", ordering="migration__state")
+    def migration_state(self, obj: Family) -> str:
+        migration = getattr(obj, "migration", None)
+        return migration.get_state_display() if migration else "—"
+
+    @admin.display(description="migration (members' states, last error)")
+    def migration_link(self, obj: Family):
+        return link(getattr(obj, "migration", None))
+
+    @admin.action(description="Move the selected families to the identity provider (or retry)")
+    def retry_migration(self, request, queryset):
+        now = clock.now()
+        for family in queryset.filter(is_active=True, migration__isnull=True):
+            retry_migrations_for_new(family, now)
+        asked = retry_migrations(FamilyMigration.objects.filter(family__in=queryset), FamilyMigration.Source.OPERATOR)
+        self.message_user(request, f"{asked} migration(s) queued.")
 
     @admin.display(description="members", ordering="member_total")
     def member_count(self, obj: Family) -> int:

@@ -14,47 +14,24 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
-from billy.core.errors import BillyError, UpstreamUnavailable, ValidationFailed
+from billy.core.errors import UpstreamUnavailable, ValidationFailed
+from billy.core.tasks import defer
 from billy.core.validation import check_text
 from billy.integrations.cards import get_card_system
 from billy.integrations.cards.port import CardSystem, CardSystemError
 from billy.ledger import limits
 from billy.workspaces.models import Workspace
 
-from .models import Family, Member
+from . import passport
+from .errors import AlreadyInFamily, FamilyFull, FamilyNotFound, MemberNotFound, NotOwner, StaleRevision
+from .models import Family, Member, MemberMigration
+
+SYNC_CARD_TASK = "billy.families.sync_family_card"
 
 MAX_COLOR_LENGTH = 32
 MAX_PHONE_LENGTH = 32
 
-
-class FamilyNotFound(BillyError):
-    code = "family_not_found"
-    default_message = "No family account with this id."
-
-
-class MemberNotFound(BillyError):
-    code = "member_not_found"
-    default_message = "The user is not a member of this family."
-
-
-class NotOwner(BillyError):
-    code = "not_owner"
-    default_message = "Only the family's owner may do this."
-
-
-class AlreadyInFamily(BillyError):
-    code = "already_in_family"
-    default_message = "The user is already in a family."
-
-
-class FamilyFull(BillyError):
-    code = "family_full"
-    default_message = "The family holds as many members as it may."
-
-
-class StaleRevision(BillyError):
-    code = "stale_revision"
-    default_message = "The family account changed since this revision."
+__all__ = ["AlreadyInFamily", "FamilyFull", "FamilyNotFound", "MemberNotFound", "NotOwner", "StaleRevision"]
 
 
 def _check_user(errors: dict[str, list[str]], field: str, value: str) -> None:
@@ -110,12 +87,17 @@ def create_family(*, workspace: Workspace, owner: str, name: str, color: str = "
     check_text(errors, "name", name, max_length=128)
     check_text(errors, "color", color, max_length=MAX_COLOR_LENGTH, required=False)
     _raise(errors)
+    # An owner in the migration experiment gets a family at the identity provider first (422
+    # identity_account_required without a portal account); billy's own rows follow.
+    at_provider = passport.create_at_provider(owner) if passport.creating_needs_identity(workspace.pk, owner) else None
     with transaction.atomic():
         family = Family.objects.create(
             workspace=workspace, owner_user_id=owner, name=name, color=color or "", accepted_at=now
         )
         family.workspace = workspace
         _add(family, user_id=owner, phone="", role=Member.Role.OWNER, limit=None, now=now)
+        if at_provider is not None:
+            passport.born_migrated(family, at_provider, now)
     return family
 
 
@@ -124,6 +106,8 @@ def delete_family(*, workspace: Workspace, family_id: str, acting_user_id: str, 
     with transaction.atomic():
         family = locked_family(workspace=workspace, family_id=family_id)
         _owner_only(family, acting_user_id)
+        if family.passport_account:
+            passport.delete_family(family)
         family.members.all().delete()
         Family.objects.filter(pk=family.pk).update(
             is_active=False, deleted_at=now, revision=F("revision") + 1, payment_method_id=""
@@ -154,15 +138,40 @@ def add_member(
         if family.members.count() >= settings.BILLY_FAMILY_MAX_MEMBERS:
             raise FamilyFull(details={"max_members": settings.BILLY_FAMILY_MAX_MEMBERS})
         family.workspace = workspace
+        if family.passport_account:
+            passport.add_member(family, user_id)
         member = _add(family, user_id=user_id, phone=phone, role=Member.Role.MEMBER, limit=limit, now=now)
+        if family.passport_account:
+            _after_move_added(family, member)
         _moved_on(family)
     return member
 
 
-def _remove(family: Family, user_id: str) -> None:
+def _after_move_added(family: Family, member: Member) -> None:
+    """A member added to a migrated family: shown in its migration, and their limit handed to the
+    card payment system (a job in this transaction)."""
+    migration = family.migration
+    MemberMigration.objects.update_or_create(
+        migration=migration,
+        user_id=member.user_id,
+        defaults={"identity_uid": member.user_id, "phone": member.phone, "state": MemberMigration.State.ADDED},
+    )
+    _sync_card(family)
+
+
+def _sync_card(family: Family) -> None:
+    if family.passport_account and family.payment_method_id:
+        defer(SYNC_CARD_TASK, lock=f"family-card-{family.pk}", family_pk=family.pk)
+
+
+def _remove(family: Family, user_id: str, *, leaving: bool) -> None:
     member = family.members.filter(user_id=user_id).first()
     if member is None:
         raise MemberNotFound(details={"user_id": user_id[:128]})
+    if family.passport_account:
+        passport.remove_member(family, user_id, leaving=leaving)
+        MemberMigration.objects.filter(migration__family=family, user_id=user_id).delete()
+        _sync_card(family)
     member.delete()
     _moved_on(family)
 
@@ -177,7 +186,7 @@ def remove_member(*, workspace: Workspace, family_id: str, acting_user_id: str, 
             raise MemberNotFound(
                 "The owner cannot be removed; delete the family instead.", details={"user_id": user_id}
             )
-        _remove(family, user_id)
+        _remove(family, user_id, leaving=False)
 
 
 def leave_family(*, workspace: Workspace, family_id: str, user_id: str) -> None:
@@ -186,7 +195,7 @@ def leave_family(*, workspace: Workspace, family_id: str, user_id: str) -> None:
         family = locked_family(workspace=workspace, family_id=family_id)
         if user_id == family.owner_user_id:
             raise MemberNotFound("The owner cannot leave; delete the family instead.", details={"user_id": user_id})
-        _remove(family, user_id)
+        _remove(family, user_id, leaving=True)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -209,6 +218,7 @@ def set_member_limit(
         if member is None:
             raise MemberNotFound(details={"user_id": user_id[:128]})
         limits.set_limit(limit_id=member.limit_id, amount=change.amount, now=now)
+        _sync_card(family)
         _moved_on(family)
     return family
 
@@ -238,3 +248,5 @@ def set_payment_method(
             raise ValidationFailed({"payment_method_id": ["Not one of the owner's cards at the card payment system."]})
         if family.payment_method_id != payment_method_id:
             Family.objects.filter(pk=family.pk).update(payment_method_id=payment_method_id, revision=F("revision") + 1)
+            family.payment_method_id = payment_method_id
+            _sync_card(family)

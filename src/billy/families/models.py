@@ -23,6 +23,11 @@ class Family(models.Model):
     name = models.CharField(max_length=128)
     color = models.CharField(max_length=32, blank=True)
     payment_method_id = models.CharField(max_length=128, blank=True, help_text="The family card, one of the owner's.")
+    # The move to the identity provider: its family id, stored as soon as it is known; `migrated_at`
+    # once the move is over (DONE or PARTIAL): from then on the provider holds the members and the
+    # card payment system the limits and usage.
+    passport_family_id = models.CharField(max_length=128, blank=True, db_index=True)
+    migrated_at = models.DateTimeField(null=True, blank=True)
     # Every change of the account (members, limits, card) moves it on: a limit change names the
     # revision it was made on, and a stale one is refused.
     revision = models.PositiveIntegerField(default=1)
@@ -37,6 +42,11 @@ class Family(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.family_id})"
+
+    @property
+    def passport_account(self) -> bool:
+        """Whether the family lives at the identity provider."""
+        return self.migrated_at is not None
 
 
 class Member(models.Model):
@@ -171,3 +181,17 @@ class SpendingRefund(models.Model):
     @property
     def card_key(self) -> str:
         return f"refund-{self.pk}"
+
+
+from .migration_models import FamilyMigration, MemberMigration, MigrationExperiment, MigrationRun  # noqa: E402
+
+__all__ = [
+    "Family",
+    "FamilyMigration",
+    "Member",
+    "MemberMigration",
+    "MigrationExperiment",
+    "MigrationRun",
+    "Spending",
+    "SpendingRefund",
+]

@@ -430,14 +430,16 @@ class PaymentMethod(_message.Message):
     def __init__(self, id: _Optional[str] = ..., number: _Optional[str] = ..., payer_info: _Optional[_Union[PayerInfo, _Mapping]] = ...) -> None: ...
 
 class FamilyAccount(_message.Message):
-    __slots__ = ("family_id", "name", "member_role")
+    __slots__ = ("family_id", "name", "member_role", "passport_account")
     FAMILY_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     MEMBER_ROLE_FIELD_NUMBER: _ClassVar[int]
+    PASSPORT_ACCOUNT_FIELD_NUMBER: _ClassVar[int]
     family_id: str
     name: str
     member_role: MemberRole
-    def __init__(self, family_id: _Optional[str] = ..., name: _Optional[str] = ..., member_role: _Optional[_Union[MemberRole, str]] = ...) -> None: ...
+    passport_account: bool
+    def __init__(self, family_id: _Optional[str] = ..., name: _Optional[str] = ..., member_role: _Optional[_Union[MemberRole, str]] = ..., passport_account: _Optional[bool] = ...) -> None: ...
 
 class ListUserPaymentMethodsResponse(_message.Message):
     __slots__ = ("payment_methods", "family_accounts")

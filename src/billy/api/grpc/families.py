@@ -7,7 +7,8 @@ from billy.core.errors import ValidationFailed
 from billy.core.money import format_amount, parse_amount_field
 from billy.families import membership, spending
 from billy.families import queries as family_queries
-from billy.families.models import Family, Member, Spending, SpendingRefund
+from billy.families.models import Family, Spending, SpendingRefund
+from billy.families.passport import MemberView
 from billy.v1 import families_pb2 as pb
 from billy.v1 import families_pb2_grpc
 from billy.workspaces.queries import get_workspace_for
@@ -29,32 +30,33 @@ def _text(amount: int | None) -> str:
     return "" if amount is None else format_amount(amount)
 
 
-def member_message(member: Member) -> pb.FamilyMember:
+def member_message(member: MemberView) -> pb.FamilyMember:
+    amount = member.limit.amount if member.limit else None
     return pb.FamilyMember(
         user_id=member.user_id,
         phone=member.phone,
         role=enum_number(pb.MemberRole, member.role),
         limit=pb.MemberLimit(
-            unlimited=member.limit.amount is None,
-            amount=_text(member.limit.amount),
-            frame=enum_number(pb.LimitFrame, member.limit.frame),
+            unlimited=amount is None,
+            amount=_text(amount),
+            frame=enum_number(pb.LimitFrame, member.limit.frame if member.limit else "MONTH"),
         ),
     )
 
 
 def family_message(family: Family) -> pb.Family:
-    members = list(family.members.all())
+    members = family.shown_members
     return pb.Family(
         id=family.family_id,
         owner=family.owner_user_id,
         members=[member_message(m) for m in members],
-        details=pb.FamilyDetails(name=family.name, color=family.color, passport_account=False),
+        details=pb.FamilyDetails(name=family.name, color=family.color, passport_account=family.passport_account),
         payment=pb.FamilyPayment(
             payment_methods=[family.payment_method_id] if family.payment_method_id else [],
             main_payment_method_id=family.payment_method_id,
         ),
         revision=family.revision,
-        has_specific_limit=any(m.limit.amount is not None for m in members),
+        has_specific_limit=any(m.limit and m.limit.amount is not None for m in members),
         is_active=family.is_active,
         accepted_at=timestamp(family.accepted_at),
     )
@@ -257,7 +259,7 @@ class FamilyServicer(families_pb2_grpc.FamilyServiceServicer):
 
     def ListUserPaymentMethods(self, request, context):  # noqa: N802
         ws = _workspace(request)
-        found = family_queries.payment_methods(workspace=ws, user_id=request.user_id, now=clock.now())
+        found = family_queries.app_opened(workspace=ws, user_id=request.user_id, now=clock.now())
         own = [pb.PaymentMethod(id=c.id, number=c.number) for c in found.own_cards]
         family_cards = [
             pb.PaymentMethod(
@@ -276,7 +278,12 @@ class FamilyServicer(families_pb2_grpc.FamilyServiceServicer):
             for f in found.family_cards
         ]
         accounts = [
-            pb.FamilyAccount(family_id=f.family_id, name=f.name, member_role=enum_number(pb.MemberRole, role))
+            pb.FamilyAccount(
+                family_id=f.family_id,
+                name=f.name,
+                member_role=enum_number(pb.MemberRole, role),
+                passport_account=f.passport_account,
+            )
             for f, role in found.families
         ]
         return pb.ListUserPaymentMethodsResponse(payment_methods=own + family_cards, family_accounts=accounts)

@@ -14,6 +14,7 @@ from billy.core.money import format_amount, parse_amount_field
 from billy.families import membership
 from billy.families import queries as family_queries
 from billy.families.models import Family, Member
+from billy.families.passport import MemberView
 from billy.ledger.models import SpendingLimit
 from billy.workspaces.queries import get_workspace_for
 
@@ -43,12 +44,18 @@ class MemberOut(Schema):
     phone: str
     role: Role = Field(description="OWNER or MEMBER.")
     limit: LimitOut
+    read_only: bool = Field(
+        False, description="A member of the migrated family at the identity provider that billy does not know."
+    )
 
 
 class DetailsOut(Schema):
     name: str
     color: str
-    passport_account: bool = Field(description="Whether the family lives at the identity provider (not yet).")
+    passport_account: bool = Field(
+        description="Whether the family lives at the identity provider: its members are the provider's, "
+        "its limits and usage the card payment system's."
+    )
 
 
 class FamilyPaymentOut(Schema):
@@ -110,8 +117,8 @@ class PaymentIn(StrictSchema):
     )
 
 
-def member_data(member: Member) -> dict:
-    amount = member.limit.amount
+def member_data(member: MemberView) -> dict:
+    amount = member.limit.amount if member.limit else None
     return {
         "user_id": member.user_id,
         "phone": member.phone,
@@ -119,24 +126,25 @@ def member_data(member: Member) -> dict:
         "limit": {
             "unlimited": amount is None,
             "amount": None if amount is None else format_amount(amount),
-            "frame": member.limit.frame,
+            "frame": member.limit.frame if member.limit else SpendingLimit.Frame.MONTH,
         },
+        "read_only": member.read_only,
     }
 
 
 def family_data(family: Family) -> dict:
-    members = list(family.members.all())
+    members = family.shown_members
     return {
         "id": family.family_id,
         "owner": family.owner_user_id,
         "members": [member_data(m) for m in members],
-        "details": {"name": family.name, "color": family.color, "passport_account": False},
+        "details": {"name": family.name, "color": family.color, "passport_account": family.passport_account},
         "payment": {
             "payment_methods": [family.payment_method_id] if family.payment_method_id else [],
             "main_payment_method_id": family.payment_method_id or None,
         },
         "revision": family.revision,
-        "has_specific_limit": any(m.limit.amount is not None for m in members),
+        "has_specific_limit": any(m.limit and m.limit.amount is not None for m in members),
         "is_active": family.is_active,
         "accepted_at": family.accepted_at,
     }
@@ -147,7 +155,7 @@ def _family_out(workspace, family_id: str) -> FamilyOut:
 
 
 @router.post(FAMILIES, response={201: FamilyOut}, summary="Create a family account")
-@raises("already_in_family")
+@raises("already_in_family", "identity_account_required", "identity_unavailable")
 def create_family(request, workspace: str, payload: FamilyIn):
     """201 with the new family; its owner is its first member (unlimited). An owner already in a
     family is 409 `already_in_family`. Send an `Idempotency-Key` to make a retry safe."""
@@ -163,14 +171,14 @@ def create_family(request, workspace: str, payload: FamilyIn):
 
 
 @router.get(FAMILY, response={200: FamilyOut}, summary="A family account")
-@raises("family_not_found")
+@raises("family_not_found", "identity_unavailable")
 def get_family(request, workspace: str, family_id: str):
     ws = get_workspace_for(request.auth, workspace)
     return Status(200, _family_out(ws, family_id))
 
 
 @router.delete(FAMILY, response={200: FamilyOut}, summary="Delete a family account (owner only)")
-@raises("family_not_found", "not_owner")
+@raises("family_not_found", "not_owner", "identity_unavailable")
 def delete_family(request, workspace: str, family_id: str, acting_user_id: str = Query(...)):
     """200 with the family, no longer active and without members: they are free to join another."""
     ws = get_workspace_for(request.auth, workspace)
@@ -188,6 +196,7 @@ def delete_family(request, workspace: str, family_id: str, acting_user_id: str =
     response={200: UserFamilyList},
     summary="The family accounts a user belongs to",
 )
+@raises("identity_unavailable")
 def list_user_families(request, workspace: str, user_id: str):
     ws = get_workspace_for(request.auth, workspace)
     found = family_queries.list_user_families(workspace=ws, user_id=user_id)
@@ -197,7 +206,14 @@ def list_user_families(request, workspace: str, user_id: str):
 
 
 @router.post(FAMILY + "/members", response={201: FamilyOut}, summary="Add a member (owner only)")
-@raises("family_not_found", "not_owner", "already_in_family", "family_full")
+@raises(
+    "family_not_found",
+    "not_owner",
+    "already_in_family",
+    "family_full",
+    "identity_account_required",
+    "identity_unavailable",
+)
 def add_family_member(request, workspace: str, family_id: str, payload: MemberIn):
     """201 with the family. A member without `limit` is unlimited."""
     ws = get_workspace_for(request.auth, workspace)
@@ -219,7 +235,7 @@ def add_family_member(request, workspace: str, family_id: str, payload: MemberIn
 
 
 @router.delete(FAMILY + "/members/{user_id}", response={200: FamilyOut}, summary="Remove a member (owner only)")
-@raises("family_not_found", "not_owner", "member_not_found")
+@raises("family_not_found", "not_owner", "member_not_found", "identity_unavailable")
 def remove_family_member(request, workspace: str, family_id: str, user_id: str, acting_user_id: str = Query(...)):
     ws = get_workspace_for(request.auth, workspace)
 
@@ -232,7 +248,7 @@ def remove_family_member(request, workspace: str, family_id: str, user_id: str, 
 
 
 @router.post(FAMILY + "/leave", response={200: FamilyOut}, summary="A member leaves the family")
-@raises("family_not_found", "member_not_found")
+@raises("family_not_found", "member_not_found", "identity_unavailable")
 def leave_family(request, workspace: str, family_id: str, payload: LeaveIn):
     ws = get_workspace_for(request.auth, workspace)
 
@@ -255,7 +271,7 @@ def _limit_change(payload: LimitIn) -> membership.LimitChange:
 
 
 @router.put(FAMILY + "/members/{user_id}/limit", response={200: FamilyOut}, summary="Set a member's limit (owner only)")
-@raises("family_not_found", "not_owner", "member_not_found", "stale_revision")
+@raises("family_not_found", "not_owner", "member_not_found", "stale_revision", "identity_unavailable")
 def put_family_member_limit(request, workspace: str, family_id: str, user_id: str, payload: LimitIn):
     """200 with the family at its new revision; a stale `revision` is 409 `stale_revision`. What
     the member used this month stays."""
@@ -277,7 +293,7 @@ def put_family_member_limit(request, workspace: str, family_id: str, user_id: st
 
 
 @router.put(FAMILY + "/payment", response={200: FamilyOut}, summary="Set the family card (owner only)")
-@raises("family_not_found", "not_owner", "upstream_unavailable")
+@raises("family_not_found", "not_owner", "upstream_unavailable", "identity_unavailable")
 def put_family_payment_method(request, workspace: str, family_id: str, payload: PaymentIn):
     """200 with the family; a card that is not one of the owner's own is 422 `validation_failed`."""
     ws = get_workspace_for(request.auth, workspace)

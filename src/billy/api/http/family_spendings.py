@@ -115,10 +115,17 @@ class PaymentMethodOut(Schema):
     payer_info: PayerInfoOut | None = Field(description="For the family card: whose it is and this member's usage.")
 
 
+class FamilyAccountDetailsOut(Schema):
+    name: str
+    color: str
+    passport_account: bool = Field(description="Whether the family has moved to the identity provider.")
+
+
 class FamilyAccountOut(Schema):
     family_id: str
     name: str
     member_role: str
+    details: FamilyAccountDetailsOut
 
 
 class PaymentMethodList(Schema):
@@ -304,9 +311,12 @@ def create_family_spending_refund(request, workspace: str, family_id: str, spend
 @raises("upstream_unavailable")
 def list_user_payment_methods(request, workspace: str, user_id: str):
     """The user's own cards (a card another user pays for is left out), then the card of each
-    family the user belongs to with `payer_info.family_info`: this member's usage and limit."""
+    family the user belongs to with `payer_info.family_info`: this member's usage and limit (for a
+    migrated family, as the card payment system keeps them). The app calls this when it opens: an
+    owner in the migration experiment with a portal account has their family's move to the
+    identity provider started in the background."""
     ws = get_workspace_for(request.auth, workspace)
-    found = family_queries.payment_methods(workspace=ws, user_id=user_id, now=clock.now())
+    found = family_queries.app_opened(workspace=ws, user_id=user_id, now=clock.now())
     own = [PaymentMethodOut(id=c.id, number=c.number, payer_info=None) for c in found.own_cards]
     family_cards = [
         PaymentMethodOut(
@@ -324,5 +334,13 @@ def list_user_payment_methods(request, workspace: str, user_id: str):
         )
         for f in found.family_cards
     ]
-    accounts = [FamilyAccountOut(family_id=f.family_id, name=f.name, member_role=role) for f, role in found.families]
+    accounts = [
+        FamilyAccountOut(
+            family_id=f.family_id,
+            name=f.name,
+            member_role=role,
+            details=FamilyAccountDetailsOut(name=f.name, color=f.color, passport_account=f.passport_account),
+        )
+        for f, role in found.families
+    ]
     return Status(200, PaymentMethodList(payment_methods=own + family_cards, family_accounts=accounts))

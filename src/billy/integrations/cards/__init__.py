@@ -17,6 +17,14 @@ and change nothing, the same key with another request is 422 `idempotency_confli
 - `GET /v1/payments/{id}`, and `GET /v1/payments?key=<idempotency key>` → `{"payments": [...]}`:
   how billy resolves a call whose outcome it did not learn.
 
+- `PUT /v1/families/{family_id}` `{"card_id", "owner_uid", "members": [{"uid", "limit": "<decimal>"
+  | null, "frame": "month"}]}` → 200: a migrated family's card (`family_id` is the identity
+  provider's) with each member's limit; from then on the system keeps usage (its holds count, and a
+  hold past a member's limit is 422 `limit_exceeded`), and lists the card for every member with
+  `"payer_info": {"uid": <owner>, "family_info": {"family_id", "usage", "limit", "frame"}}`.
+- `GET /v1/families/{family_id}/members/{uid}` → `{"family_id", "uid", "usage", "limit",
+  "remaining", "frame"}`: the member's limit and what is left this frame.
+
 Errors are `{"error": {"code", "message"}}`. 503 and 429 mean nothing was done; a timeout and other
 5xx mean the outcome is unknown.
 """

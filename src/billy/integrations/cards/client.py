@@ -8,14 +8,25 @@ its own connection.
 
 from __future__ import annotations
 
-import urllib.parse
 from typing import Any
 
 import httpx
 
 from billy.core.money import format_amount, parse_amount
+from billy.integrations.http_json import Outcomes, call_json
+from billy.integrations.http_json import path_segment as _segment
 
-from .port import Card, CardPayment, CardRefund, CardSystemOutcomeUnknown, CardSystemRejected, CardSystemUnavailable
+from .port import (
+    Card,
+    CardPayment,
+    CardRefund,
+    CardSystemOutcomeUnknown,
+    CardSystemRejected,
+    CardSystemUnavailable,
+    FamilyLimit,
+)
+
+_OUTCOMES = Outcomes(unavailable=CardSystemUnavailable, unknown=CardSystemOutcomeUnknown, rejected=CardSystemRejected)
 
 
 class HttpCardSystem:
@@ -31,40 +42,25 @@ class HttpCardSystem:
         headers = {"Authorization": f"Bearer {self.token}", "Accept": "application/json"}
         if key is not None:
             headers["Idempotency-Key"] = key
-        try:
-            with httpx.Client(timeout=self.timeout) as http:
-                response = http.request(method, self.url + path, headers=headers, json=body, params=params)
-        except (httpx.ConnectError, httpx.ConnectTimeout) as e:
-            raise CardSystemUnavailable(f"{what}: {type(e).__name__}: {e}") from e
-        except httpx.TransportError as e:
-            raise CardSystemOutcomeUnknown(f"{what}: {type(e).__name__}: {e}") from e
-        status = response.status_code
-        if status in (429, 503):
-            raise CardSystemUnavailable(f"{what}: HTTP {status}")
-        if status >= 500 or status < 200 or 300 <= status < 400:
-            raise CardSystemOutcomeUnknown(f"{what}: HTTP {status}")
-        try:
-            data = response.json()
-        except ValueError as e:
-            if status >= 400:
-                raise CardSystemRejected(f"http_{status}", f"{what}: {response.reason_phrase}") from e
-            raise CardSystemOutcomeUnknown(f"{what}: unreadable answer: {e}") from e
-        if status >= 400:
-            details = data.get("error") if isinstance(data, dict) else None
-            details = details if isinstance(details, dict) else {}
-            raise CardSystemRejected(
-                str(details.get("code") or f"http_{status}"), f"{what}: {details.get('message') or ''}"
+        with httpx.Client(timeout=self.timeout) as http:
+            return call_json(
+                http, method, self.url + path, what=what, outcomes=_OUTCOMES, headers=headers, body=body, params=params
             )
-        return data
 
     def list_payment_methods(self, *, uid: str) -> list[Card]:
         data = self._call("GET", f"/v1/users/{_segment(uid)}/payment-methods")
         try:
             return [
-                Card(id=c["id"], uid=c["uid"], payer_uid=c["payer_uid"], number=c["number"])
+                Card(
+                    id=c["id"],
+                    uid=c["uid"],
+                    payer_uid=c["payer_uid"],
+                    number=c["number"],
+                    family=_family_info(c["uid"], (c.get("payer_info") or {}).get("family_info")),
+                )
                 for c in data["payment_methods"]
             ]
-        except (KeyError, TypeError) as e:
+        except (KeyError, TypeError, ValueError) as e:
             raise CardSystemUnavailable(f"card payment system: unexpected list of cards: {e}") from e
 
     def hold(self, *, card_id: str, uid: str, amount: int, currency: str, key: str) -> CardPayment:
@@ -89,11 +85,47 @@ class HttpCardSystem:
         payments = self._call("GET", "/v1/payments", params={"key": key}).get("payments") or []
         return _payment(payments[0]) if payments else None
 
+    def put_family(
+        self, *, family_id: str, card_id: str, owner_uid: str, members: list[tuple[str, int | None]]
+    ) -> None:
+        body = {
+            "card_id": card_id,
+            "owner_uid": owner_uid,
+            "members": [
+                {"uid": uid, "limit": None if limit is None else format_amount(limit), "frame": "month"}
+                for uid, limit in members
+            ],
+        }
+        self._call("PUT", f"/v1/families/{_segment(family_id)}", body=body)
 
-def _segment(value: str) -> str:
-    if value in ("", ".", ".."):
-        raise ValueError(f"not a valid path segment: {value!r}")
-    return urllib.parse.quote(value, safe="")
+    def family_limit(self, *, family_id: str, uid: str) -> FamilyLimit:
+        data = self._call("GET", f"/v1/families/{_segment(family_id)}/members/{_segment(uid)}")
+        try:
+            return _family_info(uid, data)
+        except (KeyError, TypeError, ValueError) as e:
+            raise CardSystemUnavailable(f"card payment system: unexpected family limit {str(data)[:200]}: {e}") from e
+
+
+def _optional_amount(value: str | None) -> int | None:
+    return None if value is None else parse_amount(value)
+
+
+def _family_info(uid: str, info: dict | None) -> FamilyLimit | None:
+    if info is None:
+        return None
+    limit = _optional_amount(info.get("limit"))
+    usage = parse_amount(info["usage"])
+    remaining = info.get("remaining")
+    return FamilyLimit(
+        family_id=info["family_id"],
+        uid=uid,
+        usage=usage,
+        limit=limit,
+        remaining=_optional_amount(remaining)
+        if "remaining" in info
+        else (None if limit is None else max(0, limit - usage)),
+        frame=info["frame"],
+    )
 
 
 def _payment(data: Any) -> CardPayment:

@@ -40,6 +40,8 @@ from billy.integrations.emulation import (
     timestamp,
 )
 
+from .emulator_families import FamilyCards
+
 DEV_TOKEN = "dev-cards-token"  # the settings' default CARDS_TOKEN
 _MAX_KEY = 255
 _MAX_SEGMENT = 200
@@ -64,13 +66,21 @@ class CardsApp(EmulatorApp):
         self.payments: dict[str, dict[str, Any]] = {}
         self.keys: dict[str, dict[str, Any]] = {}  # key → {"request": [...], "status", "answer"}
         self.declining: set[str] = set()
+        self.family_cards = FamilyCards(self)
 
     def dump(self) -> dict[str, Any]:
-        return {"cards": self.cards, "payments": self.payments, "keys": self.keys, "declining": sorted(self.declining)}
+        return {
+            "cards": self.cards,
+            "payments": self.payments,
+            "keys": self.keys,
+            "declining": sorted(self.declining),
+            "families": self.family_cards.families,
+        }
 
     def load(self, saved: dict[str, Any]) -> None:
         self.cards, self.payments, self.keys = saved["cards"], saved["payments"], saved["keys"]
         self.declining = set(saved.get("declining", ()))
+        self.family_cards.families = saved.get("families", {})
 
     def describe(self, request: Request) -> dict[str, Any]:
         operation = None
@@ -83,6 +93,10 @@ class CardsApp(EmulatorApp):
                 operation = "get_payment"
             case "POST", ["v1", "payments", _, action]:
                 operation = {"clear": "clear", "cancel": "cancel", "refunds": "refund"}.get(action)
+            case "PUT", ["v1", "families", _]:
+                operation = "put_family"
+            case "GET", ["v1", "families", *_]:
+                operation = "family_member"
         return {"operation": operation, "key": request.headers.get("Idempotency-Key")}
 
     # -- the API ---------------------------------------------------------------------------------
@@ -90,7 +104,13 @@ class CardsApp(EmulatorApp):
         match request.method, request.segments:
             case "GET", ["v1", "users", uid, "payment-methods"]:
                 cards = [c for c in self.cards.values() if c["uid"] == uid]
-                return Reply(200, {"payment_methods": cards})
+                family = self.family_cards.listed(uid)
+                shared = {c["id"] for c in family}
+                return Reply(200, {"payment_methods": [c for c in cards if c["id"] not in shared] + family})
+            case "PUT", ["v1", "families", family_id]:
+                return self.family_cards.put(family_id, request)
+            case "GET", ["v1", "families", family_id, "members", uid]:
+                return self.family_cards.member(family_id, uid)
             case "GET", ["v1", "payments"]:
                 key = request.query.get("key")
                 if not key:
@@ -146,6 +166,9 @@ class CardsApp(EmulatorApp):
             return error(422, "card_not_found", f"no card {card_id!r}")
         if card_id in self.declining:
             return error(422, "declined", "the card was declined")
+        refused = self.family_cards.refuses(card_id, uid, amount)
+        if refused is not None:
+            return refused
         now = timestamp()
         payment = {
             "id": "pay-" + secrets.token_hex(10),

@@ -39,13 +39,31 @@ class CardSystemRejected(CardSystemError):
 
 
 @dataclasses.dataclass(frozen=True)
+class FamilyLimit:
+    """A member's limit on a family card the card system keeps (a migrated family's): the limit per
+    frame, what the member used in the current frame (holds included) and what is left."""
+
+    family_id: str  # the identity provider's family id
+    uid: str
+    usage: int
+    limit: int | None  # None: unlimited
+    remaining: int | None
+    frame: str  # "month"
+
+    def fits(self, amount: int) -> bool:
+        return self.remaining is None or amount <= self.remaining
+
+
+@dataclasses.dataclass(frozen=True)
 class Card:
-    """A card bound to a user's account; `payer_uid` is the user whose money it is."""
+    """A card bound to a user's account; `payer_uid` is the user whose money it is. A family card
+    the system keeps carries the member's `family` limit."""
 
     id: str
     uid: str
     payer_uid: str
     number: str  # masked, e.g. "555555******4477"
+    family: FamilyLimit | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,4 +119,16 @@ class CardSystem(Protocol):
 
     def find_payment(self, *, key: str) -> CardPayment | None:
         """The payment made with the idempotency key `key`, if the system made one."""
+        ...
+
+    def put_family(
+        self, *, family_id: str, card_id: str, owner_uid: str, members: list[tuple[str, int | None]]
+    ) -> None:
+        """Hand over a migrated family's card with each member's monthly limit (None: unlimited);
+        the same call again changes nothing."""
+        ...
+
+    def family_limit(self, *, family_id: str, uid: str) -> FamilyLimit:
+        """The member's limit, usage and what is left this frame (CardSystemRejected
+        `family_not_found` / `member_not_found`)."""
         ...
