@@ -69,11 +69,25 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
+# What a request under /api/ goes through in `billy serve` (billy.api.http.server.BillyWSGIHandler):
+# MIDDLEWARE without what only the admin needs (static files, sessions, CSRF, logins, messages,
+# django-axes). The API authenticates each request by its key and keeps no session.
+API_MIDDLEWARE = [
+    "billy.api.http.middleware.RequestIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "billy.api.http.middleware.ApiErrorEnvelopeMiddleware",
+    "billy.api.http.middleware.StrictInputMiddleware",
+    "billy.api.http.middleware.DatabaseUnavailableMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
 # A file every HTTP API answer is appended to, for checking against the OpenAPI document (the test
 # suite sets it; see billy.api.http.contract_log). Empty: off.
 BILLY_API_CONTRACT_LOG = os.environ.get("BILLY_API_CONTRACT_LOG", "").strip()
 if BILLY_API_CONTRACT_LOG:
     MIDDLEWARE.insert(0, "billy.api.http.contract_log.ContractLogMiddleware")
+    API_MIDDLEWARE.insert(0, "billy.api.http.contract_log.ContractLogMiddleware")
 
 # Admin logins are throttled by django-axes: after BILLY_ADMIN_LOGIN_FAILURE_LIMIT wrong passwords
 # for one username from one address, that pair is locked out (429, even with the right password)

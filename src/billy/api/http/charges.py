@@ -181,13 +181,13 @@ def create_charge(request, workspace: str, service_client_id: str, payload: Char
         charge, created = charge_operations.post_charge(
             client=client, request=_charge_request(payload), now=clock.now()
         )
-        return 201 if created else 200, charge_out(charge)
+        return 201 if created else 200, charge_data(charge)  # plain data: ChargeOut's fields, not validated again
 
     return keyed_answer(
         request,
         workspace=ws,
         operation="charge",
-        fingerprint={"client": service_client_id, **payload.model_dump()},
+        fingerprint=lambda: {"client": service_client_id, **payload.model_dump()},
         run=run,
     )
 
@@ -291,7 +291,7 @@ def create_charges_batch(request, workspace: str, payload: BatchIn):
         # Built as plain data: validating 1,000 response models would cost more than the charges.
         return 200, {"results": results}
 
-    return keyed_answer(request, workspace=ws, operation="charges_batch", fingerprint=payload.model_dump(), run=run)
+    return keyed_answer(request, workspace=ws, operation="charges_batch", fingerprint=payload.model_dump, run=run)
 
 
 # -- one charge --------------------------------------------------------------------------------
