@@ -250,6 +250,9 @@ BILLY_STALLED_REGISTRATION_SECONDS = int(os.environ.get("BILLY_STALLED_REGISTRAT
 # How long a process trusts an API key it has checked, and its workspace grants: a revoked key
 # or a changed grant takes effect within this many seconds. 0 checks on every request.
 BILLY_AUTH_CACHE_SECONDS = float(os.environ.get("BILLY_AUTH_CACHE_SECONDS", "5"))
+# Charges of one wallet that arrive while one of its charges is written are written together in
+# the next transaction (billy.charges.coalesce); off: each charge is its own transaction.
+BILLY_CHARGE_COALESCING = _env_bool("BILLY_CHARGE_COALESCING", True)
 
 # The admin dashboard probes each upstream with this timeout (all side by side), so a system that
 # is down costs the page at most about this long.

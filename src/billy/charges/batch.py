@@ -25,6 +25,7 @@ from billy.ledger.postings import (
     draw_transaction_ids,
     get_or_create_wallets,
     lock_wallets,
+    lock_wallets_drawing,
     spend_many_ctes,
 )
 from billy.workspaces.models import Workspace
@@ -33,12 +34,15 @@ from .models import Charge
 from .operations import (
     ChargeRequest,
     CurrencyMismatch,
+    PreparedCharge,
     charge_terms,
     created_event,
+    insufficient_funds,
     new_charge,
     post_charge,
     revenue_account,
     validate_charge_request,
+    write_prepared_charge,
 )
 from .queries import get_charges
 
@@ -218,6 +222,57 @@ def _decide(pending: list[_Pending], results: list) -> list[_Pending]:
     return accepted
 
 
+class _DecideAgain(Exception):
+    """A charge of a group found its charge_id taken after the money was decided: decide one by one."""
+
+
+def write_group(group: list[PreparedCharge]) -> list[tuple[tuple[Charge, bool] | None, BillyError | None]]:
+    """Charges of one wallet (its currency its workspace's) written in one transaction, each decided
+    in order against the money left; per charge, what `write_prepared_charge` would answer: (charge,
+    created) or its own error. Four round trips whatever the group's size: BEGIN, the wallet locked
+    (with the ledger transaction ids drawn), one statement for every row, COMMIT.
+
+    Repeats of an earlier charge of the group and charge_ids already taken (the insert skips them)
+    are answered one by one after the transaction, as the single statement answers them. When a
+    taken charge_id had been counted against the money while another charge was refused for the
+    lack of it, the group is rolled back and every charge is written one by one: the refusal may
+    not have been right. A database error fails the whole group, with nothing written."""
+    workspace = group[0].client.workspace
+    now = max(p.now for p in group)  # the group is written now: its charges say so
+    answers: list[tuple[tuple[Charge, bool] | None, BillyError | None] | None] = [None] * len(group)
+    members, seen = [], set()
+    for i, p in enumerate(group):
+        if p.request.charge_id not in seen:
+            seen.add(p.request.charge_id)
+            members.append(_Pending(i, p.client, p.wallet_id, p.currency, p.request, p.ttl, p.fingerprint))
+    try:
+        with transaction.atomic():
+            debits = sum(1 for p in members if not p.request.hold)
+            funds, transaction_ids = lock_wallets_drawing([p.wallet_id for p in members], debits)
+            accepted = []
+            for p in members:
+                if funds.take(p.wallet_id, p.request.amount):
+                    accepted.append(p)
+                else:
+                    answers[p.index] = (None, insufficient_funds(p.request.amount, group[p.index].wallet_currency))
+            inserted = _insert(workspace, accepted, now, transaction_ids=transaction_ids)
+            if len(inserted) < len(accepted) and len(accepted) < len(members):
+                raise _DecideAgain
+            for p in accepted:
+                charge = inserted.get(p.request.charge_id)
+                if charge is not None:
+                    answers[p.index] = ((charge, True), None)
+    except _DecideAgain:
+        answers = [None] * len(group)
+    for index, answer in enumerate(answers):
+        if answer is None:
+            try:
+                answers[index] = (write_prepared_charge(group[index]), None)
+            except BillyError as e:
+                answers[index] = (None, e)
+    return answers  # type: ignore[return-value]
+
+
 # The charges go in first (a charge_id taken meanwhile is skipped); the ledger posts what went in.
 _INSERT_SQL = (
     """
@@ -252,7 +307,9 @@ SELECT id, charge_id FROM inserted
 )
 
 
-def _insert(workspace: Workspace, accepted: list[_Pending], now: dt.datetime) -> dict[str, Charge]:
+def _insert(
+    workspace: Workspace, accepted: list[_Pending], now: dt.datetime, *, transaction_ids: list[int] | None = None
+) -> dict[str, Charge]:
     """Write the accepted charges with their ledger transactions, entries, wallet figures and events
     in one statement; returns each charge inserted (a charge_id taken meanwhile is not)."""
     if not accepted:
@@ -260,9 +317,8 @@ def _insert(workspace: Workspace, accepted: list[_Pending], now: dt.datetime) ->
     currency = workspace.currency
     # Transaction ids are drawn first so each charge row can name its own.
     completed = [p for p in accepted if not p.request.hold]
-    transaction_of = dict(
-        zip([p.request.charge_id for p in completed], draw_transaction_ids(len(completed)), strict=True)
-    )
+    drawn = draw_transaction_ids(len(completed)) if transaction_ids is None else transaction_ids[: len(completed)]
+    transaction_of = dict(zip([p.request.charge_id for p in completed], drawn, strict=True))
     charges = [
         new_charge(
             client=p.client,
