@@ -9,9 +9,9 @@ in with multi-row statements. No savepoint per item: PostgreSQL's subtransaction
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass
 
+import orjson
 from django.db import connection, transaction
 
 from billy.clients.models import Client
@@ -125,10 +125,9 @@ def _post(
         for _, i in items
         if len(i.service_client_id) <= 128 and is_printable_text(i.service_client_id)
     }
-    clients = {
-        c.service_client_id: c
-        for c in Client.objects.filter(workspace=workspace, service_client_id__in=wanted).select_related("workspace")
-    }
+    clients = {c.service_client_id: c for c in Client.objects.filter(workspace=workspace, service_client_id__in=wanted)}
+    for client in clients.values():
+        client._state.fields_cache["workspace"] = workspace  # one workspace for all, not one per row
     wallets = get_or_create_wallets(workspace=workspace, client_ids=[c.pk for c in clients.values()], now=now)
     candidates: list[_Pending] = []
     # A wallet opened before its workspace changed currency goes through the single call.
@@ -276,13 +275,11 @@ def write_group(group: list[PreparedCharge]) -> list[tuple[tuple[Charge, bool] |
 # The charges go in first (a charge_id taken meanwhile is skipped); the ledger posts what went in.
 _INSERT_SQL = (
     """
-WITH input AS (
-    SELECT * FROM unnest(%(charge_id)s::text[], %(client_id)s::bigint[], %(wallet_id)s::bigint[],
-                         %(product)s::text[], %(amount)s::bigint[], %(hold)s::boolean[], %(description)s::text[],
-                         %(metadata)s::text[], %(hold_expires_at)s::timestamptz[], %(transaction_id)s::bigint[],
-                         %(request)s::text[], %(event_type)s::text[], %(event_version)s::smallint[], %(event)s::text[])
-        AS c(charge_id, client_id, wallet_id, product, amount, hold, description, metadata, hold_expires_at,
-             transaction_id, request, event_type, event_version, event)
+WITH input AS (  -- one JSON parameter for every row: binding 14 arrays of 1,000 cost more than the statement
+    SELECT * FROM jsonb_to_recordset(%(rows)s::jsonb)
+        AS c(charge_id text, client_id bigint, wallet_id bigint, product text, amount bigint, hold boolean,
+             description text, metadata jsonb, hold_expires_at timestamptz, transaction_id bigint, request jsonb,
+             event_type text, event_version smallint, event jsonb)
 ), inserted AS (
     INSERT INTO charge (workspace_id, charge_id, client_id, wallet_id, product, amount, currency, hold, status,
                         captured, refunded, description, metadata, hold_expires_at, cancel_reason, transaction_id,
@@ -345,20 +342,27 @@ def _insert(
                 "l_counter": revenue_account(workspace.pk, currency, now).pk,
                 "l_currency": currency,
                 "l_now": now,
-                "charge_id": [c.charge_id for c in charges],
-                "client_id": [c.client_id for c in charges],
-                "wallet_id": [c.wallet_id for c in charges],
-                "product": [c.product for c in charges],
-                "amount": [c.amount for c in charges],
-                "hold": [c.hold for c in charges],
-                "description": [c.description for c in charges],
-                "metadata": [json.dumps(c.metadata) for c in charges],
-                "hold_expires_at": [c.hold_expires_at for c in charges],
-                "transaction_id": [c.transaction_id for c in charges],
-                "request": [json.dumps(c.request) for c in charges],
-                "event_type": [e.type for e in events],
-                "event_version": [e.version for e in events],
-                "event": [json.dumps(e.data) for e in events],
+                "rows": orjson.dumps(
+                    [
+                        {
+                            "charge_id": c.charge_id,
+                            "client_id": c.client_id,
+                            "wallet_id": c.wallet_id,
+                            "product": c.product,
+                            "amount": c.amount,
+                            "hold": c.hold,
+                            "description": c.description,
+                            "metadata": c.metadata,
+                            "hold_expires_at": c.hold_expires_at,
+                            "transaction_id": c.transaction_id,
+                            "request": c.request,
+                            "event_type": e.type,
+                            "event_version": e.version,
+                            "event": e.data,
+                        }
+                        for c, e in zip(charges, events, strict=True)
+                    ]
+                ).decode(),
             },
         )
         inserted = {charge_id: pk for pk, charge_id in cursor.fetchall()}

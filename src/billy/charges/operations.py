@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 from django.db import IntegrityError, connection, transaction
 
@@ -116,9 +116,18 @@ def created_event(charge: Charge, now: dt.datetime) -> NewEvent:
 def charge_terms(*, client: Client, request: ChargeRequest, currency: str) -> tuple[int | None, dict]:
     """The hold TTL in effect, and the body as billy understands it: a repeat must match it."""
     ttl = (request.hold_ttl_seconds or DEFAULT_HOLD_TTL_SECONDS) if request.hold else None
-    terms = {**asdict(request), "client_id": client.pk, "currency": currency, "hold_ttl_seconds": ttl}
-    if not request.metadata:
-        del terms["metadata"]  # as charges made before metadata existed were written down
+    terms = {
+        "charge_id": request.charge_id,
+        "product": request.product,
+        "amount": request.amount,
+        "currency": currency,
+        "hold": request.hold,
+        "hold_ttl_seconds": ttl,
+        "description": request.description,
+        "client_id": client.pk,
+    }
+    if request.metadata:  # left out when empty, as charges made before metadata existed were written down
+        terms["metadata"] = dict(request.metadata)
     return ttl, terms
 
 
