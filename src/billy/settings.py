@@ -132,6 +132,8 @@ DATABASES = {
         conn_health_checks=_env_bool("BILLY_DB_HEALTH_CHECKS", True),
     )
 }
+# Django's PostgreSQL backend, its health check without a round trip (billy.core.postgresql).
+DATABASES["default"]["ENGINE"] = "billy.core.postgresql"
 DATABASES["default"].setdefault("OPTIONS", {})
 DATABASES["default"]["TEST"] = {"NAME": os.environ.get("BILLY_TEST_DATABASE_NAME") or None}
 
