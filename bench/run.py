@@ -1056,36 +1056,21 @@ def main() -> None:
         # 3. pgbench first, on the machine alone: the open loop's rate is half of pgbench-spread's
         results: dict[str, Result] = {}
         if "pgbench" in scenarios:
-            penv = pg_env(url)
-            results["pgbench-spread"] = pgbench_scenario(
-                "pgbench-spread",
-                args=args,
-                script=spread_script,
-                connections=args.connections,
-                env=penv,
-                postmaster=postmaster,
-                server_pid=None,
-            )
-            results["pgbench-hot"] = pgbench_scenario(
-                "pgbench-hot",
-                args=args,
-                script=hot_script,
-                connections=args.connections,
-                env=penv,
-                postmaster=postmaster,
-                server_pid=None,
-            )
+            runs = [("pgbench-spread", spread_script, False), ("pgbench-hot", hot_script, False)]
             if os.environ.get("BILLY_DB_CONN_MAX_AGE", "60") == "0":  # billy's default is 60
-                results["pgbench-spread-C"] = pgbench_scenario(
-                    "pgbench-spread-C",
+                runs.append(("pgbench-spread-C", spread_script, True))
+            for name, script, reconnect in runs:
+                results[name] = pgbench_scenario(
+                    name,
                     args=args,
-                    script=spread_script,
+                    script=script,
                     connections=args.connections,
-                    env=penv,
+                    env=pg_env(url),
                     postmaster=postmaster,
                     server_pid=None,
-                    reconnect=True,
+                    reconnect=reconnect,
                 )
+            if "pgbench-spread-C" in results:
                 results[
                     "pgbench-spread-C"
                 ].note = "a new connection per charge, as billy with BILLY_DB_CONN_MAX_AGE=0; latency is the average"
