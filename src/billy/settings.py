@@ -71,11 +71,25 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
+# What a request under /api/ goes through in `billy serve` (billy.api.http.server.BillyWSGIHandler):
+# MIDDLEWARE without what only the admin needs (static files, sessions, CSRF, logins, messages,
+# django-axes). The API authenticates each request by its key and keeps no session.
+API_MIDDLEWARE = [
+    "billy.api.http.middleware.RequestIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "billy.api.http.middleware.ApiErrorEnvelopeMiddleware",
+    "billy.api.http.middleware.StrictInputMiddleware",
+    "billy.api.http.middleware.DatabaseUnavailableMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
 # A file every HTTP API answer is appended to, for checking against the OpenAPI document (the test
 # suite sets it; see billy.api.http.contract_log). Empty: off.
 BILLY_API_CONTRACT_LOG = os.environ.get("BILLY_API_CONTRACT_LOG", "").strip()
 if BILLY_API_CONTRACT_LOG:
     MIDDLEWARE.insert(0, "billy.api.http.contract_log.ContractLogMiddleware")
+    API_MIDDLEWARE.insert(0, "billy.api.http.contract_log.ContractLogMiddleware")
 
 # Admin logins are throttled by django-axes: after BILLY_ADMIN_LOGIN_FAILURE_LIMIT wrong passwords
 # for one username from one address, that pair is locked out (429, even with the right password)
@@ -120,6 +134,8 @@ DATABASES = {
         conn_health_checks=_env_bool("BILLY_DB_HEALTH_CHECKS", True),
     )
 }
+# Django's PostgreSQL backend, its health check without a round trip (billy.core.postgresql).
+DATABASES["default"]["ENGINE"] = "billy.core.postgresql"
 DATABASES["default"].setdefault("OPTIONS", {})
 DATABASES["default"]["TEST"] = {"NAME": os.environ.get("BILLY_TEST_DATABASE_NAME") or None}
 
@@ -251,6 +267,9 @@ BILLY_STALLED_REGISTRATION_SECONDS = int(os.environ.get("BILLY_STALLED_REGISTRAT
 # How long a process trusts an API key it has checked, and its workspace grants: a revoked key
 # or a changed grant takes effect within this many seconds. 0 checks on every request.
 BILLY_AUTH_CACHE_SECONDS = float(os.environ.get("BILLY_AUTH_CACHE_SECONDS", "5"))
+# Charges of one wallet that arrive while one of its charges is written are written together in
+# the next transaction (billy.charges.coalesce); off: each charge is its own transaction.
+BILLY_CHARGE_COALESCING = _env_bool("BILLY_CHARGE_COALESCING", True)
 
 # The admin dashboard probes each upstream with this timeout (all side by side), so a system that
 # is down costs the page at most about this long.

@@ -2,10 +2,11 @@
 
 import os
 
-from django.core.wsgi import get_wsgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "billy.settings")
 
-from billy.api.http.server import read_chunked_body
+from billy.api.http.server import BillyWSGIHandler, read_chunked_body
 
-application = read_chunked_body(get_wsgi_application())
+django.setup(set_prefix=False)  # as django.core.wsgi.get_wsgi_application does
+application = read_chunked_body(BillyWSGIHandler())

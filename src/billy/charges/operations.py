@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 from django.db import IntegrityError, connection, transaction
 
@@ -116,9 +116,18 @@ def created_event(charge: Charge, now: dt.datetime) -> NewEvent:
 def charge_terms(*, client: Client, request: ChargeRequest, currency: str) -> tuple[int | None, dict]:
     """The hold TTL in effect, and the body as billy understands it: a repeat must match it."""
     ttl = (request.hold_ttl_seconds or DEFAULT_HOLD_TTL_SECONDS) if request.hold else None
-    terms = {**asdict(request), "client_id": client.pk, "currency": currency, "hold_ttl_seconds": ttl}
-    if not request.metadata:
-        del terms["metadata"]  # as charges made before metadata existed were written down
+    terms = {
+        "charge_id": request.charge_id,
+        "product": request.product,
+        "amount": request.amount,
+        "currency": currency,
+        "hold": request.hold,
+        "hold_ttl_seconds": ttl,
+        "description": request.description,
+        "client_id": client.pk,
+    }
+    if request.metadata:  # left out when empty, as charges made before metadata existed were written down
+        terms["metadata"] = dict(request.metadata)
     return ttl, terms
 
 
@@ -164,12 +173,22 @@ def revenue_account(workspace_id: int, currency: str, now: dt.datetime) -> Accou
     return system_account(workspace_id=workspace_id, kind=Account.Kind.REVENUE, currency=currency, now=now)
 
 
-def post_charge(*, client: Client, request: ChargeRequest, now: dt.datetime) -> tuple[Charge, bool]:
-    """Charge the client's wallet (or hold the money); returns (charge, created).
+@dataclass
+class PreparedCharge:
+    """A charge request checked and placed: its client, wallet, currency and terms, not yet written."""
 
-    Raises ValidationFailed, CurrencyMismatch, InsufficientFunds (nothing written),
-    IdempotencyConflict (the charge_id was used with another body).
-    """
+    client: Client
+    wallet_id: int
+    wallet_currency: str
+    currency: str
+    request: ChargeRequest
+    ttl: int | None
+    fingerprint: dict
+    now: dt.datetime
+
+
+def prepare_charge(*, client: Client, request: ChargeRequest, now: dt.datetime) -> PreparedCharge:
+    """Check the request and find (or open) the client's wallet. Raises ValidationFailed, CurrencyMismatch."""
     validate_charge_request(request)
     wallet = get_or_create_wallet(client=client, now=now)
     currency = request.currency or wallet.currency
@@ -178,13 +197,28 @@ def post_charge(*, client: Client, request: ChargeRequest, now: dt.datetime) -> 
             f"The wallet holds {wallet.currency}, not {currency}.", details={"wallet_currency": wallet.currency}
         )
     ttl, fingerprint = charge_terms(client=client, request=request, currency=currency)
+    return PreparedCharge(client, wallet.pk, wallet.currency, currency, request, ttl, fingerprint, now)
+
+
+def post_charge(*, client: Client, request: ChargeRequest, now: dt.datetime) -> tuple[Charge, bool]:
+    """Charge the client's wallet (or hold the money); returns (charge, created).
+
+    Raises ValidationFailed, CurrencyMismatch, InsufficientFunds (nothing written),
+    IdempotencyConflict (the charge_id was used with another body).
+    """
+    return write_prepared_charge(prepare_charge(client=client, request=request, now=now))
+
+
+def write_prepared_charge(prepared: PreparedCharge) -> tuple[Charge, bool]:
+    """Write one prepared charge in one statement (see `post_charge`)."""
+    client, request, now = prepared.client, prepared.request, prepared.now
     charge = new_charge(
         client=client,
-        wallet_id=wallet.pk,
-        currency=currency,
+        wallet_id=prepared.wallet_id,
+        currency=prepared.currency,
         request=request,
-        ttl=ttl,
-        fingerprint=fingerprint,
+        ttl=prepared.ttl,
+        fingerprint=prepared.fingerprint,
         now=now,
     )
     try:
@@ -201,13 +235,18 @@ def post_charge(*, client: Client, request: ChargeRequest, now: dt.datetime) -> 
         .first()
     )
     if existing is None:
-        raise InsufficientFunds(
-            f"The wallet has less than {format_amount(request.amount)} {wallet.currency} available.",
-            details={"amount": format_amount(request.amount), "currency": wallet.currency},
-        )
-    if existing.request != fingerprint:
+        raise insufficient_funds(request.amount, prepared.wallet_currency)
+    if existing.request != prepared.fingerprint:
         raise IdempotencyConflict(f"charge_id {request.charge_id!r} was already used with another body.")
     return existing, False
+
+
+def insufficient_funds(amount: int, currency: str) -> InsufficientFunds:
+    """The refusal of a charge its wallet has not the money for."""
+    return InsufficientFunds(
+        f"The wallet has less than {format_amount(amount)} {currency} available.",
+        details={"amount": format_amount(amount), "currency": currency},
+    )
 
 
 # One statement (see `spend_statement`): the wallet's money, the ledger transaction, the charge row

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+
+from django.db import connection
 
 from billy.core.errors import BillyError, ValidationFailed
 from billy.core.pagination import before_created, check_limit, decode_created_cursor, encode_created_cursor
@@ -19,16 +22,60 @@ class ClientNotFound(BillyError):
 
 
 def get_client(*, workspace: Workspace, service_client_id: str, related: tuple[str, ...] = ()) -> Client:
-    """The client (with `related` joined); raises ClientNotFound (also for an id no client could have)."""
+    """The client (with `related` joined, and `workspace` as its workspace); raises ClientNotFound
+    (also for an id no client could have)."""
     client = None
     if service_client_id and len(service_client_id) <= MAX_LENGTH and is_printable_text(service_client_id):
-        client = (
-            Client.objects.select_related("workspace", *related)
-            .filter(workspace=workspace, service_client_id=service_client_id)
-            .first()
-        )
+        if related in ((), ("wallet",)):
+            client = _client_with_wallet(workspace, service_client_id, with_wallet=bool(related))
+        else:
+            client = (
+                Client.objects.select_related("workspace", *related)
+                .filter(workspace=workspace, service_client_id=service_client_id)
+                .first()
+            )
     if client is None:
         raise ClientNotFound(f"No client {service_client_id!r} in workspace {workspace.name!r}.")
+    return client
+
+
+@functools.cache
+def _client_with_wallet_sql() -> tuple[str, list[str], list[str]]:
+    """The statement of `_client_with_wallet`, written once from the models: the client's and its
+    wallet's columns (every money request reads them; compiling the ORM query each time cost more
+    than running it)."""
+    wallet_model = Client._meta.get_field("wallet").related_model
+    client_fields = [f.attname for f in Client._meta.concrete_fields]
+    wallet_fields = [f.attname for f in wallet_model._meta.concrete_fields]
+    columns = [f"c.{connection.ops.quote_name(f.column)}" for f in Client._meta.concrete_fields]
+    columns += [f"w.{connection.ops.quote_name(f.column)}" for f in wallet_model._meta.concrete_fields]
+    sql = (
+        f"SELECT {', '.join(columns)} FROM {Client._meta.db_table} c"  # noqa: S608 (names from the models only)
+        f" LEFT JOIN {wallet_model._meta.db_table} w ON w.client_id = c.id"
+        " WHERE c.workspace_id = %s AND c.service_client_id = %s"
+    )
+    return sql, client_fields, wallet_fields
+
+
+def _client_with_wallet(workspace: Workspace, service_client_id: str, *, with_wallet: bool) -> Client | None:
+    """The client and, `with_wallet`, its wallet (None if it has none yet), as
+    `select_related("workspace", "wallet")` loads them, in one statement written once."""
+    sql, client_fields, wallet_fields = _client_with_wallet_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [workspace.pk, service_client_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    client = Client.from_db("default", client_fields, row[: len(client_fields)])
+    client._state.fields_cache["workspace"] = workspace
+    if not with_wallet:
+        return client
+    wallet = None
+    if row[len(client_fields)] is not None:
+        wallet_model = Client._meta.get_field("wallet").related_model
+        wallet = wallet_model.from_db("default", wallet_fields, row[len(client_fields) :])
+        wallet._state.fields_cache["client"] = client
+    client._state.fields_cache["wallet"] = wallet
     return client
 
 

@@ -17,6 +17,8 @@ ID_RULE = f"1 to {MAX_ID_LENGTH} characters: letters A-Z a-z, digits and . _ ~ -
 
 def is_printable_text(value: str) -> bool:
     """No control characters, lone surrogates or non-characters (XML and PostgreSQL refuse them)."""
+    if value.isprintable():  # has none of them (the usual case, checked in C)
+        return True
     return not any(unicodedata.category(c) in ("Cc", "Cs") or c in "\ufffe\uffff" for c in value)
 
 

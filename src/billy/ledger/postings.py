@@ -83,6 +83,19 @@ def lock_wallets(wallet_ids: list[int]) -> Funds:
         return Funds({row[0]: row[1:] for row in cursor.fetchall()})
 
 
+def lock_wallets_drawing(wallet_ids: list[int], count: int) -> tuple[Funds, list[int]]:
+    """`lock_wallets` and `draw_transaction_ids(count)` in one round trip."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id, balance, held, ARRAY(SELECT nextval(pg_get_serial_sequence('ledger_transaction', 'id'))"
+            "                                  FROM generate_series(1, %s))"
+            "  FROM ledger_account WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
+            [count, sorted(set(wallet_ids))],
+        )
+        rows = cursor.fetchall()
+    return Funds({row[0]: (row[1], row[2]) for row in rows}), (rows[0][3] if rows else [])
+
+
 # -- accounts ------------------------------------------------------------------------------------
 
 

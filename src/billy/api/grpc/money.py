@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from billy.charges import batch
+from billy.charges import batch, coalesce
 from billy.charges import operations as charge_operations
 from billy.charges import queries as charge_queries
 from billy.charges.models import Charge, Refund
@@ -166,9 +166,7 @@ class WalletServicer(money_pb2_grpc.WalletServiceServicer):
 class ChargeServicer(money_pb2_grpc.ChargeServiceServicer):
     def CreateCharge(self, request, context):  # noqa: N802
         _, client = _client(request)
-        charge, created = charge_operations.post_charge(
-            client=client, request=_charge_request(request), now=clock.now()
-        )
+        charge, created = coalesce.post_charge(client=client, request=_charge_request(request), now=clock.now())
         return money_pb2.CreateChargeResponse(charge=charge_message(charge), created=created)
 
     def CreateCharges(self, request, context):  # noqa: N802

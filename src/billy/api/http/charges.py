@@ -10,7 +10,7 @@ import datetime as dt
 
 from ninja import Field, Query, Router, Schema, Status
 
-from billy.charges import batch
+from billy.charges import batch, coalesce
 from billy.charges import operations as charge_operations
 from billy.charges import queries as charge_queries
 from billy.charges.models import Charge, Refund
@@ -178,16 +178,14 @@ def create_charge(request, workspace: str, service_client_id: str, payload: Char
     ws, client = client_in_scope(request, workspace, service_client_id)
 
     def run():
-        charge, created = charge_operations.post_charge(
-            client=client, request=_charge_request(payload), now=clock.now()
-        )
-        return 201 if created else 200, charge_out(charge)
+        charge, created = coalesce.post_charge(client=client, request=_charge_request(payload), now=clock.now())
+        return 201 if created else 200, charge_data(charge)  # plain data: ChargeOut's fields, not validated again
 
     return keyed_answer(
         request,
         workspace=ws,
         operation="charge",
-        fingerprint={"client": service_client_id, **payload.model_dump()},
+        fingerprint=lambda: {"client": service_client_id, **payload.model_dump()},
         run=run,
     )
 
@@ -291,7 +289,7 @@ def create_charges_batch(request, workspace: str, payload: BatchIn):
         # Built as plain data: validating 1,000 response models would cost more than the charges.
         return 200, {"results": results}
 
-    return keyed_answer(request, workspace=ws, operation="charges_batch", fingerprint=payload.model_dump(), run=run)
+    return keyed_answer(request, workspace=ws, operation="charges_batch", fingerprint=payload.model_dump, run=run)
 
 
 # -- one charge --------------------------------------------------------------------------------

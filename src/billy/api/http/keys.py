@@ -32,13 +32,14 @@ def keyed_answer(
     *,
     workspace: Workspace,
     operation: str,
-    fingerprint: dict[str, Any],
+    fingerprint: dict[str, Any] | Callable[[], dict[str, Any]],
     run: Callable[[], tuple[int, Schema | dict[str, Any] | None]],
 ):
     """The view's answer: `run()` (status and body) once per Idempotency-Key, if one was sent.
 
-    `fingerprint` is the request as the view parsed it (path ids and body): what a repeat with the
-    key must match. A body of None is an answer without one (204)."""
+    `fingerprint` is the request as the view parsed it (path ids and body), or a function that
+    makes it (only called when a key was sent): what a repeat with the key must match. A body of
+    None is an answer without one (204)."""
     key = idempotency_key(request)
     if key is None:
         status, body = run()
@@ -51,8 +52,14 @@ def keyed_answer(
         status, body = run()
         return status, json_data(body.model_dump() if isinstance(body, Schema) else body)
 
+    request_fingerprint = fingerprint() if callable(fingerprint) else fingerprint
     status, body = answer_with_key(
-        workspace_id=workspace.pk, operation=operation, key=key, request=fingerprint, run=answer, now=clock.now()
+        workspace_id=workspace.pk,
+        operation=operation,
+        key=key,
+        request=request_fingerprint,
+        run=answer,
+        now=clock.now(),
     )
     if body is None:
         return HttpResponse(status=status)

@@ -11,6 +11,7 @@ import datetime as dt
 import json
 from typing import Any
 
+import orjson
 from django.http import HttpResponse
 from ninja.renderers import JSONRenderer
 from ninja.responses import NinjaJSONEncoder
@@ -27,17 +28,35 @@ class BillyJSONEncoder(NinjaJSONEncoder):
         return super().default(o)
 
 
+_ENCODER = BillyJSONEncoder()
+_ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_NON_STR_KEYS
+
+
+def _default(o: Any) -> Any:
+    return _ENCODER.default(o)  # timestamps by format_timestamp, the rest as ninja's encoder writes them
+
+
+def render_json_bytes(data: Any) -> bytes:
+    """`data` as JSON in UTF-8: orjson, with the encoder's rules for what JSON has no type for. What
+    orjson refuses (an integer past 64 bits, text that is not UTF-8) goes through `json`, which
+    takes the first and refuses the second as before."""
+    try:
+        return orjson.dumps(data, default=_default, option=_ORJSON_OPTIONS)
+    except orjson.JSONEncodeError:
+        return json.dumps(data, cls=BillyJSONEncoder, ensure_ascii=False).encode()
+
+
 def render_json(data: Any) -> str:
-    return json.dumps(data, cls=BillyJSONEncoder, ensure_ascii=False)
+    return render_json_bytes(data).decode()
 
 
 def json_data(data: Any) -> Any:
     """`data` as plain JSON values (timestamps rendered): what an answer kept in the database holds."""
-    return json.loads(render_json(data))
+    return orjson.loads(render_json_bytes(data))
 
 
 def json_response(data: Any, *, status: int = 200) -> HttpResponse:
-    return HttpResponse(render_json(data).encode(), status=status, content_type=CONTENT_TYPE)
+    return HttpResponse(render_json_bytes(data), status=status, content_type=CONTENT_TYPE)
 
 
 class BillyJsonRenderer(JSONRenderer):
@@ -47,4 +66,4 @@ class BillyJsonRenderer(JSONRenderer):
     charset = "utf-8"
 
     def render(self, request, data: Any, *, response_status: int) -> Any:
-        return render_json(data)
+        return render_json_bytes(data)

@@ -4,6 +4,8 @@
   `limit_request_line` → 414, headers over `limit_request_fields`/`limit_request_field_size` → 431,
   a bad header byte → 400) with its own HTML page; this worker answers the same status in billy's
   JSON error envelope. gunicorn still decides the status and logs the refusal.
+- `BillyWSGIHandler`: Django's WSGI handler, with a leaner middleware chain for the API
+  (`API_MIDDLEWARE`: no sessions, CSRF, logins, messages or static files, which only the admin uses).
 - `read_chunked_body`: Django reads `CONTENT_LENGTH` bytes of a body, so a chunked body (no
   Content-Length) would read as empty. The body is read here, up to one byte over Django's limit
   (so an oversized one is 413, as with a Content-Length), and handed on with its length.
@@ -16,6 +18,7 @@ import json
 import uuid
 
 from django.conf import settings
+from django.core.handlers.wsgi import WSGIHandler
 from gunicorn import util
 from gunicorn.workers.gthread import ThreadWorker
 
@@ -82,3 +85,31 @@ def read_chunked_body(application):
         return application(environ, start_response)
 
     return wrapped
+
+
+API_PREFIX = "/api/"
+
+
+class _ApiHandler(WSGIHandler):
+    """The handler of requests under /api/: its middleware chain is `API_MIDDLEWARE`."""
+
+    def load_middleware(self, is_async: bool = False) -> None:
+        full = settings.MIDDLEWARE
+        settings.MIDDLEWARE = settings.API_MIDDLEWARE  # read by Django's load_middleware, once, at start
+        try:
+            super().load_middleware(is_async)
+        finally:
+            settings.MIDDLEWARE = full
+
+
+class BillyWSGIHandler(WSGIHandler):
+    """Django's WSGI handler; a request under /api/ goes through the API's own middleware chain."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.api = _ApiHandler()
+
+    def get_response(self, request):
+        if request.path_info.startswith(API_PREFIX):
+            return self.api.get_response(request)
+        return super().get_response(request)
