@@ -47,7 +47,7 @@ def test_a_stream_created_anew_gets_the_feed_from_its_start(workspace, broker, t
     broker.delete_stream(target.stream)
     caplog.set_level(logging.WARNING, logger="billy.relay.runner")
     write_events(workspace.pk, 5)
-    wait_for(lambda: relay.turn() == 1.0)  # no stream takes the subject: refused, retried in a second
+    wait_for(lambda: relay.turn() == 1.0)  # no stream takes the subject: retried in a second
     wait_for(lambda: relay.turn() is not None and check_stream(broker=broker, target=target).ok)
 
     assert check_stream(broker=broker, target=target).stream_messages == 35

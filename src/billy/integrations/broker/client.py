@@ -150,7 +150,7 @@ class NatsBroker:
         except BrokerRefused:
             raise
         except nats.js.errors.APIError as e:
-            raise BrokerRefused(f"NATS refused stream {spec.name}: {e.description or e}") from e
+            raise _api_error(self.url, e, f"NATS refused stream {spec.name}") from e
         except Exception as e:
             raise BrokerUnavailable(f"NATS at {self.url}: {_why(e)}") from e
 
@@ -167,9 +167,10 @@ class NatsBroker:
                 )
             acks = await asyncio.wait_for(asyncio.gather(*futures), timeout=self.timeout)
         except nats.js.errors.NoStreamResponseError as e:
-            raise BrokerRefused(f"no stream at NATS takes subject {messages[0].subject}") from e
+            # No answer from a stream: none takes the subject (deleted), or JetStream is starting.
+            raise BrokerUnavailable(f"no stream at NATS answers for subject {messages[0].subject}") from e
         except nats.js.errors.APIError as e:
-            raise BrokerRefused(f"NATS refused a message: {e.description or e}") from e
+            raise _api_error(self.url, e, "NATS refused a message") from e
         except TimeoutError as e:
             raise BrokerUnavailable(f"NATS at {self.url}: no acknowledgement in {self.timeout:g} s") from e
         except Exception as e:
@@ -210,7 +211,7 @@ class NatsBroker:
         except nats.js.errors.NotFoundError as e:
             raise BrokerRefused(f"no stream {name} at NATS") from e
         except nats.js.errors.APIError as e:
-            raise BrokerRefused(f"NATS refused to read stream {name}: {e.description or e}") from e
+            raise _api_error(self.url, e, f"NATS refused to read stream {name}") from e
         except Exception as e:
             raise BrokerUnavailable(f"NATS at {self.url}: {_why(e)}") from e
 
@@ -222,6 +223,14 @@ class NatsBroker:
             return False
         except Exception as e:
             raise BrokerUnavailable(f"NATS at {self.url}: {_why(e)}") from e
+
+
+def _api_error(url: str, e: nats.js.errors.APIError, refused: str) -> BrokerUnavailable | BrokerRefused:
+    """A JetStream API error: the server's own trouble (500, or 503 while JetStream recovers after a
+    restart) passes, so the call is repeated; a 400-class answer is a refusal."""
+    if isinstance(e, nats.js.errors.ServiceUnavailableError | nats.js.errors.ServerError) or (e.code or 0) >= 500:
+        return BrokerUnavailable(f"NATS at {url} cannot answer now: {e.description or _why(e)}")
+    return BrokerRefused(f"{refused}: {e.description or e}")
 
 
 def _state(info: Any, action: str) -> StreamState:

@@ -23,7 +23,8 @@ class BrokerUnavailable(BrokerError):
 
 
 class BrokerRefused(BrokerError):
-    """The broker refused (a stream set up otherwise, a subject no stream takes, a limit reached)."""
+    """The broker refused (a stream set up otherwise, a limit reached): a 400-class answer. The
+    server's own trouble (500, 503 while JetStream recovers) is BrokerUnavailable."""
 
 
 @dataclass(frozen=True)
