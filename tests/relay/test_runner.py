@@ -6,6 +6,9 @@ import dataclasses
 import logging
 import re
 
+from django.db import InterfaceError
+
+from billy.relay import runner
 from billy.relay.checking import check_stream
 from billy.relay.runner import Relay, RelaySettings
 from tests.conftest import wait_for
@@ -52,3 +55,18 @@ def test_a_stream_created_anew_gets_the_feed_from_its_start(workspace, broker, t
 
     assert check_stream(broker=broker, target=target).stream_messages == 35
     assert f"relay: stream {target.stream} was created anew; it gets the feed again from its start" in caplog.text
+
+
+def test_a_database_failure_in_the_lag_line_is_waited_out_like_any_other(workspace, broker, target, monkeypatch):
+    relay = Relay(broker, RelaySettings(target=target, batch=1000, poll_seconds=0.1, lag_log_seconds=0))
+    write_events(workspace.pk, 5)
+
+    def closed(**kwargs):
+        raise InterfaceError("connection already closed")  # not a DatabaseError
+
+    monkeypatch.setattr(runner, "relay_lag", closed)
+    waits = [relay.turn() for _ in range(2)]
+    monkeypatch.undo()
+    wait_for(lambda: relay.turn() is not None and check_stream(broker=broker, target=target).ok)
+
+    assert waits == [1.0, 2.0]

@@ -13,7 +13,9 @@ import threading
 import time
 from dataclasses import dataclass
 
-from django.db import DatabaseError, connection
+# django.db.Error: DatabaseError and InterfaceError (a connection already closed) alike.
+from django.db import Error as DbError
+from django.db import connection
 
 from billy.core import clock
 from billy.integrations.broker import Broker, BrokerError, BrokerRefused
@@ -64,13 +66,13 @@ class Relay:
             published = relay_step(
                 broker=self.broker, target=self.config.target, limit=self.config.batch, now=clock.now()
             )
-        except (BrokerError, DatabaseError) as e:
+            self.published += published
+            self._log_lag()
+        except (BrokerError, DbError) as e:
             return self._failed(e)
         if self.failing_since is not None:
             logger.info("relay: publishing again after %.0f s", time.monotonic() - self.failing_since)
             self.failing_since, self.retry = None, FIRST_RETRY_SECONDS
-        self.published += published
-        self._log_lag()
         return 0 if published else self.config.poll_seconds
 
     def _ensure_stream(self) -> None:
@@ -92,7 +94,7 @@ class Relay:
         self.stream_ready = True
 
     def _failed(self, error: Exception) -> float:
-        what = "the database" if isinstance(error, DatabaseError) else "the broker"
+        what = "the database" if isinstance(error, DbError) else "the broker"
         first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
         logger.warning(
             "relay: %s failed (%s); the same events are published again in %g s, none is skipped",
@@ -100,7 +102,7 @@ class Relay:
             first_line,
             self.retry,
         )
-        if isinstance(error, DatabaseError):
+        if isinstance(error, DbError):
             connection.close()  # the next step opens a new one (the database may have restarted)
         # The stream is checked again before the next publish: it may be gone (a refused publish).
         self.stream_ready = False
