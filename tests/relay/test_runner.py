@@ -6,9 +6,9 @@ import dataclasses
 import logging
 import re
 
-from django.db import InterfaceError
+from django.db import DatabaseError, InterfaceError
 
-from billy.relay import runner
+from billy.relay import publishing, runner
 from billy.relay.checking import check_stream
 from billy.relay.runner import Relay, RelaySettings
 from tests.conftest import wait_for
@@ -70,3 +70,56 @@ def test_a_database_failure_in_the_lag_line_is_waited_out_like_any_other(workspa
     wait_for(lambda: relay.turn() is not None and check_stream(broker=broker, target=target).ok)
 
     assert waits == [1.0, 2.0]
+
+
+def relay_through(relay, broker, target) -> None:
+    wait_for(lambda: relay.turn() is not None and check_stream(broker=broker, target=target).ok)
+
+
+def test_a_stream_made_anew_before_the_cursors_were_forgotten_still_gets_the_whole_feed(workspace, broker, target):
+    settings = RelaySettings(target=target, batch=1000, poll_seconds=0.1, lag_log_seconds=3600)
+    write_events(workspace.pk, 30)
+    relay_through(Relay(broker, settings), broker, target)
+
+    # A relay that made the stream anew and was killed (or lost its database) before it forgot its
+    # cursors: the one started next finds the stream there.
+    broker.delete_stream(target.stream)
+    broker.ensure_stream(target.spec)
+    write_events(workspace.pk, 5)
+    relay_through(Relay(broker, settings), broker, target)
+
+    assert check_stream(broker=broker, target=target).stream_messages == 35
+
+
+def test_cursors_are_forgotten_with_the_new_stream_stored_or_not_at_all(workspace, broker, target, monkeypatch):
+    settings = RelaySettings(target=target, batch=1000, poll_seconds=0.1, lag_log_seconds=3600, stream_check_seconds=0)
+    relay = Relay(broker, settings)
+    write_events(workspace.pk, 30)
+    relay_through(relay, broker, target)
+    broker.delete_stream(target.stream)
+    forget = publishing.forget_cursors
+
+    def failing(**kwargs):
+        forget(**kwargs)
+        raise DatabaseError("the server closed the connection unexpectedly")
+
+    monkeypatch.setattr(publishing, "forget_cursors", failing)
+    wait_for(lambda: relay.turn() == 1.0)  # the stream is made, the database fails
+    monkeypatch.undo()
+    relay_through(relay, broker, target)
+
+    assert check_stream(broker=broker, target=target).stream_messages == 30
+
+
+def test_a_stream_someone_deletes_and_makes_again_while_the_relay_runs_gets_the_whole_feed(workspace, broker, target):
+    settings = RelaySettings(target=target, batch=1000, poll_seconds=0.1, lag_log_seconds=3600, stream_check_seconds=0)
+    relay = Relay(broker, settings)
+    write_events(workspace.pk, 30)
+    relay_through(relay, broker, target)
+
+    broker.delete_stream(target.stream)
+    broker.ensure_stream(target.spec)
+    write_events(workspace.pk, 5)
+    relay_through(relay, broker, target)
+
+    assert check_stream(broker=broker, target=target).stream_messages == 35

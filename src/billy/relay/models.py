@@ -20,3 +20,19 @@ class RelayCursor(models.Model):
 
     def __str__(self) -> str:
         return f"{self.stream} / workspace #{self.workspace_id}"
+
+
+class RelayStream(models.Model):
+    """The stream the relay's cursors for it were moved against, by the broker's identity of it (its
+    creation time). A stream with another identity (deleted and made again) holds none of what the
+    cursors passed: they are deleted, and this row changed, in one transaction before any publish."""
+
+    stream = models.CharField(max_length=64, unique=True)
+    identity = models.CharField(max_length=100, null=True)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "relay_stream"
+
+    def __str__(self) -> str:
+        return f"{self.stream} ({self.identity})"

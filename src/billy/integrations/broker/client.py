@@ -235,7 +235,11 @@ def _api_error(url: str, e: nats.js.errors.APIError, refused: str) -> BrokerUnav
 
 def _state(info: Any, action: str) -> StreamState:
     return StreamState(
-        name=info.config.name, messages=info.state.messages, last_sequence=info.state.last_seq, action=action
+        name=info.config.name,
+        messages=info.state.messages,
+        last_sequence=info.state.last_seq,
+        action=action,
+        identity=info.created.isoformat() if info.created else "",
     )
 
 

@@ -44,6 +44,9 @@ class StreamState:
     last_sequence: int
     # What ensure_stream did: "created", "updated" (the duplicate window changed) or "checked".
     action: str
+    # What tells this stream from another of the same name made before or after it (the broker's
+    # creation time of it): a stream deleted and made again has another.
+    identity: str = ""
 
 
 @dataclass(frozen=True)
