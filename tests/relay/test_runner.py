@@ -6,7 +6,7 @@ import dataclasses
 import logging
 import re
 
-from django.db import DatabaseError, InterfaceError
+from django.db import DatabaseError, InterfaceError, connection
 
 from billy.relay import publishing, runner
 from billy.relay.checking import check_stream
@@ -123,3 +123,27 @@ def test_a_stream_someone_deletes_and_makes_again_while_the_relay_runs_gets_the_
     relay_through(relay, broker, target)
 
     assert check_stream(broker=broker, target=target).stream_messages == 35
+
+
+def test_an_event_bigger_than_nats_takes_stops_the_relay_loudly_and_is_never_skipped(workspace, broker, target, caplog):
+    relay = Relay(broker, RelaySettings(target=target, batch=10, poll_seconds=0.1, lag_log_seconds=3600))
+    write_events(workspace.pk, 20)
+    relay_through(relay, broker, target)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO event (workspace_id, type, version, data, created_at)"
+            " VALUES (%s, 'test.event', 1, jsonb_build_object('blob', repeat('x', 2000000)), now()) RETURNING id",
+            [workspace.pk],
+        )
+        big = cursor.fetchone()[0]
+    write_events(workspace.pk, 3)
+    caplog.set_level(logging.INFO, logger="billy.relay.runner")
+
+    wait_for(lambda: relay.turn() == 1.0)
+    waits = [relay.turn() for _ in range(2)]
+
+    assert waits == [2.0, 4.0]  # longer each time: no spinning
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert errors[-1].startswith(f"relay: event {big} cannot be published (message_too_big: ")
+    assert str(big) not in {m.message_id for m in broker.read_stream(target.stream)}
+    assert len(broker.read_stream(target.stream)) == 20

@@ -18,7 +18,7 @@ from django.db import Error as DbError
 from django.db import connection
 
 from billy.core import clock
-from billy.integrations.broker import Broker, BrokerError, BrokerRefused
+from billy.integrations.broker import Broker, BrokerError, BrokerRefused, MessageTooBig
 
 from .publishing import RelayTarget, adopt_stream, relay_step
 from .queries import relay_lag
@@ -102,14 +102,26 @@ class Relay:
         self.stream_ready, self.stream_checked = True, time.monotonic()
 
     def _failed(self, error: Exception) -> float:
-        what = "the database" if isinstance(error, DbError) else "the broker"
-        first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        logger.warning(
-            "relay: %s failed (%s); the same events are published again in %g s, none is skipped",
-            what,
-            first_line,
-            self.retry,
-        )
+        if isinstance(error, MessageTooBig):
+            # Never skipped: the relay stops here, says why each time, until the limit is raised.
+            logger.error(
+                "relay: event %s cannot be published (message_too_big: %d bytes, NATS takes at most %d); "
+                "raise max_payload in the NATS server's configuration: nothing after it is published until "
+                "then, tried again in %g s",
+                error.message_id,
+                error.size,
+                error.limit,
+                self.retry,
+            )
+        else:
+            what = "the database" if isinstance(error, DbError) else "the broker"
+            first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            logger.warning(
+                "relay: %s failed (%s); the same events are published again in %g s, none is skipped",
+                what,
+                first_line,
+                self.retry,
+            )
         if isinstance(error, DbError):
             connection.close()  # the next step opens a new one (the database may have restarted)
         # The stream is checked again before the next publish: it may be gone (a refused publish).

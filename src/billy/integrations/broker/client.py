@@ -19,7 +19,7 @@ import nats.js.errors
 from nats.aio.client import Client as NatsClient
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
 
-from .port import BrokerMessage, BrokerRefused, BrokerUnavailable, StoredMessage, StreamSpec, StreamState
+from .port import BrokerMessage, BrokerRefused, BrokerUnavailable, MessageTooBig, StoredMessage, StreamSpec, StreamState
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -156,6 +156,11 @@ class NatsBroker:
 
     async def _publish(self, messages: Sequence[BrokerMessage]) -> int:
         js = await self._connected()
+        # The server closes a connection that sends more than its max_payload (headers included):
+        # such a message is refused here, before anything of the batch is sent.
+        for m in messages:
+            if (size := _size(m)) > self._nc.max_payload:
+                raise MessageTooBig(message_id=m.message_id, size=size, limit=self._nc.max_payload)
         futures: list[asyncio.Future] = []
         try:
             # One connection sends in order and the server stores in the order received, so the
@@ -223,6 +228,12 @@ class NatsBroker:
             return False
         except Exception as e:
             raise BrokerUnavailable(f"NATS at {self.url}: {_why(e)}") from e
+
+
+def _size(m: BrokerMessage) -> int:
+    """The message's bytes as NATS counts them against max_payload: body and header block."""
+    headers = {"Nats-Msg-Id": m.message_id, **m.headers}
+    return len(m.body) + len(b"NATS/1.0\r\n\r\n") + sum(len(f"{k}: {v}\r\n".encode()) for k, v in headers.items())
 
 
 def _api_error(url: str, e: nats.js.errors.APIError, refused: str) -> BrokerUnavailable | BrokerRefused:

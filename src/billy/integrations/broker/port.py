@@ -27,6 +27,15 @@ class BrokerRefused(BrokerError):
     server's own trouble (500, 503 while JetStream recovers) is BrokerUnavailable."""
 
 
+class MessageTooBig(BrokerRefused):
+    """A message is bigger than the broker takes (NATS's max_payload): no publish of it will succeed
+    until the broker's limit is raised. Nothing of its batch was published."""
+
+    def __init__(self, *, message_id: str, size: int, limit: int) -> None:
+        self.message_id, self.size, self.limit = message_id, size, limit
+        super().__init__(f"message {message_id} is {size} bytes, the broker takes at most {limit} (max_payload)")
+
+
 @dataclass(frozen=True)
 class StreamSpec:
     """The stream the messages go to: its name, the subjects it takes, and how long it remembers a
