@@ -36,5 +36,6 @@ def test_the_page_shows_each_cursor_with_what_it_has_left_to_publish(admin, work
     assert '<td class="field-behind">7</td>' in page
     assert "written " in page and " s ago" in page
     assert '<td class="field-published_count">40</td>' in page
+    assert "Events acknowledged" in page  # repeats included: not "published to the stream"
     assert later.count("none: up to date") == 2
     assert len(more) == len(queries)

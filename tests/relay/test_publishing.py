@@ -63,6 +63,7 @@ def test_a_batch_published_again_after_a_crash_is_dropped_by_the_stream(workspac
 
     check = check_stream(broker=broker, target=target)
     assert (check.feed_events, check.stream_messages, check.ok) == (120, 120, True)
+    # Acknowledged, repeats included: 120 events, 100 of them acknowledged before the crash too.
     assert RelayCursor.objects.get(stream=target.stream).published_count == 120
 
 

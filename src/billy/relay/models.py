@@ -11,7 +11,13 @@ class RelayCursor(models.Model):
     workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="+")
     after_xid = models.BigIntegerField(default=0)
     after_event_id = models.BigIntegerField(default=0)
-    published_count = models.BigIntegerField(default=0, help_text="Events published to the stream so far.")
+    # Repeats included: a batch published again after a crash counts again, though the stream drops
+    # its messages (their ids it holds), so this may exceed the events in the stream.
+    published_count = models.BigIntegerField(
+        "events acknowledged",
+        default=0,
+        help_text="Events the broker acknowledged so far, repeats it dropped by message id included.",
+    )
     updated_at = models.DateTimeField()
 
     class Meta:
