@@ -10,6 +10,7 @@ import pytest
 from django.db import connection
 
 from billy.integrations.broker import Broker, get_broker
+from billy.relay.checking import check_stream
 from billy.relay.publishing import RelayTarget
 
 NATS_URL = os.environ.get("BILLY_TEST_NATS_URL", "nats://127.0.0.1:4222")
@@ -58,3 +59,11 @@ def write_events(workspace_id: int, count: int, *, per_transaction: int = 500) -
                 [workspace_id, done, n],
             )
         done += n
+
+
+def holds_whole_feed(broker: Broker, target: RelayTarget, events: int) -> bool:
+    """The stream holds the feed exactly, and the feed has `events` events. The count matters: any
+    transaction anywhere in the cluster holds the feed's horizon back (it is the oldest of them), so
+    an event just written may be missing from both feed and stream for a moment."""
+    check = check_stream(broker=broker, target=target)
+    return check.ok and check.feed_events == events

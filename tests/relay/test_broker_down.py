@@ -8,11 +8,11 @@ import logging
 import pytest
 
 from billy.integrations.broker import get_broker
-from billy.relay.checking import check_stream
 from billy.relay.models import RelayCursor
+from billy.relay.publishing import positions_with_work
 from billy.relay.runner import Relay, RelaySettings
 from tests.conftest import wait_for
-from tests.relay.conftest import write_events
+from tests.relay.conftest import NATS_URL, holds_whole_feed, write_events
 from tests.relay.proxy import TcpProxy
 
 
@@ -22,9 +22,9 @@ def published(target) -> int:
 
 @pytest.fixture
 def proxy():
-    made = TcpProxy(("127.0.0.1", 4222))
+    made = TcpProxy(NATS_URL)
     yield made
-    made.down()
+    made.close()
 
 
 def test_the_relay_waits_out_a_broker_that_is_down_and_skips_nothing(workspace, broker, target, proxy, caplog):
@@ -35,10 +35,11 @@ def test_the_relay_waits_out_a_broker_that_is_down_and_skips_nothing(workspace, 
 
     proxy.down()
     write_events(workspace.pk, 80)
+    wait_for(lambda: positions_with_work(stream=target.stream))  # work to publish, so each turn tries
     waits = [relay.turn() for _ in range(4)]
     during = published(target)
     proxy.up()
-    wait_for(lambda: relay.turn() == 0.1 and check_stream(broker=broker, target=target).ok, timeout=120)
+    wait_for(lambda: relay.turn() == 0.1 and holds_whole_feed(broker, target, 200), timeout=120)
     relay.broker.close()
 
     assert waits == [1.0, 2.0, 4.0, 8.0]

@@ -23,7 +23,7 @@ def readme_reader():
 def test_the_readme_reader_reads_every_event_once_in_order_and_resumes(workspace, broker, target):
     read_events = readme_reader()
     write_events(workspace.pk, 150)
-    relay_until_done(broker, target)
+    relay_until_done(broker, target, 150)
     seen: list[tuple[str, str, int]] = []
 
     def handle(event_id, subject, event):
@@ -48,7 +48,7 @@ def test_the_readme_reader_reads_every_event_once_in_order_and_resumes(workspace
     read_until(150)
     first = list(seen)
     write_events(workspace.pk, 20)
-    relay_until_done(broker, target)
+    relay_until_done(broker, target, 170)
     read_until(170)
 
     assert [n for _, _, n in first] == list(range(1, 151))

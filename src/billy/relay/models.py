@@ -11,7 +11,13 @@ class RelayCursor(models.Model):
     workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="+")
     after_xid = models.BigIntegerField(default=0)
     after_event_id = models.BigIntegerField(default=0)
-    published_count = models.BigIntegerField(default=0, help_text="Events published to the stream so far.")
+    # Repeats included: a batch published again after a crash counts again, though the stream drops
+    # its messages (their ids it holds), so this may exceed the events in the stream.
+    published_count = models.BigIntegerField(
+        "events acknowledged",
+        default=0,
+        help_text="Events the broker acknowledged so far, repeats it dropped by message id included.",
+    )
     updated_at = models.DateTimeField()
 
     class Meta:
@@ -20,3 +26,19 @@ class RelayCursor(models.Model):
 
     def __str__(self) -> str:
         return f"{self.stream} / workspace #{self.workspace_id}"
+
+
+class RelayStream(models.Model):
+    """The stream the relay's cursors for it were moved against, by the broker's identity of it (its
+    creation time). A stream with another identity (deleted and made again) holds none of what the
+    cursors passed: they are deleted, and this row changed, in one transaction before any publish."""
+
+    stream = models.CharField(max_length=64, unique=True)
+    identity = models.CharField(max_length=100, null=True)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "relay_stream"
+
+    def __str__(self) -> str:
+        return f"{self.stream} ({self.identity})"

@@ -12,13 +12,13 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
-from django.db import connection
+from django.db import connection, transaction
 
 from billy.core.pagination import decode_cursor, encode_cursor
 from billy.events.queries import FeedEvent, read_feed, visible
 from billy.integrations.broker import Broker, BrokerMessage, StreamSpec
 
-from .models import RelayCursor
+from .models import RelayCursor, RelayStream
 
 # Pages one step publishes of a workspace at most, before the next workspace has its turn.
 PAGES_PER_TURN = 10
@@ -132,9 +132,31 @@ def advance_cursor(*, stream: str, workspace_id: int, cursor: str, published: in
         )
 
 
+def adopt_stream(*, stream: str, identity: str, now: dt.datetime) -> int:
+    """Make sure the cursors for `stream` were moved against the stream the broker has now (by its
+    identity): if not (it was deleted and made again, or none is stored yet), forget them, so the
+    stream gets the feed from its beginning, and store the identity, both in one transaction; how
+    many cursors were forgotten. A second relay doing the same waits for the first, then finds
+    the identity stored."""
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO relay_stream (stream, identity, updated_at) VALUES (%s, NULL, %s)"
+                " ON CONFLICT (stream) DO NOTHING",
+                [stream, now],
+            )
+        row = RelayStream.objects.select_for_update().get(stream=stream)
+        if row.identity == identity:
+            return 0
+        forgotten = forget_cursors(stream=stream)
+        row.identity, row.updated_at = identity, now
+        row.save(update_fields=["identity", "updated_at"])
+        return forgotten
+
+
 def forget_cursors(*, stream: str) -> int:
-    """Start `stream` from the feed's beginning (it was created anew, so it holds none of the events
-    its cursors had passed); how many cursors there were."""
+    """Start `stream` from the feed's beginning (it holds none of the events its cursors had
+    passed); how many cursors there were."""
     return RelayCursor.objects.filter(stream=stream).delete()[0]
 
 

@@ -13,12 +13,14 @@ import threading
 import time
 from dataclasses import dataclass
 
-from django.db import DatabaseError, connection
+# django.db.Error: DatabaseError and InterfaceError (a connection already closed) alike.
+from django.db import Error as DbError
+from django.db import connection
 
 from billy.core import clock
-from billy.integrations.broker import Broker, BrokerError, BrokerRefused
+from billy.integrations.broker import Broker, BrokerError, BrokerRefused, MessageTooBig
 
-from .publishing import RelayTarget, forget_cursors, relay_step
+from .publishing import RelayTarget, adopt_stream, relay_step
 from .queries import relay_lag
 
 logger = logging.getLogger(__name__)
@@ -36,6 +38,9 @@ class RelaySettings:
     batch: int
     poll_seconds: float
     lag_log_seconds: float
+    # How often a relay that publishes without failing checks the stream again all the same (someone
+    # may have deleted it and made it again: its cursors must then be forgotten).
+    stream_check_seconds: float = 60.0
 
 
 def run_relay(*, broker: Broker, config: RelaySettings, stop: threading.Event) -> None:
@@ -51,6 +56,7 @@ class Relay:
     def __init__(self, broker: Broker, config: RelaySettings) -> None:
         self.broker, self.config = broker, config
         self.stream_ready = False
+        self.stream_checked = 0.0
         self.failing_since: float | None = None
         self.retry = FIRST_RETRY_SECONDS
         self.published = 0
@@ -59,18 +65,18 @@ class Relay:
     def turn(self) -> float:
         """One step; how long to wait before the next one."""
         try:
-            if not self.stream_ready:
+            if not self.stream_ready or time.monotonic() - self.stream_checked >= self.config.stream_check_seconds:
                 self._ensure_stream()
             published = relay_step(
                 broker=self.broker, target=self.config.target, limit=self.config.batch, now=clock.now()
             )
-        except (BrokerError, DatabaseError) as e:
+            self.published += published
+            self._log_lag()
+        except (BrokerError, DbError) as e:
             return self._failed(e)
         if self.failing_since is not None:
             logger.info("relay: publishing again after %.0f s", time.monotonic() - self.failing_since)
             self.failing_since, self.retry = None, FIRST_RETRY_SECONDS
-        self.published += published
-        self._log_lag()
         return 0 if published else self.config.poll_seconds
 
     def _ensure_stream(self) -> None:
@@ -79,31 +85,48 @@ class Relay:
             state = self.broker.ensure_stream(target.spec)
         except BrokerRefused as e:
             raise StreamRefused(str(e)) from e
-        logger.info(
-            "relay: stream %s %s (subjects %s.>, duplicate window %g s, %d messages)",
-            state.name,
-            state.action,
-            target.subject_prefix,
-            target.duplicate_window_seconds,
-            state.messages,
-        )
-        if state.action == "created" and forget_cursors(stream=target.stream):
+        if not self.stream_ready:
+            logger.info(
+                "relay: stream %s %s (subjects %s.>, duplicate window %g s, %d messages)",
+                state.name,
+                state.action,
+                target.subject_prefix,
+                target.duplicate_window_seconds,
+                state.messages,
+            )
+        # Before any publish: a stream other than the one the cursors were moved against (made
+        # anew, here or by someone else, even if this relay died before it could say so) gets the
+        # feed from its start.
+        if adopt_stream(stream=target.stream, identity=state.identity, now=clock.now()):
             logger.warning("relay: stream %s was created anew; it gets the feed again from its start", state.name)
-        self.stream_ready = True
+        self.stream_ready, self.stream_checked = True, time.monotonic()
 
     def _failed(self, error: Exception) -> float:
-        what = "the database" if isinstance(error, DatabaseError) else "the broker"
-        first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        logger.warning(
-            "relay: %s failed (%s); the same events are published again in %g s, none is skipped",
-            what,
-            first_line,
-            self.retry,
-        )
-        if isinstance(error, DatabaseError):
+        if isinstance(error, MessageTooBig):
+            # Never skipped: the relay stops here, says why each time, until the limit is raised.
+            logger.error(
+                "relay: event %s cannot be published (message_too_big: %d bytes, NATS takes at most %d); "
+                "raise max_payload in the NATS server's configuration: nothing after it is published until "
+                "then, tried again in %g s",
+                error.message_id,
+                error.size,
+                error.limit,
+                self.retry,
+            )
+        else:
+            what = "the database" if isinstance(error, DbError) else "the broker"
+            first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            logger.warning(
+                "relay: %s failed (%s); the same events are published again in %g s, none is skipped",
+                what,
+                first_line,
+                self.retry,
+            )
+        if isinstance(error, DbError):
             connection.close()  # the next step opens a new one (the database may have restarted)
         # The stream is checked again before the next publish: it may be gone (a refused publish).
         self.stream_ready = False
+        self.stream_checked = 0.0
         if self.failing_since is None:
             self.failing_since = time.monotonic()
         wait, self.retry = self.retry, min(self.retry * 2, MAX_RETRY_SECONDS)

@@ -19,7 +19,7 @@ import nats.js.errors
 from nats.aio.client import Client as NatsClient
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
 
-from .port import BrokerMessage, BrokerRefused, BrokerUnavailable, StoredMessage, StreamSpec, StreamState
+from .port import BrokerMessage, BrokerRefused, BrokerUnavailable, MessageTooBig, StoredMessage, StreamSpec, StreamState
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -150,12 +150,17 @@ class NatsBroker:
         except BrokerRefused:
             raise
         except nats.js.errors.APIError as e:
-            raise BrokerRefused(f"NATS refused stream {spec.name}: {e.description or e}") from e
+            raise _api_error(self.url, e, f"NATS refused stream {spec.name}") from e
         except Exception as e:
             raise BrokerUnavailable(f"NATS at {self.url}: {_why(e)}") from e
 
     async def _publish(self, messages: Sequence[BrokerMessage]) -> int:
         js = await self._connected()
+        # The server closes a connection that sends more than its max_payload (headers included):
+        # such a message is refused here, before anything of the batch is sent.
+        for m in messages:
+            if (size := _size(m)) > self._nc.max_payload:
+                raise MessageTooBig(message_id=m.message_id, size=size, limit=self._nc.max_payload)
         futures: list[asyncio.Future] = []
         try:
             # One connection sends in order and the server stores in the order received, so the
@@ -167,9 +172,10 @@ class NatsBroker:
                 )
             acks = await asyncio.wait_for(asyncio.gather(*futures), timeout=self.timeout)
         except nats.js.errors.NoStreamResponseError as e:
-            raise BrokerRefused(f"no stream at NATS takes subject {messages[0].subject}") from e
+            # No answer from a stream: none takes the subject (deleted), or JetStream is starting.
+            raise BrokerUnavailable(f"no stream at NATS answers for subject {messages[0].subject}") from e
         except nats.js.errors.APIError as e:
-            raise BrokerRefused(f"NATS refused a message: {e.description or e}") from e
+            raise _api_error(self.url, e, "NATS refused a message") from e
         except TimeoutError as e:
             raise BrokerUnavailable(f"NATS at {self.url}: no acknowledgement in {self.timeout:g} s") from e
         except Exception as e:
@@ -210,7 +216,7 @@ class NatsBroker:
         except nats.js.errors.NotFoundError as e:
             raise BrokerRefused(f"no stream {name} at NATS") from e
         except nats.js.errors.APIError as e:
-            raise BrokerRefused(f"NATS refused to read stream {name}: {e.description or e}") from e
+            raise _api_error(self.url, e, f"NATS refused to read stream {name}") from e
         except Exception as e:
             raise BrokerUnavailable(f"NATS at {self.url}: {_why(e)}") from e
 
@@ -224,9 +230,27 @@ class NatsBroker:
             raise BrokerUnavailable(f"NATS at {self.url}: {_why(e)}") from e
 
 
+def _size(m: BrokerMessage) -> int:
+    """The message's bytes as NATS counts them against max_payload: body and header block."""
+    headers = {"Nats-Msg-Id": m.message_id, **m.headers}
+    return len(m.body) + len(b"NATS/1.0\r\n\r\n") + sum(len(f"{k}: {v}\r\n".encode()) for k, v in headers.items())
+
+
+def _api_error(url: str, e: nats.js.errors.APIError, refused: str) -> BrokerUnavailable | BrokerRefused:
+    """A JetStream API error: the server's own trouble (500, or 503 while JetStream recovers after a
+    restart) passes, so the call is repeated; a 400-class answer is a refusal."""
+    if isinstance(e, nats.js.errors.ServiceUnavailableError | nats.js.errors.ServerError) or (e.code or 0) >= 500:
+        return BrokerUnavailable(f"NATS at {url} cannot answer now: {e.description or _why(e)}")
+    return BrokerRefused(f"{refused}: {e.description or e}")
+
+
 def _state(info: Any, action: str) -> StreamState:
     return StreamState(
-        name=info.config.name, messages=info.state.messages, last_sequence=info.state.last_seq, action=action
+        name=info.config.name,
+        messages=info.state.messages,
+        last_sequence=info.state.last_seq,
+        action=action,
+        identity=info.created.isoformat() if info.created else "",
     )
 
 

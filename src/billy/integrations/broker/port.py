@@ -23,7 +23,17 @@ class BrokerUnavailable(BrokerError):
 
 
 class BrokerRefused(BrokerError):
-    """The broker refused (a stream set up otherwise, a subject no stream takes, a limit reached)."""
+    """The broker refused (a stream set up otherwise, a limit reached): a 400-class answer. The
+    server's own trouble (500, 503 while JetStream recovers) is BrokerUnavailable."""
+
+
+class MessageTooBig(BrokerRefused):
+    """A message is bigger than the broker takes (NATS's max_payload): no publish of it will succeed
+    until the broker's limit is raised. Nothing of its batch was published."""
+
+    def __init__(self, *, message_id: str, size: int, limit: int) -> None:
+        self.message_id, self.size, self.limit = message_id, size, limit
+        super().__init__(f"message {message_id} is {size} bytes, the broker takes at most {limit} (max_payload)")
 
 
 @dataclass(frozen=True)
@@ -43,6 +53,9 @@ class StreamState:
     last_sequence: int
     # What ensure_stream did: "created", "updated" (the duplicate window changed) or "checked".
     action: str
+    # What tells this stream from another of the same name made before or after it (the broker's
+    # creation time of it): a stream deleted and made again has another.
+    identity: str = ""
 
 
 @dataclass(frozen=True)
