@@ -231,8 +231,9 @@ def write_group(group: list[PreparedCharge]) -> list[tuple[tuple[Charge, bool] |
     created) or its own error. Four round trips whatever the group's size: BEGIN, the wallet locked
     (with the ledger transaction ids drawn), one statement for every row, COMMIT.
 
-    Repeats of an earlier charge of the group and charge_ids already taken (the insert skips them)
-    are answered one by one after the transaction, as the single statement answers them. When a
+    Repeats of an earlier charge of the group and charge_ids already taken (the insert skips them,
+    or the money refused them) are answered one by one after the transaction, as the single
+    statement answers them. When a
     taken charge_id had been counted against the money while another charge was refused for the
     lack of it, the group is rolled back and every charge is written one by one: the refusal may
     not have been right. A database error fails the whole group, with nothing written."""
@@ -263,6 +264,13 @@ def write_group(group: list[PreparedCharge]) -> list[tuple[tuple[Charge, bool] |
                     answers[p.index] = ((charge, True), None)
     except _DecideAgain:
         answers = [None] * len(group)
+    # A charge refused for the money whose charge_id is taken is a repeat (or a conflict), as the
+    # single statement answers it.
+    refused = {group[i].request.charge_id: i for i, a in enumerate(answers) if a is not None and a[0] is None}
+    if refused:
+        taken = Charge.objects.filter(workspace_id=workspace.pk, charge_id__in=list(refused))
+        for charge_id in taken.values_list("charge_id", flat=True):
+            answers[refused[charge_id]] = None
     for index, answer in enumerate(answers):
         if answer is None:
             try:
