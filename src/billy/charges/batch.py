@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 import orjson
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 
 from billy.clients.models import Client
 from billy.clients.queries import ClientNotFound
@@ -225,7 +225,10 @@ class _DecideAgain(Exception):
     """A charge of a group found its charge_id taken after the money was decided: decide one by one."""
 
 
-def write_group(group: list[PreparedCharge]) -> list[tuple[tuple[Charge, bool] | None, BillyError | None]]:
+Answer = tuple[tuple[Charge, bool] | None, BillyError | DatabaseError | None]
+
+
+def write_group(group: list[PreparedCharge]) -> list[Answer]:
     """Charges of one wallet (its currency its workspace's) written in one transaction, each decided
     in order against the money left; per charge, what `write_prepared_charge` would answer: (charge,
     created) or its own error. Four round trips whatever the group's size: BEGIN, the wallet locked
@@ -236,10 +239,11 @@ def write_group(group: list[PreparedCharge]) -> list[tuple[tuple[Charge, bool] |
     statement answers them. When a
     taken charge_id had been counted against the money while another charge was refused for the
     lack of it, the group is rolled back and every charge is written one by one: the refusal may
-    not have been right. A database error fails the whole group, with nothing written."""
+    not have been right. A database error in the transaction fails the whole group, with nothing
+    written; one in a charge written after it fails that charge alone."""
     workspace = group[0].client.workspace
     now = max(p.now for p in group)  # the group is written now: its charges say so
-    answers: list[tuple[tuple[Charge, bool] | None, BillyError | None] | None] = [None] * len(group)
+    answers: list[Answer | None] = [None] * len(group)
     members, seen = [], set()
     for i, p in enumerate(group):
         if p.request.charge_id not in seen:
@@ -275,7 +279,7 @@ def write_group(group: list[PreparedCharge]) -> list[tuple[tuple[Charge, bool] |
         if answer is None:
             try:
                 answers[index] = (write_prepared_charge(group[index]), None)
-            except BillyError as e:
+            except (BillyError, DatabaseError) as e:  # its own error: the charges answered before it stand
                 answers[index] = (None, e)
     return answers  # type: ignore[return-value]
 
