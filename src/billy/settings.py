@@ -129,8 +129,8 @@ DATABASES = {
         os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/billy"),
         # Persistent connections: a new PostgreSQL connection per request costs more than a charge.
         conn_max_age=int(os.environ.get("BILLY_DB_CONN_MAX_AGE", "60")),
-        # ...checked (`SELECT 1`) before a request reuses one: one a database restart closed is
-        # replaced, instead of failing the request it is next given to.
+        # ...checked before a request reuses one (billy.core.postgresql: its socket, not `SELECT 1`):
+        # one a database restart closed is replaced, instead of failing the request it is next given to.
         conn_health_checks=_env_bool("BILLY_DB_HEALTH_CHECKS", True),
     )
 }

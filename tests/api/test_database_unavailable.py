@@ -1,6 +1,7 @@
 """A database that does not answer is `503` + Retry-After over HTTP and UNAVAILABLE over gRPC, never a 500;
 only connection-level failures count; and a connection the database dropped does not fail the next request."""
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import grpc
@@ -95,9 +96,20 @@ def test_connections_the_database_dropped_do_not_fail_the_next_requests(live_bil
     assert set(ask_many()) == {404}
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            "SELECT pid FROM pg_stat_activity"
             " WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
         )
-        assert cursor.rowcount > 0
+        terminated = [pid for (pid,) in cursor.fetchall()]
+        assert terminated
+        cursor.execute("SELECT pg_terminate_backend(pid) FROM unnest(%s::int[]) AS pid", [terminated])
+        # A terminated backend says goodbye on its socket before it leaves pg_stat_activity; until
+        # then its connection looks alive to anyone (to `SELECT 1` as well).
+        deadline = time.monotonic() + 60
+        while True:
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)", [terminated])
+            if cursor.fetchone()[0] == 0:
+                break
+            assert time.monotonic() < deadline, "the terminated backends did not end"
+            time.sleep(0.01)
 
     assert set(ask_many()) == {404}

@@ -161,3 +161,43 @@ def test_a_group_that_fails_writes_nothing_and_fails_every_charge_in_it(client_a
     assert Event.objects.filter(type="charge.completed").count() == 1
     assert coalesce._lines == {}  # the line was handed on and closed: the next charge is written
     assert coalesce.post_charge(client=client_a, request=_charge("after"), now=NOW)[1] is True
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_repeat_refused_for_money_in_a_group_is_answered_as_a_repeat(client_a):
+    fund(client_a, 1_00)
+    stored = coalesce.post_charge(client=client_a, request=_charge("stored"), now=NOW)[0]  # nothing left
+    requests = [
+        _charge("first"),  # written alone: refused
+        _charge("stored"),  # a repeat of a stored charge, the wallet empty: the stored charge, as alone
+        _charge("stored", product="other"),  # its id with another body: a conflict, as alone
+        _charge("none"),  # refused
+    ]
+    answers = _run_held_up(client_a, requests, when_queued=lambda: None)
+
+    assert isinstance(answers[0][1], InsufficientFunds)
+    assert answers[1][1] is None and answers[1][0][1] is False and answers[1][0][0].pk == stored.pk
+    assert isinstance(answers[2][1], IdempotencyConflict)
+    assert isinstance(answers[3][1], InsufficientFunds)
+    assert list(Charge.objects.values_list("charge_id", flat=True)) == ["stored"]
+    assert Account.objects.get(client=client_a).balance == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failure_after_the_group_committed_fails_only_the_charges_answered_after_it(client_a, monkeypatch):
+    fund(client_a, 10_00)
+    coalesce.post_charge(client=client_a, request=_charge("stored"), now=NOW)
+
+    def lost(prepared):
+        raise OperationalError("the connection was lost")
+
+    requests = [_charge("first"), _charge("a"), _charge("stored"), _charge("b")]
+    answers = _run_held_up(
+        client_a, requests, when_queued=lambda: monkeypatch.setattr(batch, "write_prepared_charge", lost)
+    )
+
+    assert answers[0][0][1] is True
+    assert answers[1][1] is None and answers[1][0][1] is True  # committed with the group: answered 201
+    assert isinstance(answers[2][1], OperationalError)  # the repeat, answered after the group, failed
+    assert answers[3][1] is None and answers[3][0][1] is True
+    assert set(Charge.objects.values_list("charge_id", flat=True)) == {"stored", "first", "a", "b"}

@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 import orjson
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 
 from billy.clients.models import Client
 from billy.clients.queries import ClientNotFound
@@ -225,20 +225,25 @@ class _DecideAgain(Exception):
     """A charge of a group found its charge_id taken after the money was decided: decide one by one."""
 
 
-def write_group(group: list[PreparedCharge]) -> list[tuple[tuple[Charge, bool] | None, BillyError | None]]:
+Answer = tuple[tuple[Charge, bool] | None, BillyError | DatabaseError | None]
+
+
+def write_group(group: list[PreparedCharge]) -> list[Answer]:
     """Charges of one wallet (its currency its workspace's) written in one transaction, each decided
     in order against the money left; per charge, what `write_prepared_charge` would answer: (charge,
     created) or its own error. Four round trips whatever the group's size: BEGIN, the wallet locked
     (with the ledger transaction ids drawn), one statement for every row, COMMIT.
 
-    Repeats of an earlier charge of the group and charge_ids already taken (the insert skips them)
-    are answered one by one after the transaction, as the single statement answers them. When a
+    Repeats of an earlier charge of the group and charge_ids already taken (the insert skips them,
+    or the money refused them) are answered one by one after the transaction, as the single
+    statement answers them. When a
     taken charge_id had been counted against the money while another charge was refused for the
     lack of it, the group is rolled back and every charge is written one by one: the refusal may
-    not have been right. A database error fails the whole group, with nothing written."""
+    not have been right. A database error in the transaction fails the whole group, with nothing
+    written; one in a charge written after it fails that charge alone."""
     workspace = group[0].client.workspace
     now = max(p.now for p in group)  # the group is written now: its charges say so
-    answers: list[tuple[tuple[Charge, bool] | None, BillyError | None] | None] = [None] * len(group)
+    answers: list[Answer | None] = [None] * len(group)
     members, seen = [], set()
     for i, p in enumerate(group):
         if p.request.charge_id not in seen:
@@ -263,11 +268,18 @@ def write_group(group: list[PreparedCharge]) -> list[tuple[tuple[Charge, bool] |
                     answers[p.index] = ((charge, True), None)
     except _DecideAgain:
         answers = [None] * len(group)
+    # A charge refused for the money whose charge_id is taken is a repeat (or a conflict), as the
+    # single statement answers it.
+    refused = {group[i].request.charge_id: i for i, a in enumerate(answers) if a is not None and a[0] is None}
+    if refused:
+        taken = Charge.objects.filter(workspace_id=workspace.pk, charge_id__in=list(refused))
+        for charge_id in taken.values_list("charge_id", flat=True):
+            answers[refused[charge_id]] = None
     for index, answer in enumerate(answers):
         if answer is None:
             try:
                 answers[index] = (write_prepared_charge(group[index]), None)
-            except BillyError as e:
+            except (BillyError, DatabaseError) as e:  # its own error: the charges answered before it stand
                 answers[index] = (None, e)
     return answers  # type: ignore[return-value]
 
