@@ -294,3 +294,30 @@ def test_a_batch_selection_by_owners_and_a_dry_run(taxi, cards, identity):
     assert not FamilyMigration.objects.filter(family=first.family).exists()
     assert [f["admin"] for f in identity.families()] == ["owner-2"]
     assert batch.dry_run(workspace=taxi, owners=None) == batch.DryRun(total=2, migrated=1, partial=0, to_move=1)
+
+
+def test_a_retried_membership_change_the_provider_already_took_is_adopted(
+    taxi, cards, identity, run, identity_provider
+):
+    """The provider took the change but billy's side of it did not commit (or its answer was
+    lost): the retry finds the change there and billy's rows follow, instead of a 409 or 404."""
+    from billy.families import membership
+
+    users(identity, OWNER, KID, PARTNER, "late-1")
+    demo = family_of_three(taxi, cards)
+    assert run(demo.family) == "DONE"
+    fid, pfid = demo.family.family_id, the_provider_family(identity, OWNER)["family_id"]
+
+    identity_provider.add_member(family_id=pfid, uid="late-1")  # the provider took the first try
+    membership.add_member(
+        workspace=taxi, family_id=fid, acting_user_id=OWNER, user_id="late-1", phone="+7000", limit=None, now=NOW
+    )
+    assert demo.family.members.filter(user_id="late-1").exists()
+    assert MemberMigration.objects.get(migration__family=demo.family, user_id="late-1").state == "ADDED"
+
+    identity_provider.remove_member(family_id=pfid, uid=PARTNER)
+    membership.remove_member(workspace=taxi, family_id=fid, acting_user_id=OWNER, user_id=PARTNER)
+    identity_provider.leave(family_id=pfid, uid="late-1")
+    membership.leave_family(workspace=taxi, family_id=fid, user_id="late-1")
+    assert set(demo.family.members.values_list("user_id", flat=True)) == {OWNER, KID}
+    assert {m["uid"] for m in the_provider_family(identity, OWNER)["members"]} == {OWNER, KID}
