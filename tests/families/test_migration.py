@@ -321,3 +321,35 @@ def test_a_retried_membership_change_the_provider_already_took_is_adopted(
     membership.leave_family(workspace=taxi, family_id=fid, user_id="late-1")
     assert set(demo.family.members.values_list("user_id", flat=True)) == {OWNER, KID}
     assert {m["uid"] for m in the_provider_family(identity, OWNER)["members"]} == {OWNER, KID}
+
+
+def test_a_member_removed_while_the_family_moves_is_taken_out_at_the_provider(
+    taxi, cards, identity, identity_provider, card_system
+):
+    """The owner removes a member right after the move put them in the provider family: the
+    removal is carried there, not left behind as a read-only provider member."""
+    from billy.families import membership
+
+    users(identity, OWNER, KID, PARTNER)
+    demo = family_of_three(taxi, cards)
+
+    class RemovingAfterAdd:
+        def __getattr__(self, name):
+            return getattr(identity_provider, name)
+
+        def add_member(self, *, family_id, uid):
+            found = identity_provider.add_member(family_id=family_id, uid=uid)
+            if uid == KID:
+                membership.remove_member(
+                    workspace=taxi, family_id=demo.family.family_id, acting_user_id=OWNER, user_id=KID
+                )
+            return found
+
+    state_reached = migrate_family(
+        family_pk=demo.family.pk, identity=RemovingAfterAdd(), cards=card_system, now=NOW, source="BATCH"
+    )
+    assert state_reached == "DONE"
+    assert {m["uid"] for m in the_provider_family(identity, OWNER)["members"]} == {OWNER, PARTNER}
+    assert not MemberMigration.objects.filter(migration__family=demo.family, user_id=KID).exists()
+    shown = family_queries.get_family(workspace=taxi, family_id=demo.family.family_id).shown_members
+    assert {m.user_id for m in shown} == {OWNER, PARTNER}

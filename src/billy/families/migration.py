@@ -8,7 +8,8 @@ family (a session advisory lock, which PostgreSQL frees if the process dies).
    resolved by reading the owner's family back, never by creating twice (and the provider refuses a
    second family of the same admin anyway). A family already there is adopted. Its id is stored on
    the family at once (MEMBERS).
-3. Every billy member is matched to the provider family (by uid, then by phone) or added to it;
+3. Every billy member is matched to the provider family (by uid, then by phone) or added to it, and
+   one this move put there who left billy's family meanwhile is taken out again;
    a member without a portal account is NEEDS_IDENTITY, one in another family (or a full family)
    CONFLICT; provider members billy does not know are kept PROVIDER_ONLY, shown read-only.
 4. The family card, if any, with each member's limit is handed to the card payment system (CARD).
@@ -36,6 +37,7 @@ from billy.integrations.identity.port import (
     IN_ANOTHER_FAMILY,
     NO_PORTAL_ACCOUNT,
     NO_SUCH_USER,
+    NOT_A_MEMBER,
     IdentityError,
     IdentityOutcomeUnknown,
     IdentityProvider,
@@ -217,7 +219,13 @@ def _members(
         if row.state in IN_FAMILY:
             matched.add(member.user_id)
     for uid in provider_family.uids - matched - known:
-        row = rows.get(uid) or MemberMigration.objects.create(migration=migration, user_id=uid)
+        row = rows.get(uid)
+        if row is not None and row.state in IN_FAMILY and uid != provider_family.admin:
+            # A member this move put in the provider family (or found there) who left billy's
+            # family meanwhile: the removal is carried to the provider, not kept as read-only.
+            provider_family = _take_out(provider_family, uid, identity, family.owner_user_id)
+            continue
+        row = row or MemberMigration.objects.create(migration=migration, user_id=uid)
         _set_member(row, MemberState.PROVIDER_ONLY, identity_uid=uid)
     gone = [r.pk for uid, r in rows.items() if uid not in known and uid not in provider_family.uids]
     MemberMigration.objects.filter(pk__in=gone).delete()
@@ -242,6 +250,20 @@ def _add(provider_family: ProviderFamily, row: MemberMigration, identity: Identi
         else:  # in_another_family, family_full
             _set_member(row, MemberState.CONFLICT, error=e.code)
     return provider_family
+
+
+def _take_out(provider_family: ProviderFamily, uid: str, identity: IdentityProvider, owner: str) -> ProviderFamily:
+    try:
+        return identity.remove_member(family_id=provider_family.family_id, uid=uid)
+    except IdentityRejected as e:
+        if e.code != NOT_A_MEMBER:
+            raise MigrationDeferred(f"the provider refused to remove {uid}: {e}") from e
+    except IdentityOutcomeUnknown:
+        pass
+    again = _read(identity, owner)
+    if again is None or uid in again.uids:
+        raise MigrationDeferred(f"the removal of {uid} from the provider family is not confirmed")
+    return again
 
 
 def _hand_card(family: Family, migration: FamilyMigration, cards: CardSystem, now: dt.datetime) -> None:
