@@ -353,3 +353,31 @@ def test_a_member_removed_while_the_family_moves_is_taken_out_at_the_provider(
     assert not MemberMigration.objects.filter(migration__family=demo.family, user_id=KID).exists()
     shown = family_queries.get_family(workspace=taxi, family_id=demo.family.family_id).shown_members
     assert {m.user_id for m in shown} == {OWNER, PARTNER}
+
+
+def test_a_family_closed_while_it_moves_leaves_no_family_at_the_provider(
+    taxi, cards, identity, identity_provider, card_system
+):
+    """The owner deletes the family while its move is adding members: the provider family the move
+    created is deleted again (a new family of the owner would otherwise adopt its old members)."""
+    from billy.families import membership
+
+    users(identity, OWNER, KID, PARTNER)
+    demo = family_of_three(taxi, cards)
+
+    class ClosingAfterAdd:
+        def __getattr__(self, name):
+            return getattr(identity_provider, name)
+
+        def add_member(self, *, family_id, uid):
+            found = identity_provider.add_member(family_id=family_id, uid=uid)
+            if uid == KID:
+                membership.delete_family(workspace=taxi, family_id=demo.family.family_id, acting_user_id=OWNER, now=NOW)
+            return found
+
+    state_reached = migrate_family(
+        family_pk=demo.family.pk, identity=ClosingAfterAdd(), cards=card_system, now=NOW, source="BATCH"
+    )
+    assert state_reached == "FAILED"
+    assert identity.families() == []
+    assert Family.objects.get(pk=demo.family.pk).migrated_at is None

@@ -34,6 +34,7 @@ from billy.core.tasks import defer
 from billy.integrations.cards.port import CardSystem, CardSystemError
 from billy.integrations.identity.port import (
     ALREADY_IN_THIS_FAMILY,
+    FAMILY_NOT_FOUND,
     IN_ANOTHER_FAMILY,
     NO_PORTAL_ACCOUNT,
     NO_SUCH_USER,
@@ -96,26 +97,47 @@ def migrate_family(
         migration = ensure_migration(family=family, source=source, now=now)
         if migration.state == State.DONE:
             return State.DONE
-        if not family.is_active:
-            _update(migration, now, state=State.FAILED, last_error="The family was closed.")
-            return State.FAILED
         FamilyMigration.objects.filter(pk=migration.pk).update(attempts=F("attempts") + 1)
         try:
+            if not family.is_active:
+                return _closed(family, migration, identity, now)
             provider_family = _provider_family(family, migration, identity, now)
             if provider_family is None:
                 return State.FAILED
             for _ in range(5):
-                revision = Family.objects.values_list("revision", flat=True).get(pk=family.pk)
+                revision, active = Family.objects.values_list("revision", "is_active").get(pk=family.pk)
+                if not active:  # closed while it moved
+                    return _closed(family, migration, identity, now)
                 provider_family = _members(family, migration, provider_family, identity, now)
                 _hand_card(family, migration, cards, now)
                 state = _finish(family, migration, revision, now)
                 if state is not None:
                     return state
                 provider_family = _read(identity, family.owner_user_id)
+                if provider_family is None:
+                    raise MigrationDeferred("the provider family went away while the family moved")
             raise MigrationDeferred("the family kept changing while it moved")
         except (IdentityUnavailable, IdentityOutcomeUnknown, CardSystemError, MigrationDeferred) as e:
             _update(migration, now, last_error=f"{type(e).__name__}: {e}"[:2000])
             raise MigrationDeferred(str(e)) from e
+
+
+def _closed(family: Family, migration: FamilyMigration, identity: IdentityProvider, now: dt.datetime) -> str:
+    """The family was closed before its move finished: a provider family this move created is
+    deleted again (one the owner had already stays theirs), and the migration is FAILED."""
+    family.refresh_from_db(fields=["passport_family_id"])
+    if family.passport_family_id and not migration.adopted:
+        try:
+            identity.delete_family(family_id=family.passport_family_id)
+        except IdentityRejected as e:
+            if e.code != FAMILY_NOT_FOUND:
+                raise MigrationDeferred(f"the provider refused to delete the family: {e}") from e
+        except IdentityOutcomeUnknown:
+            found = _read(identity, family.owner_user_id)
+            if found is not None and found.family_id == family.passport_family_id:
+                raise
+    _update(migration, now, state=State.FAILED, last_error="The family was closed.")
+    return State.FAILED
 
 
 def _read(identity: IdentityProvider, uid: str) -> ProviderFamily | None:
