@@ -381,3 +381,35 @@ def test_a_family_closed_while_it_moves_leaves_no_family_at_the_provider(
     assert state_reached == "FAILED"
     assert identity.families() == []
     assert Family.objects.get(pk=demo.family.pk).migrated_at is None
+
+
+def test_check_available_of_a_member_not_handed_to_the_card_system_yet_is_billys_limit(
+    taxi, cards, identity, run, card_system
+):
+    """A member added after the move is on the card system's family card once the deferred
+    hand-over runs; until then check_available answers billy's limit (which every spending is
+    reserved against too), not a 503."""
+    from billy.families import membership
+    from billy.families.migration import sync_family_card
+
+    users(identity, OWNER, KID, PARTNER, "late-1")
+    demo = family_of_three(taxi, cards)
+    assert run(demo.family) == "DONE"
+    membership.add_member(
+        workspace=taxi,
+        family_id=demo.family.family_id,
+        acting_user_id=OWNER,
+        user_id="late-1",
+        phone="+7000",
+        limit=50_00,
+        now=NOW,
+    )
+
+    def available(amount: int) -> bool:
+        return family_queries.check_available(
+            workspace=taxi, family_id=demo.family.family_id, user_id="late-1", amount=amount, now=NOW, cards=card_system
+        ).available
+
+    assert available(50_00) and not available(50_01)
+    assert sync_family_card(family_pk=demo.family.pk, cards=card_system)
+    assert available(50_00) and not available(50_01)
