@@ -413,3 +413,38 @@ def test_check_available_of_a_member_not_handed_to_the_card_system_yet_is_billys
     assert available(50_00) and not available(50_01)
     assert sync_family_card(family_pk=demo.family.pk, cards=card_system)
     assert available(50_00) and not available(50_01)
+
+
+def test_one_batch_run_is_driven_by_one_process_at_a_time(taxi, cards, identity, identity_provider, card_system):
+    """The same command started twice does not drive one run from two processes (their cursors
+    would pass each other's families and the tallies would count families twice)."""
+    import threading
+
+    from django.db import connections
+
+    from billy.core.locks import try_session_lock
+    from billy.families import batch
+
+    users(identity, OWNER, KID, PARTNER)
+    family_of_three(taxi, cards)
+    run_row, _ = batch.start_or_resume(workspace=taxi, owners=None, now=NOW)
+    answers = []
+
+    def other_process() -> None:
+        try:
+            answers.append(batch.run_batch(run=run_row, identity=identity_provider, cards=card_system, rate=None))
+        except Exception as e:
+            answers.append(e)
+        finally:
+            connections.close_all()
+
+    with try_session_lock(batch.RUN_LOCK, run_row.pk) as mine:
+        assert mine
+        thread = threading.Thread(target=other_process)
+        thread.start()
+        thread.join(timeout=120)
+    [answer] = answers
+    assert isinstance(answer, batch.RunInProgress), answer
+    run_row.refresh_from_db()
+    assert (run_row.status, run_row.cursor, run_row.done) == ("RUNNING", 0, 0)
+    assert batch.run_batch(run=run_row, identity=identity_provider, cards=card_system, rate=None).done == 1

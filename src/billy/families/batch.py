@@ -26,6 +26,7 @@ from typing import Any
 from django.db.models import F
 
 from billy.core import clock
+from billy.core.locks import try_session_lock
 from billy.integrations.cards.port import CardSystem
 from billy.integrations.identity.port import IdentityProvider, IdentityRateLimited
 from billy.workspaces.models import Workspace
@@ -35,7 +36,14 @@ from .migration_trigger import request_migration
 from .models import Family, FamilyMigration, MigrationRun
 
 PAGE = 200
+# The namespace of the per-run session advisory lock (billy.core.locks): "mrun". Two processes
+# driving one run would move its cursor past each other's families and count them twice.
+RUN_LOCK = 0x6D72756E
 MAX_RATE_LIMITED_TRIES = 20
+
+
+class RunInProgress(Exception):
+    """The run is being run by another process (the same command started twice)."""
 
 
 class Paced:
@@ -155,6 +163,24 @@ def run_batch(
     the cursor and the tallies move in one statement, so a resumed run takes no family twice and
     its tallies stay exact. Returns the run, FINISHED when none is left. Once `stopping` is set
     (Ctrl-C) it stops after the group at hand and leaves the run RUNNING at its cursor."""
+    with try_session_lock(RUN_LOCK, run.pk) as mine:
+        if not mine:
+            raise RunInProgress(f"Run #{run.pk} is being run by another process; wait for it, or stop it first.")
+        return _run_batch(
+            run=run, identity=identity, cards=cards, rate=rate, jobs=jobs, progress=progress, stopping=stopping
+        )
+
+
+def _run_batch(
+    *,
+    run: MigrationRun,
+    identity: IdentityProvider,
+    cards: CardSystem,
+    rate: float | None,
+    jobs: int,
+    progress: Callable[[MigrationRun], None],
+    stopping: threading.Event | None,
+) -> MigrationRun:
     stopping = stopping or threading.Event()
     paced = Paced(identity, rate)
     owners = run.owners
