@@ -12,7 +12,7 @@ from billy.families import queries as family_queries
 from billy.families.migration import MigrationDeferred, migrate_family
 from billy.families.migration_trigger import bucket, in_experiment, request_migration
 from billy.families.models import Family, FamilyMigration, MemberMigration
-from tests.conftest import COMMIT_THEN_TIMEOUT_SECONDS, NOW
+from tests.conftest import COMMIT_THEN_TIMEOUT_SECONDS, NOW, wait_for
 
 from .migration_helpers import (
     KID,
@@ -36,6 +36,14 @@ def run(identity_provider, card_system):
         )
 
     return run
+
+
+def _other_sessions() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return cursor.fetchone()[0]
 
 
 def _pushes() -> dict[str, str]:
@@ -291,6 +299,7 @@ def test_a_batch_selection_by_owners_and_a_dry_run(taxi, cards, identity):
     assert (resumed, run_row.total) == (False, 1)
     finished = batch.run_batch(run=run_row, identity=get_identity_provider(), cards=get_card_system(), rate=None)
     assert (finished.status, finished.done) == ("FINISHED", 1)
+    wait_for(lambda: _other_sessions() == 0, timeout=60)  # the run's threads closed their connections
     assert not FamilyMigration.objects.filter(family=first.family).exists()
     assert [f["admin"] for f in identity.families()] == ["owner-2"]
     assert batch.dry_run(workspace=taxi, owners=None) == batch.DryRun(total=2, migrated=1, partial=0, to_move=1)

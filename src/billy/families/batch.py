@@ -14,6 +14,7 @@ while lazy migrations happen: one run at a time per family. Families are taken `
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
@@ -23,6 +24,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+from django.db import connections
 from django.db.models import F
 
 from billy.core import clock
@@ -149,6 +151,19 @@ def _one(family_pk: int, identity: IdentityProvider, cards: CardSystem) -> str:
     return "failed"
 
 
+def _close_connections(pool: concurrent.futures.ThreadPoolExecutor, workers: int) -> None:
+    """Each pool thread closes its own database connection (Django's are per thread): `workers`
+    tasks that wait for one another, so that every thread takes exactly one."""
+    together = threading.Barrier(workers)
+
+    def close(_: int) -> None:
+        with contextlib.suppress(threading.BrokenBarrierError):
+            together.wait(timeout=60)
+        connections.close_all()
+
+    list(pool.map(close, range(workers)))
+
+
 def run_batch(
     *,
     run: MigrationRun,
@@ -191,27 +206,31 @@ def _run_batch(
             return "skipped"
         return _one(family_pk, paced, cards)
 
-    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="migrate") as pool:
-        while True:
-            page = list(
-                _families(run.workspace, owners)
-                .filter(pk__gt=run.cursor)
-                .order_by("pk")
-                .values_list("pk", "migration__state")[:PAGE]
-            )
-            if not page:
-                break
-            for start in range(0, len(page), max(1, jobs)):
-                if stopping.is_set():
-                    return run
-                group = page[start : start + max(1, jobs)]
-                tallies = Counter(pool.map(one, group))
-                now = clock.now()
-                MigrationRun.objects.filter(pk=run.pk).update(
-                    cursor=group[-1][0], updated_at=now, **{t: F(t) + n for t, n in tallies.items()}
+    workers = max(1, jobs)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="migrate") as pool:
+        try:
+            while True:
+                page = list(
+                    _families(run.workspace, owners)
+                    .filter(pk__gt=run.cursor)
+                    .order_by("pk")
+                    .values_list("pk", "migration__state")[:PAGE]
                 )
-                run.refresh_from_db()
-                progress(run)
+                if not page:
+                    break
+                for start in range(0, len(page), workers):
+                    if stopping.is_set():
+                        return run
+                    group = page[start : start + workers]
+                    tallies = Counter(pool.map(one, group))
+                    now = clock.now()
+                    MigrationRun.objects.filter(pk=run.pk).update(
+                        cursor=group[-1][0], updated_at=now, **{t: F(t) + n for t, n in tallies.items()}
+                    )
+                    run.refresh_from_db()
+                    progress(run)
+        finally:
+            _close_connections(pool, workers)
     now = clock.now()
     MigrationRun.objects.filter(pk=run.pk).update(status=MigrationRun.Status.FINISHED, finished_at=now, updated_at=now)
     run.refresh_from_db()
