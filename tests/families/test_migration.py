@@ -457,3 +457,39 @@ def test_one_batch_run_is_driven_by_one_process_at_a_time(taxi, cards, identity,
     run_row.refresh_from_db()
     assert (run_row.status, run_row.cursor, run_row.done) == ("RUNNING", 0, 0)
     assert batch.run_batch(run=run_row, identity=identity_provider, cards=card_system, rate=None).done == 1
+
+
+def test_an_add_retried_with_its_key_after_the_answer_failed_succeeds(
+    taxi, cards, identity, run, client, taxi_key, monkeypatch
+):
+    """The member is added (at the provider, then in billy) but the answer, which reads the family
+    back from the provider, fails with a 503: the retry with the same Idempotency-Key answers the
+    family with the member, not 409 already_in_family; the answer is then replayed."""
+    from billy.api.http import families as family_views
+    from billy.families.errors import IdentityProviderUnavailable
+
+    from .test_http import Api
+
+    users(identity, OWNER, KID, PARTNER, "late-1")
+    demo = family_of_three(taxi, cards)
+    assert run(demo.family) == "DONE"
+    api = Api(client, taxi_key)
+    real, failures = family_views._family_out, [1]
+
+    def failing_once(ws, family_id):
+        if failures:
+            failures.pop()
+            raise IdentityProviderUnavailable()
+        return real(ws, family_id)
+
+    monkeypatch.setattr(family_views, "_family_out", failing_once)
+    body = {"acting_user_id": OWNER, "user_id": "late-1", "phone": "+7000", "limit": "10.00"}
+    path = f"/families/{demo.family.family_id}/members"
+    first = api.call("post", path, body, idempotency_key="add-late-1")
+    assert first.status_code == 503, first.content
+    again = api.call("post", path, body, idempotency_key="add-late-1")
+    assert again.status_code == 201, again.content
+    assert "late-1" in {m["user_id"] for m in again.json()["members"]}
+    assert api.call("post", path, body, idempotency_key="add-late-1").json() == again.json()
+    unkeyed = api.call("post", path, body)
+    assert (unkeyed.status_code, unkeyed.json()["error"]["code"]) == (409, "already_in_family")

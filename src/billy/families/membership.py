@@ -123,8 +123,11 @@ def add_member(
     phone: str,
     limit: int | None,
     now: dt.datetime,
+    repeat: bool = False,
 ) -> Member:
-    """Add a member (`limit` None: unlimited). Raises ValidationFailed, FamilyNotFound, NotOwner,
+    """Add a member (`limit` None: unlimited). With `repeat` (the same request again, after a try
+    that may have added the member and lost its answer), a member already in this family with this
+    phone and limit is the answer. Raises ValidationFailed, FamilyNotFound, NotOwner,
     AlreadyInFamily, FamilyFull."""
     errors: dict[str, list[str]] = {}
     _check_user(errors, "user_id", user_id)
@@ -133,7 +136,10 @@ def add_member(
     with transaction.atomic():
         family = locked_family(workspace=workspace, family_id=family_id)
         _owner_only(family, acting_user_id)
-        if family.members.filter(user_id=user_id).exists():
+        there = family.members.filter(user_id=user_id).select_related("limit").first()
+        if there is not None:
+            if repeat and there.phone == phone and there.limit.amount == limit:
+                return there
             raise AlreadyInFamily("The user is already in this family.", details={"user_id": user_id})
         if family.members.count() >= settings.BILLY_FAMILY_MAX_MEMBERS:
             raise FamilyFull(details={"max_members": settings.BILLY_FAMILY_MAX_MEMBERS})

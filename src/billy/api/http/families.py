@@ -218,7 +218,7 @@ def add_family_member(request, workspace: str, family_id: str, payload: MemberIn
     """201 with the family. A member without `limit` is unlimited."""
     ws = get_workspace_for(request.auth, workspace)
 
-    def run():
+    def run(repeat: bool = False):
         membership.add_member(
             workspace=ws,
             family_id=family_id,
@@ -227,11 +227,19 @@ def add_family_member(request, workspace: str, family_id: str, payload: MemberIn
             phone=payload.phone,
             limit=parse_amount_field("limit", payload.limit),
             now=clock.now(),
+            repeat=repeat,
         )
         return 201, _family_out(ws, family_id)
 
     fingerprint = {"family_id": family_id, **payload.model_dump()}
-    return keyed_answer(request, workspace=ws, operation="add_family_member", fingerprint=fingerprint, run=run)
+    return keyed_answer(
+        request,
+        workspace=ws,
+        operation="add_family_member",
+        fingerprint=fingerprint,
+        run=run,
+        again=lambda: run(repeat=True),
+    )
 
 
 @router.delete(FAMILY + "/members/{user_id}", response={200: FamilyOut}, summary="Remove a member (owner only)")
