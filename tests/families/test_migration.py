@@ -493,3 +493,39 @@ def test_an_add_retried_with_its_key_after_the_answer_failed_succeeds(
     assert api.call("post", path, body, idempotency_key="add-late-1").json() == again.json()
     unkeyed = api.call("post", path, body)
     assert (unkeyed.status_code, unkeyed.json()["error"]["code"]) == (409, "already_in_family")
+
+
+def test_a_removal_or_leave_retried_with_its_key_after_the_answer_failed_succeeds(
+    taxi, cards, identity, run, client, taxi_key, monkeypatch
+):
+    """As for an add: the member is gone at the provider and in billy, the answer's read failed;
+    the retry with the key answers the family without them, not 404 member_not_found."""
+    from billy.api.http import families as family_views
+    from billy.families.errors import IdentityProviderUnavailable
+
+    from .test_http import Api
+
+    users(identity, OWNER, KID, PARTNER)
+    demo = family_of_three(taxi, cards)
+    assert run(demo.family) == "DONE"
+    api = Api(client, taxi_key)
+    real, failures = family_views._family_out, [1, 1]
+
+    def failing_once(ws, family_id):
+        if failures:
+            failures.pop()
+            raise IdentityProviderUnavailable()
+        return real(ws, family_id)
+
+    monkeypatch.setattr(family_views, "_family_out", failing_once)
+    fid = demo.family.family_id
+    removing = (f"/families/{fid}/members/{KID}",)
+    assert api.call("delete", removing[0], idempotency_key="rm-kid", acting_user_id=OWNER).status_code == 503
+    assert api.call("post", f"/families/{fid}/leave", {"user_id": PARTNER}, idempotency_key="go").status_code == 503
+    again = api.call("delete", removing[0], idempotency_key="rm-kid", acting_user_id=OWNER)
+    assert again.status_code == 200, again.content
+    left = api.call("post", f"/families/{fid}/leave", {"user_id": PARTNER}, idempotency_key="go")
+    assert left.status_code == 200, left.content
+    assert {m["user_id"] for m in left.json()["members"]} == {OWNER}
+    unkeyed = api.call("delete", removing[0], acting_user_id=OWNER)
+    assert (unkeyed.status_code, unkeyed.json()["error"]["code"]) == (404, "member_not_found")
