@@ -459,30 +459,36 @@ def test_one_batch_run_is_driven_by_one_process_at_a_time(taxi, cards, identity,
     assert batch.run_batch(run=run_row, identity=identity_provider, cards=card_system, rate=None).done == 1
 
 
+def _answers_fail(monkeypatch, *, times: int) -> None:
+    """The next `times` answers of the family views fail reading the family back (a 503), after
+    the change they answer for was made."""
+    from billy.api.http import families as family_views
+    from billy.families.errors import IdentityProviderUnavailable
+
+    real, failures = family_views._family_out, [1] * times
+
+    def failing(ws, family_id):
+        if failures:
+            failures.pop()
+            raise IdentityProviderUnavailable()
+        return real(ws, family_id)
+
+    monkeypatch.setattr(family_views, "_family_out", failing)
+
+
 def test_an_add_retried_with_its_key_after_the_answer_failed_succeeds(
     taxi, cards, identity, run, client, taxi_key, monkeypatch
 ):
     """The member is added (at the provider, then in billy) but the answer, which reads the family
     back from the provider, fails with a 503: the retry with the same Idempotency-Key answers the
     family with the member, not 409 already_in_family; the answer is then replayed."""
-    from billy.api.http import families as family_views
-    from billy.families.errors import IdentityProviderUnavailable
-
     from .test_http import Api
 
     users(identity, OWNER, KID, PARTNER, "late-1")
     demo = family_of_three(taxi, cards)
     assert run(demo.family) == "DONE"
     api = Api(client, taxi_key)
-    real, failures = family_views._family_out, [1]
-
-    def failing_once(ws, family_id):
-        if failures:
-            failures.pop()
-            raise IdentityProviderUnavailable()
-        return real(ws, family_id)
-
-    monkeypatch.setattr(family_views, "_family_out", failing_once)
+    _answers_fail(monkeypatch, times=1)
     body = {"acting_user_id": OWNER, "user_id": "late-1", "phone": "+7000", "limit": "10.00"}
     path = f"/families/{demo.family.family_id}/members"
     first = api.call("post", path, body, idempotency_key="add-late-1")
@@ -500,24 +506,13 @@ def test_a_removal_or_leave_retried_with_its_key_after_the_answer_failed_succeed
 ):
     """As for an add: the member is gone at the provider and in billy, the answer's read failed;
     the retry with the key answers the family without them, not 404 member_not_found."""
-    from billy.api.http import families as family_views
-    from billy.families.errors import IdentityProviderUnavailable
-
     from .test_http import Api
 
     users(identity, OWNER, KID, PARTNER)
     demo = family_of_three(taxi, cards)
     assert run(demo.family) == "DONE"
     api = Api(client, taxi_key)
-    real, failures = family_views._family_out, [1, 1]
-
-    def failing_once(ws, family_id):
-        if failures:
-            failures.pop()
-            raise IdentityProviderUnavailable()
-        return real(ws, family_id)
-
-    monkeypatch.setattr(family_views, "_family_out", failing_once)
+    _answers_fail(monkeypatch, times=2)
     fid = demo.family.family_id
     removing = (f"/families/{fid}/members/{KID}",)
     assert api.call("delete", removing[0], idempotency_key="rm-kid", acting_user_id=OWNER).status_code == 503
