@@ -297,9 +297,10 @@ def test_a_batch_selection_by_owners_and_a_dry_run(taxi, cards, identity):
 
     run_row, resumed = batch.start_or_resume(workspace=taxi, owners=["owner-2"], now=NOW)
     assert (resumed, run_row.total) == (False, 1)
+    sessions = _other_sessions()  # other tests' servers may hold some
     finished = batch.run_batch(run=run_row, identity=get_identity_provider(), cards=get_card_system(), rate=None)
     assert (finished.status, finished.done) == ("FINISHED", 1)
-    wait_for(lambda: _other_sessions() == 0, timeout=60)  # the run's threads closed their connections
+    wait_for(lambda: _other_sessions() <= sessions, timeout=60)  # the run's threads closed their connections
     assert not FamilyMigration.objects.filter(family=first.family).exists()
     assert [f["admin"] for f in identity.families()] == ["owner-2"]
     assert batch.dry_run(workspace=taxi, owners=None) == batch.DryRun(total=2, migrated=1, partial=0, to_move=1)
