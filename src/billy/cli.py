@@ -260,15 +260,18 @@ def cmd_families_migrate(args: argparse.Namespace) -> int:
         )
         sys.stderr.flush()
 
-    run = batch.run_batch(
-        run=run,
-        identity=get_identity_provider(),
-        cards=get_card_system(),
-        rate=args.rate,
-        jobs=args.jobs,
-        progress=progress,
-        stopping=stopping,
-    )
+    try:
+        run = batch.run_batch(
+            run=run,
+            identity=get_identity_provider(),
+            cards=get_card_system(),
+            rate=args.rate,
+            jobs=args.jobs,
+            progress=progress,
+            stopping=stopping,
+        )
+    except batch.RunInProgress as e:
+        raise CommandError("migration_run_in_progress", str(e)) from e
     elapsed = time.monotonic() - started
     seen = run.done + run.partial + run.failed + run.skipped
     sys.stderr.write("\n")

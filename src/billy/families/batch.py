@@ -14,6 +14,7 @@ while lazy migrations happen: one run at a time per family. Families are taken `
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
@@ -23,9 +24,11 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+from django.db import connections
 from django.db.models import F
 
 from billy.core import clock
+from billy.core.locks import try_session_lock
 from billy.integrations.cards.port import CardSystem
 from billy.integrations.identity.port import IdentityProvider, IdentityRateLimited
 from billy.workspaces.models import Workspace
@@ -35,7 +38,14 @@ from .migration_trigger import request_migration
 from .models import Family, FamilyMigration, MigrationRun
 
 PAGE = 200
+# The namespace of the per-run session advisory lock (billy.core.locks): "mrun". Two processes
+# driving one run would move its cursor past each other's families and count them twice.
+RUN_LOCK = 0x6D72756E
 MAX_RATE_LIMITED_TRIES = 20
+
+
+class RunInProgress(Exception):
+    """The run is being run by another process (the same command started twice)."""
 
 
 class Paced:
@@ -141,6 +151,19 @@ def _one(family_pk: int, identity: IdentityProvider, cards: CardSystem) -> str:
     return "failed"
 
 
+def _close_connections(pool: concurrent.futures.ThreadPoolExecutor, workers: int) -> None:
+    """Each pool thread closes its own database connection (Django's are per thread): `workers`
+    tasks that wait for one another, so that every thread takes exactly one."""
+    together = threading.Barrier(workers)
+
+    def close(_: int) -> None:
+        with contextlib.suppress(threading.BrokenBarrierError):
+            together.wait(timeout=60)
+        connections.close_all()
+
+    list(pool.map(close, range(workers)))
+
+
 def run_batch(
     *,
     run: MigrationRun,
@@ -155,6 +178,24 @@ def run_batch(
     the cursor and the tallies move in one statement, so a resumed run takes no family twice and
     its tallies stay exact. Returns the run, FINISHED when none is left. Once `stopping` is set
     (Ctrl-C) it stops after the group at hand and leaves the run RUNNING at its cursor."""
+    with try_session_lock(RUN_LOCK, run.pk) as mine:
+        if not mine:
+            raise RunInProgress(f"Run #{run.pk} is being run by another process; wait for it, or stop it first.")
+        return _run_batch(
+            run=run, identity=identity, cards=cards, rate=rate, jobs=jobs, progress=progress, stopping=stopping
+        )
+
+
+def _run_batch(
+    *,
+    run: MigrationRun,
+    identity: IdentityProvider,
+    cards: CardSystem,
+    rate: float | None,
+    jobs: int,
+    progress: Callable[[MigrationRun], None],
+    stopping: threading.Event | None,
+) -> MigrationRun:
     stopping = stopping or threading.Event()
     paced = Paced(identity, rate)
     owners = run.owners
@@ -165,27 +206,31 @@ def run_batch(
             return "skipped"
         return _one(family_pk, paced, cards)
 
-    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="migrate") as pool:
-        while True:
-            page = list(
-                _families(run.workspace, owners)
-                .filter(pk__gt=run.cursor)
-                .order_by("pk")
-                .values_list("pk", "migration__state")[:PAGE]
-            )
-            if not page:
-                break
-            for start in range(0, len(page), max(1, jobs)):
-                if stopping.is_set():
-                    return run
-                group = page[start : start + max(1, jobs)]
-                tallies = Counter(pool.map(one, group))
-                now = clock.now()
-                MigrationRun.objects.filter(pk=run.pk).update(
-                    cursor=group[-1][0], updated_at=now, **{t: F(t) + n for t, n in tallies.items()}
+    workers = max(1, jobs)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="migrate") as pool:
+        try:
+            while True:
+                page = list(
+                    _families(run.workspace, owners)
+                    .filter(pk__gt=run.cursor)
+                    .order_by("pk")
+                    .values_list("pk", "migration__state")[:PAGE]
                 )
-                run.refresh_from_db()
-                progress(run)
+                if not page:
+                    break
+                for start in range(0, len(page), workers):
+                    if stopping.is_set():
+                        return run
+                    group = page[start : start + workers]
+                    tallies = Counter(pool.map(one, group))
+                    now = clock.now()
+                    MigrationRun.objects.filter(pk=run.pk).update(
+                        cursor=group[-1][0], updated_at=now, **{t: F(t) + n for t, n in tallies.items()}
+                    )
+                    run.refresh_from_db()
+                    progress(run)
+        finally:
+            _close_connections(pool, workers)
     now = clock.now()
     MigrationRun.objects.filter(pk=run.pk).update(status=MigrationRun.Status.FINISHED, finished_at=now, updated_at=now)
     run.refresh_from_db()

@@ -123,8 +123,11 @@ def add_member(
     phone: str,
     limit: int | None,
     now: dt.datetime,
+    repeat: bool = False,
 ) -> Member:
-    """Add a member (`limit` None: unlimited). Raises ValidationFailed, FamilyNotFound, NotOwner,
+    """Add a member (`limit` None: unlimited). With `repeat` (the same request again, after a try
+    that may have added the member and lost its answer), a member already in this family with this
+    phone and limit is the answer. Raises ValidationFailed, FamilyNotFound, NotOwner,
     AlreadyInFamily, FamilyFull."""
     errors: dict[str, list[str]] = {}
     _check_user(errors, "user_id", user_id)
@@ -133,7 +136,10 @@ def add_member(
     with transaction.atomic():
         family = locked_family(workspace=workspace, family_id=family_id)
         _owner_only(family, acting_user_id)
-        if family.members.filter(user_id=user_id).exists():
+        there = family.members.filter(user_id=user_id).select_related("limit").first()
+        if there is not None:
+            if repeat and there.phone == phone and there.limit.amount == limit:
+                return there
             raise AlreadyInFamily("The user is already in this family.", details={"user_id": user_id})
         if family.members.count() >= settings.BILLY_FAMILY_MAX_MEMBERS:
             raise FamilyFull(details={"max_members": settings.BILLY_FAMILY_MAX_MEMBERS})
@@ -164,9 +170,11 @@ def _sync_card(family: Family) -> None:
         defer(SYNC_CARD_TASK, lock=f"family-card-{family.pk}", family_pk=family.pk)
 
 
-def _remove(family: Family, user_id: str, *, leaving: bool) -> None:
+def _remove(family: Family, user_id: str, *, leaving: bool, repeat: bool) -> None:
     member = family.members.filter(user_id=user_id).first()
     if member is None:
+        if repeat:  # a try that removed them lost its answer: what was asked is done
+            return
         raise MemberNotFound(details={"user_id": user_id[:128]})
     if family.passport_account:
         passport.remove_member(family, user_id, leaving=leaving)
@@ -176,9 +184,12 @@ def _remove(family: Family, user_id: str, *, leaving: bool) -> None:
     _moved_on(family)
 
 
-def remove_member(*, workspace: Workspace, family_id: str, acting_user_id: str, user_id: str) -> None:
+def remove_member(
+    *, workspace: Workspace, family_id: str, acting_user_id: str, user_id: str, repeat: bool = False
+) -> None:
     """The owner removes a member. Raises FamilyNotFound, NotOwner, MemberNotFound (the owner is no
-    member to remove: deleting the family is how the owner leaves)."""
+    member to remove: deleting the family is how the owner leaves). With `repeat` (the same request
+    again, after a try that may have removed them and lost its answer), a member gone is no error."""
     with transaction.atomic():
         family = locked_family(workspace=workspace, family_id=family_id)
         _owner_only(family, acting_user_id)
@@ -186,16 +197,17 @@ def remove_member(*, workspace: Workspace, family_id: str, acting_user_id: str, 
             raise MemberNotFound(
                 "The owner cannot be removed; delete the family instead.", details={"user_id": user_id}
             )
-        _remove(family, user_id, leaving=False)
+        _remove(family, user_id, leaving=False, repeat=repeat)
 
 
-def leave_family(*, workspace: Workspace, family_id: str, user_id: str) -> None:
-    """A member leaves. Raises FamilyNotFound, MemberNotFound (the owner deletes the family instead)."""
+def leave_family(*, workspace: Workspace, family_id: str, user_id: str, repeat: bool = False) -> None:
+    """A member leaves. Raises FamilyNotFound, MemberNotFound (the owner deletes the family instead);
+    with `repeat`, as remove_member."""
     with transaction.atomic():
         family = locked_family(workspace=workspace, family_id=family_id)
         if user_id == family.owner_user_id:
             raise MemberNotFound("The owner cannot leave; delete the family instead.", details={"user_id": user_id})
-        _remove(family, user_id, leaving=True)
+        _remove(family, user_id, leaving=True, repeat=repeat)
 
 
 @dataclasses.dataclass(frozen=True)

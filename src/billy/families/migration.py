@@ -8,7 +8,8 @@ family (a session advisory lock, which PostgreSQL frees if the process dies).
    resolved by reading the owner's family back, never by creating twice (and the provider refuses a
    second family of the same admin anyway). A family already there is adopted. Its id is stored on
    the family at once (MEMBERS).
-3. Every billy member is matched to the provider family (by uid, then by phone) or added to it;
+3. Every billy member is matched to the provider family (by uid, then by phone) or added to it, and
+   one this move put there who left billy's family meanwhile is taken out again;
    a member without a portal account is NEEDS_IDENTITY, one in another family (or a full family)
    CONFLICT; provider members billy does not know are kept PROVIDER_ONLY, shown read-only.
 4. The family card, if any, with each member's limit is handed to the card payment system (CARD).
@@ -33,9 +34,11 @@ from billy.core.tasks import defer
 from billy.integrations.cards.port import CardSystem, CardSystemError
 from billy.integrations.identity.port import (
     ALREADY_IN_THIS_FAMILY,
+    FAMILY_NOT_FOUND,
     IN_ANOTHER_FAMILY,
     NO_PORTAL_ACCOUNT,
     NO_SUCH_USER,
+    NOT_A_MEMBER,
     IdentityError,
     IdentityOutcomeUnknown,
     IdentityProvider,
@@ -94,26 +97,47 @@ def migrate_family(
         migration = ensure_migration(family=family, source=source, now=now)
         if migration.state == State.DONE:
             return State.DONE
-        if not family.is_active:
-            _update(migration, now, state=State.FAILED, last_error="The family was closed.")
-            return State.FAILED
         FamilyMigration.objects.filter(pk=migration.pk).update(attempts=F("attempts") + 1)
         try:
+            if not family.is_active:
+                return _closed(family, migration, identity, now)
             provider_family = _provider_family(family, migration, identity, now)
             if provider_family is None:
                 return State.FAILED
             for _ in range(5):
-                revision = Family.objects.values_list("revision", flat=True).get(pk=family.pk)
+                revision, active = Family.objects.values_list("revision", "is_active").get(pk=family.pk)
+                if not active:  # closed while it moved
+                    return _closed(family, migration, identity, now)
                 provider_family = _members(family, migration, provider_family, identity, now)
                 _hand_card(family, migration, cards, now)
                 state = _finish(family, migration, revision, now)
                 if state is not None:
                     return state
                 provider_family = _read(identity, family.owner_user_id)
+                if provider_family is None:
+                    raise MigrationDeferred("the provider family went away while the family moved")
             raise MigrationDeferred("the family kept changing while it moved")
         except (IdentityUnavailable, IdentityOutcomeUnknown, CardSystemError, MigrationDeferred) as e:
             _update(migration, now, last_error=f"{type(e).__name__}: {e}"[:2000])
             raise MigrationDeferred(str(e)) from e
+
+
+def _closed(family: Family, migration: FamilyMigration, identity: IdentityProvider, now: dt.datetime) -> str:
+    """The family was closed before its move finished: a provider family this move created is
+    deleted again (one the owner had already stays theirs), and the migration is FAILED."""
+    family.refresh_from_db(fields=["passport_family_id"])
+    if family.passport_family_id and not migration.adopted:
+        try:
+            identity.delete_family(family_id=family.passport_family_id)
+        except IdentityRejected as e:
+            if e.code != FAMILY_NOT_FOUND:
+                raise MigrationDeferred(f"the provider refused to delete the family: {e}") from e
+        except IdentityOutcomeUnknown:
+            found = _read(identity, family.owner_user_id)
+            if found is not None and found.family_id == family.passport_family_id:
+                raise
+    _update(migration, now, state=State.FAILED, last_error="The family was closed.")
+    return State.FAILED
 
 
 def _read(identity: IdentityProvider, uid: str) -> ProviderFamily | None:
@@ -217,7 +241,13 @@ def _members(
         if row.state in IN_FAMILY:
             matched.add(member.user_id)
     for uid in provider_family.uids - matched - known:
-        row = rows.get(uid) or MemberMigration.objects.create(migration=migration, user_id=uid)
+        row = rows.get(uid)
+        if row is not None and row.state in IN_FAMILY and uid != provider_family.admin:
+            # A member this move put in the provider family (or found there) who left billy's
+            # family meanwhile: the removal is carried to the provider, not kept as read-only.
+            provider_family = _take_out(provider_family, uid, identity, family.owner_user_id)
+            continue
+        row = row or MemberMigration.objects.create(migration=migration, user_id=uid)
         _set_member(row, MemberState.PROVIDER_ONLY, identity_uid=uid)
     gone = [r.pk for uid, r in rows.items() if uid not in known and uid not in provider_family.uids]
     MemberMigration.objects.filter(pk__in=gone).delete()
@@ -242,6 +272,20 @@ def _add(provider_family: ProviderFamily, row: MemberMigration, identity: Identi
         else:  # in_another_family, family_full
             _set_member(row, MemberState.CONFLICT, error=e.code)
     return provider_family
+
+
+def _take_out(provider_family: ProviderFamily, uid: str, identity: IdentityProvider, owner: str) -> ProviderFamily:
+    try:
+        return identity.remove_member(family_id=provider_family.family_id, uid=uid)
+    except IdentityRejected as e:
+        if e.code != NOT_A_MEMBER:
+            raise MigrationDeferred(f"the provider refused to remove {uid}: {e}") from e
+    except IdentityOutcomeUnknown:
+        pass
+    again = _read(identity, owner)
+    if again is None or uid in again.uids:
+        raise MigrationDeferred(f"the removal of {uid} from the provider family is not confirmed")
+    return again
 
 
 def _hand_card(family: Family, migration: FamilyMigration, cards: CardSystem, now: dt.datetime) -> None:

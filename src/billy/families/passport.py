@@ -96,12 +96,20 @@ def _refused(e: IdentityRejected, user_id: str) -> BillyError:
     return IdentityProviderUnavailable(f"The identity provider refused: {e.code}.", details={"reason": e.code})
 
 
+# The provider's refusals that say the change is there already: a retry of a change whose answer
+# was lost, or whose billy side did not commit, finds what it asked for and billy's rows follow.
+_DONE_ALREADY = {True: ALREADY_IN_THIS_FAMILY, False: NOT_A_MEMBER}
+
+
 def _write(family: Family, user_id: str, call, present_after: bool, identity: IdentityProvider) -> None:
     """Make a membership change at the provider; an unknown outcome is resolved by reading the
-    family back (the change is there, or it is a 503 and billy changes nothing)."""
+    family back (the change is there, or it is a 503 and billy changes nothing). A refusal that
+    says the change is there already (the member in this very family, or not in it) is adopted."""
     try:
         call()
     except IdentityRejected as e:
+        if e.code == _DONE_ALREADY[present_after]:
+            return
         raise _refused(e, user_id) from e
     except IdentityUnavailable as e:
         raise _unavailable(e) from e

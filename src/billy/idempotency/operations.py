@@ -72,11 +72,12 @@ def _key_lock(*, workspace_id: int, operation: str, key: str) -> Iterator[None]:
 
 def _claim(*, workspace_id: int, operation: str, key: str, request: dict[str, Any], now: dt.datetime) -> IdempotencyKey:
     digest = fingerprint(request)
-    record, _ = IdempotencyKey.objects.get_or_create(
+    record, created = IdempotencyKey.objects.get_or_create(
         workspace_id=workspace_id, operation=operation, key=key, defaults={"fingerprint": digest, "created_at": now}
     )
     if record.fingerprint != digest:
         raise IdempotencyConflict(f"Idempotency-Key {key!r} was already used with another request.")
+    record.repeated = not created  # an earlier call with the key, which may have stopped midway
     return record
 
 
@@ -137,17 +138,21 @@ def answer_with_key(
     request: dict[str, Any],
     run: Callable[[], Answer],
     now: dt.datetime,
+    again: Callable[[], Answer] | None = None,
 ) -> Answer:
     """`run()`'s answer, once per key when the caller sent one (a call whose resource the consumer
     names needs none: its id makes a repeat safe). With a key, the same request replays the key's
     first answer, status and body; another request (another id, another field) is a conflict.
-    Raises what claim_idempotency_key and `run` raise."""
+    `again`, if given, runs instead of `run` when an earlier call with the key left no answer (it
+    stopped midway, and what it wrote may be there already). Raises what claim_idempotency_key
+    and `run` raise."""
     if key is None:
         return run()
     with claim_idempotency_key(
         workspace_id=workspace_id, operation=operation, key=key, request=request, now=now
     ) as record:
-        return answer_once(record=record, run=run)
+        repeated = again is not None and getattr(record, "repeated", False)
+        return answer_once(record=record, run=again if repeated else run)
 
 
 def forget_idempotency_keys(*, older_than: dt.datetime) -> int:

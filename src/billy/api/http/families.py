@@ -218,7 +218,7 @@ def add_family_member(request, workspace: str, family_id: str, payload: MemberIn
     """201 with the family. A member without `limit` is unlimited."""
     ws = get_workspace_for(request.auth, workspace)
 
-    def run():
+    def run(repeat: bool = False):
         membership.add_member(
             workspace=ws,
             family_id=family_id,
@@ -227,11 +227,19 @@ def add_family_member(request, workspace: str, family_id: str, payload: MemberIn
             phone=payload.phone,
             limit=parse_amount_field("limit", payload.limit),
             now=clock.now(),
+            repeat=repeat,
         )
         return 201, _family_out(ws, family_id)
 
     fingerprint = {"family_id": family_id, **payload.model_dump()}
-    return keyed_answer(request, workspace=ws, operation="add_family_member", fingerprint=fingerprint, run=run)
+    return keyed_answer(
+        request,
+        workspace=ws,
+        operation="add_family_member",
+        fingerprint=fingerprint,
+        run=run,
+        again=lambda: run(repeat=True),
+    )
 
 
 @router.delete(FAMILY + "/members/{user_id}", response={200: FamilyOut}, summary="Remove a member (owner only)")
@@ -239,12 +247,21 @@ def add_family_member(request, workspace: str, family_id: str, payload: MemberIn
 def remove_family_member(request, workspace: str, family_id: str, user_id: str, acting_user_id: str = Query(...)):
     ws = get_workspace_for(request.auth, workspace)
 
-    def run():
-        membership.remove_member(workspace=ws, family_id=family_id, acting_user_id=acting_user_id, user_id=user_id)
+    def run(repeat: bool = False):
+        membership.remove_member(
+            workspace=ws, family_id=family_id, acting_user_id=acting_user_id, user_id=user_id, repeat=repeat
+        )
         return 200, _family_out(ws, family_id)
 
     fingerprint = {"family_id": family_id, "user_id": user_id, "acting_user_id": acting_user_id}
-    return keyed_answer(request, workspace=ws, operation="remove_family_member", fingerprint=fingerprint, run=run)
+    return keyed_answer(
+        request,
+        workspace=ws,
+        operation="remove_family_member",
+        fingerprint=fingerprint,
+        run=run,
+        again=lambda: run(repeat=True),
+    )
 
 
 @router.post(FAMILY + "/leave", response={200: FamilyOut}, summary="A member leaves the family")
@@ -252,12 +269,19 @@ def remove_family_member(request, workspace: str, family_id: str, user_id: str, 
 def leave_family(request, workspace: str, family_id: str, payload: LeaveIn):
     ws = get_workspace_for(request.auth, workspace)
 
-    def run():
-        membership.leave_family(workspace=ws, family_id=family_id, user_id=payload.user_id)
+    def run(repeat: bool = False):
+        membership.leave_family(workspace=ws, family_id=family_id, user_id=payload.user_id, repeat=repeat)
         return 200, _family_out(ws, family_id)
 
     fingerprint = {"family_id": family_id, **payload.model_dump()}
-    return keyed_answer(request, workspace=ws, operation="leave_family", fingerprint=fingerprint, run=run)
+    return keyed_answer(
+        request,
+        workspace=ws,
+        operation="leave_family",
+        fingerprint=fingerprint,
+        run=run,
+        again=lambda: run(repeat=True),
+    )
 
 
 def _limit_change(payload: LimitIn) -> membership.LimitChange:

@@ -34,12 +34,14 @@ def keyed_answer(
     operation: str,
     fingerprint: dict[str, Any] | Callable[[], dict[str, Any]],
     run: Callable[[], tuple[int, Schema | dict[str, Any] | None]],
+    again: Callable[[], tuple[int, Schema | dict[str, Any] | None]] | None = None,
 ):
     """The view's answer: `run()` (status and body) once per Idempotency-Key, if one was sent.
 
     `fingerprint` is the request as the view parsed it (path ids and body), or a function that
     makes it (only called when a key was sent): what a repeat with the key must match. A body of
-    None is an answer without one (204)."""
+    None is an answer without one (204). `again`: what a repeat runs when the key's first call left
+    no answer (see answer_with_key)."""
     key = idempotency_key(request)
     if key is None:
         status, body = run()
@@ -48,9 +50,12 @@ def keyed_answer(
         # Plain data is answered as it is: validating a batch's 1,000 results would cost more than the charges.
         return Status(status, body) if isinstance(body, Schema) else json_response(body, status=status)
 
-    def answer() -> tuple[int, Any]:
-        status, body = run()
-        return status, json_data(body.model_dump() if isinstance(body, Schema) else body)
+    def rendered(call) -> Callable[[], tuple[int, Any]]:
+        def answer() -> tuple[int, Any]:
+            status, body = call()
+            return status, json_data(body.model_dump() if isinstance(body, Schema) else body)
+
+        return answer
 
     request_fingerprint = fingerprint() if callable(fingerprint) else fingerprint
     status, body = answer_with_key(
@@ -58,7 +63,8 @@ def keyed_answer(
         operation=operation,
         key=key,
         request=request_fingerprint,
-        run=answer,
+        run=rendered(run),
+        again=None if again is None else rendered(again),
         now=clock.now(),
     )
     if body is None:
