@@ -66,6 +66,16 @@ def month_ends_between(after: dt.datetime, until: dt.datetime, *, time_zone: str
         month = next_month(month)
 
 
+def month_ends_sql(after: str, until: str, zone: str) -> str:
+    """SQL: the month ends (next months' starts) in (after, until] in a zone, as rows `end_at`;
+    the same months as `month_ends_between`."""
+    return (
+        f"SELECT (m AT TIME ZONE {zone}) AS end_at FROM generate_series("
+        f"date_trunc('month', {after} AT TIME ZONE {zone}) + interval '1 month', "
+        f"{until} AT TIME ZONE {zone}, interval '1 month') AS m"
+    )
+
+
 # The ledger's consumption: every wallet entry of a CHARGE or REFUND transaction, as what it adds to
 # the wallet's net consumption (a charge's debit is +, a refund's credit is -), with the moment its
 # transaction was posted. Its sum over a wallet is the wallet's `net_consumption`.

@@ -23,7 +23,7 @@ from django.db import connection, transaction
 from billy.integrations.balance.port import Balance, BalanceCode, BalanceError, ConsumptionReport
 
 from .models import Report
-from .months import CONSUMPTION_ENTRIES, month_ends_between
+from .months import CONSUMPTION_ENTRIES, month_ends_sql
 
 logger = logging.getLogger(__name__)
 
@@ -40,29 +40,36 @@ SELECT a.workspace_id, a.id, c.wallet_order_id, 0, %(now)s, ''
 ON CONFLICT DO NOTHING
 """
 
-# Orders whose wallet's total moved since the last accepted report (a refused decrease waits), and
-# the moment reporting goes on from: the last report's, or the wallet's first consumption.
+# Orders whose wallet's total may have moved since the last accepted report, each with its points
+# in one statement (one snapshot of the ledger): its total at each month end after the moment
+# reporting goes on from (the last report's, or the wallet's first consumption) up to the cutoff,
+# then its total at the cutoff. A total at a moment is what was posted before it.
 _PENDING_SQL = f"""
-SELECT o.id, o.workspace_id, o.wallet_id, o.order_id, o.reported_total,
+WITH o AS (
+SELECT o.id, o.workspace_id, o.wallet_id, o.order_id, o.reported_total, o.refused_total,
        coalesce(o.reported_as_of, (SELECT min(c.posted_at) FROM ({CONSUMPTION_ENTRIES} AND e.account_id = a.id) c),
-                a.created_at),
+                a.created_at) AS since,
        a.net_consumption, w.time_zone
   FROM consumption_order o
   JOIN ledger_account a ON a.id = o.wallet_id
   JOIN workspace w ON w.id = o.workspace_id
  WHERE a.net_consumption <> o.reported_total
-   AND (a.net_consumption > o.reported_total OR o.refused_total IS DISTINCT FROM a.net_consumption)
    AND o.id > %(after)s
  ORDER BY o.id
  LIMIT %(limit)s
-"""  # noqa: S608 (constant fragments only)
-
-# Each wallet's total as of a month end: its total now less what was posted from the end on.
-_TOTAL_AT_SQL = f"""
-SELECT ends.wallet_id, ends.end_at, (ends.total - coalesce((
-    SELECT sum(c.amount) FROM ({CONSUMPTION_ENTRIES} AND e.account_id = ends.wallet_id) c
-     WHERE c.posted_at >= ends.end_at), 0))::bigint
-  FROM unnest(%(wallets)s::bigint[], %(ends)s::timestamptz[], %(totals)s::bigint[]) AS ends(wallet_id, end_at, total)
+)
+SELECT o.id, o.workspace_id, o.wallet_id, o.order_id, o.reported_total, o.refused_total, p.as_of, p.month_end,
+       (o.net_consumption - coalesce((
+           SELECT sum(c.amount) FROM ({CONSUMPTION_ENTRIES} AND e.account_id = o.wallet_id) c
+            WHERE c.posted_at >= p.as_of), 0))::bigint
+  FROM o
+ CROSS JOIN LATERAL (
+       SELECT ends.end_at AS as_of, true AS month_end
+         FROM ({month_ends_sql("o.since", "%(cutoff)s::timestamptz", "o.time_zone")}) ends
+        UNION ALL
+       SELECT %(cutoff)s::timestamptz, false
+ ) p
+ ORDER BY o.id, p.as_of
 """  # noqa: S608 (constant fragments only)
 
 
@@ -84,9 +91,8 @@ class _Pending:
     wallet_id: int
     order_id: int
     reported_total: int
-    reported_as_of: dt.datetime
-    total: int
-    time_zone: str
+    refused_total: int | None
+    points: tuple[tuple[dt.datetime, bool, int], ...]  # (as of, a month end?, total), oldest first
 
 
 def bind_orders(*, now: dt.datetime) -> int:
@@ -96,8 +102,14 @@ def bind_orders(*, now: dt.datetime) -> int:
         return cursor.rowcount
 
 
+def cutoff(now: dt.datetime) -> dt.datetime:
+    """The moment a run reports as of: every charge posted before it has committed."""
+    return now - dt.timedelta(seconds=settings.BILLY_CONSUMPTION_GRACE_SECONDS)
+
+
 def report_consumption(*, balance: Balance, now: dt.datetime, batch: int | None = None) -> ReportRun:
-    """Send the latest cumulative total of every order whose wallet's total moved, in batches.
+    """Send the cumulative total, as of the cutoff, of every order whose wallet's total moved, in
+    batches; a month end is reported once the cutoff is past it.
 
     Stops at the first batch Balance does not take (unavailable, outcome unknown, a fault): the
     totals stay pending and the next run sends them again (cumulative, so a repeat is harmless)."""
@@ -105,11 +117,13 @@ def report_consumption(*, balance: Balance, now: dt.datetime, batch: int | None 
     bind_orders(now=now)
     run, after = ReportRun(), 0
     while True:
-        pending = _pending(after=after, limit=batch)
-        if not pending:
+        scanned, pending = _pending(after=after, limit=batch, cutoff=cutoff(now))
+        if scanned is None:
             return run
-        after = pending[-1].pk
-        items = _reports(pending, now=now)
+        after = scanned
+        items = _reports(pending)
+        if not items:
+            continue
         try:
             results = balance.update_campaigns([report for _, report in items])
         except BalanceError as e:
@@ -123,37 +137,38 @@ def report_consumption(*, balance: Balance, now: dt.datetime, batch: int | None 
         run.refused += refused
 
 
-def _pending(*, after: int, limit: int) -> list[_Pending]:
+def _pending(*, after: int, limit: int, cutoff: dt.datetime) -> tuple[int | None, list[_Pending]]:
+    """The next orders after `after` (the last one's id, None when there are no more), and those of
+    them with a total to send."""
     with connection.cursor() as cursor:
-        cursor.execute(_PENDING_SQL, {"after": after, "limit": limit})
-        return [_Pending(*row) for row in cursor.fetchall()]
+        cursor.execute(_PENDING_SQL, {"after": after, "limit": limit, "cutoff": cutoff})
+        rows = cursor.fetchall()
+    if not rows:
+        return None, []
+    points: dict[int, list] = {}
+    heads = {}
+    for pk, workspace_id, wallet_id, order_id, reported_total, refused_total, as_of, month_end, total in rows:
+        heads[pk] = (pk, workspace_id, wallet_id, order_id, reported_total, refused_total)
+        points.setdefault(pk, []).append((as_of, month_end, total))
+    pending = []
+    for pk, head in heads.items():
+        p = _Pending(*head, points=tuple(points[pk]))
+        total, reported, refused = p.points[-1][2], p.reported_total, p.refused_total
+        if total != reported and (total > reported or refused != total):
+            pending.append(p)
+    return rows[-1][0], pending
 
 
-def _reports(pending: list[_Pending], *, now: dt.datetime) -> list[tuple[_Pending, ConsumptionReport]]:
-    """Each order's reports, oldest first: its total at each month end it has not been reported
-    past, then its total now; a total equal to the one before it is left out."""
-    ends = [(p, end) for p in pending for end in month_ends_between(p.reported_as_of, now, time_zone=p.time_zone)]
-    at_end: dict[tuple[int, dt.datetime], int] = {}
-    if ends:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                _TOTAL_AT_SQL,
-                {
-                    "wallets": [p.wallet_id for p, _ in ends],
-                    "ends": [end for _, end in ends],
-                    "totals": [p.total for p, _ in ends],
-                },
-            )
-            at_end = {(wallet_id, end): total for wallet_id, end, total in cursor.fetchall()}
+def _reports(pending: list[_Pending]) -> list[tuple[_Pending, ConsumptionReport]]:
+    """Each order's reports, oldest first: its total at each month end (as of the month's last
+    second) it has not been reported past, then its total at the cutoff; a total equal to the one
+    before it is left out."""
     items = []
     for p in pending:
-        points = [
-            (end - _BEFORE_MONTH_END, at_end[p.wallet_id, end])
-            for end in month_ends_between(p.reported_as_of, now, time_zone=p.time_zone)
-        ]
         last = p.reported_total
-        for as_of, total in [*points, (now, p.total)]:
+        for as_of, month_end, total in p.points:
             if total != last:
+                as_of = as_of - _BEFORE_MONTH_END if month_end else as_of
                 items.append((p, ConsumptionReport(order_id=p.order_id, consumed_total=total, as_of=as_of)))
                 last = total
     return items
