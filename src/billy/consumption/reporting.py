@@ -166,9 +166,9 @@ def _reports(pending: list[_Pending]) -> list[tuple[_Pending, ConsumptionReport]
     items = []
     for p in pending:
         last = p.reported_total
-        for as_of, month_end, total in p.points:
+        for at, month_end, total in p.points:
             if total != last:
-                as_of = as_of - _BEFORE_MONTH_END if month_end else as_of
+                as_of = at - _BEFORE_MONTH_END if month_end else at
                 items.append((p, ConsumptionReport(order_id=p.order_id, consumed_total=total, as_of=as_of)))
                 last = total
     return items
