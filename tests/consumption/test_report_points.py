@@ -6,9 +6,10 @@ from __future__ import annotations
 import datetime as dt
 
 from billy.consumption import reporting
-from billy.consumption.models import Report
+from billy.consumption.models import OrderReport, Report
 from billy.integrations.balance.emulator import books as balance_books
 from billy.integrations.balance.emulator.state import month_bounds
+from tests.conftest import COMMIT_THEN_TIMEOUT_SECONDS
 
 from .conftest import msk
 
@@ -31,3 +32,38 @@ def test_a_charge_posted_at_the_months_last_moment_and_committed_after_a_run_cou
     november_end = month_bounds("2026-11")[1]
     assert balance_books.consumed_as_of(state, november_end) == 15_00
     assert books.order_total() == 16_00
+
+
+def test_a_month_end_whose_answer_was_lost_is_sent_again_alone_and_accepted(books):
+    books.set_balance_clock(msk(12, 5))
+    books.charge("november", 100_00, msk(11, 20))
+    books.charge("december", 50_00, msk(12, 2))
+    books.control.inject("commit_then_timeout", method="UpdateCampaigns", seconds=COMMIT_THEN_TIMEOUT_SECONDS)
+
+    lost = books.report(msk(12, 5))
+    assert lost.error.startswith("BalanceOutcomeUnknown")
+    (unknown,) = Report.objects.filter(code=reporting.UNKNOWN)
+    assert (unknown.consumed_total, unknown.as_of) == (100_00, msk(11, 30, 23, 59, 59))
+    run = books.report(msk(12, 5, 13))
+
+    assert (run.error, run.refused) == ("", 0)
+    assert list(Report.objects.exclude(pk=unknown.pk).order_by("id").values_list("consumed_total", "code")) == [
+        (100_00, "SUCCESS"),
+        (150_00, "SUCCESS"),
+    ]
+    assert books.order_total() == 150_00
+
+
+def test_a_refused_decrease_adopts_balance_total_when_it_is_one_billy_sent(books):
+    books.set_balance_clock(msk(12, 5))
+    books.charge("c1", 100_00, msk(12, 2))
+    books.control.inject("commit_then_timeout", method="UpdateCampaigns", seconds=COMMIT_THEN_TIMEOUT_SECONDS)
+    assert books.report(msk(12, 3)).error.startswith("BalanceOutcomeUnknown")
+    books.refund("c1", 30_00, msk(12, 4))
+
+    run = books.report(msk(12, 5))
+
+    assert run.refused == 1
+    order = OrderReport.objects.get(wallet__client=books.client)
+    assert (order.reported_total, order.refused_total, books.order_total()) == (100_00, 70_00, 100_00)
+    assert books.report(msk(12, 6)).orders == 0  # the refused decrease waits until the total moves

@@ -13,6 +13,7 @@ is lost and charging is not touched: the totals wait and the next run catches up
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import datetime as dt
 import logging
@@ -20,7 +21,14 @@ import logging
 from django.conf import settings
 from django.db import connection, transaction
 
-from billy.integrations.balance.port import Balance, BalanceCode, BalanceError, ConsumptionReport
+from billy.integrations.balance.port import (
+    Balance,
+    BalanceCode,
+    BalanceError,
+    BalanceOutcomeUnknown,
+    ConsumptionReport,
+    ConsumptionResult,
+)
 
 from .models import Report
 from .months import CONSUMPTION_ENTRIES, month_ends_sql
@@ -73,6 +81,22 @@ SELECT o.id, o.workspace_id, o.wallet_id, o.order_id, o.reported_total, o.refuse
 """  # noqa: S608 (constant fragments only)
 
 
+# A report Balance received but did not answer: its outcome is unknown.
+UNKNOWN = "UNKNOWN"
+
+# Orders whose Balance total is a total billy sent, above the one billy counts as accepted.
+_ADOPT_SQL = """
+UPDATE consumption_order o
+   SET reported_total = r.consumed_total, reported_as_of = greatest(o.reported_as_of, r.as_of), reported_at = %(now)s
+  FROM unnest(%(orders)s::bigint[], %(totals)s::bigint[]) AS i(order_id, total)
+ CROSS JOIN LATERAL (
+       SELECT r.consumed_total, r.as_of FROM consumption_report r
+        WHERE r.order_id = i.order_id AND r.consumed_total = i.total
+        ORDER BY r.as_of DESC LIMIT 1) r
+ WHERE o.order_id = i.order_id AND o.reported_total < r.consumed_total
+"""
+
+
 @dataclasses.dataclass
 class ReportRun:
     """What one run did: orders reported, reports Balance accepted and refused, and the error that
@@ -111,30 +135,73 @@ def report_consumption(*, balance: Balance, now: dt.datetime, batch: int | None 
     """Send the cumulative total, as of the cutoff, of every order whose wallet's total moved, in
     batches; a month end is reported once the cutoff is past it.
 
-    Stops at the first batch Balance does not take (unavailable, outcome unknown, a fault): the
-    totals stay pending and the next run sends them again (cumulative, so a repeat is harmless)."""
+    Stops at the first call Balance does not answer (unavailable, outcome unknown): the totals stay
+    pending and the next run sends them again (cumulative, so a repeat is harmless)."""
     batch = batch or settings.BILLY_CONSUMPTION_BATCH
     bind_orders(now=now)
-    run, after = ReportRun(), 0
+    run, after, at = ReportRun(), 0, cutoff(now)
     while True:
-        scanned, pending = _pending(after=after, limit=batch, cutoff=cutoff(now))
+        scanned, pending = _pending(after=after, limit=batch, cutoff=at)
         if scanned is None:
             return run
         after = scanned
-        items = _reports(pending)
-        if not items:
-            continue
-        try:
-            results = balance.update_campaigns([report for _, report in items])
-        except BalanceError as e:
-            run.error = f"{type(e).__name__}: {e}"
-            _record_failure(pending, error=run.error, now=now)
+        run.orders += len(pending)
+        if not _send(balance, _reports(pending), run, now=now):
             logger.warning("consumption of %s orders not reported: %s", len(pending), run.error)
             return run
-        accepted, refused = _record(pending, items, results, now=now)
-        run.orders += len(pending)
-        run.accepted += accepted
-        run.refused += refused
+
+
+def _send(balance: Balance, items: list[tuple[_Pending, ConsumptionReport]], run: ReportRun, *, now) -> bool:
+    """Send the reports in rounds: round n holds each order's n-th report, so a month end's total
+    goes in a call of its own before any later total of its order. After an unknown outcome the
+    next run sends the month end's total again, equal to what Balance may have taken (accepted
+    again), never a lower total after a higher one. False when a call went unanswered."""
+    rounds: dict[int, list] = {}
+    sent: collections.Counter[int] = collections.Counter()
+    for p, report in items:
+        rounds.setdefault(sent[p.pk], []).append((p, report))
+        sent[p.pk] += 1
+    answered = None  # the orders whose report in the round before was answered
+    for n in sorted(rounds):
+        chunk = [(p, r) for p, r in rounds[n] if answered is None or p.pk in answered]
+        if not chunk:
+            return True
+        try:
+            results = balance.update_campaigns([r for _, r in chunk])
+        except BalanceOutcomeUnknown as e:
+            run.error = f"{type(e).__name__}: {e}"
+            _record(chunk, [ConsumptionResult(r.order_id, UNKNOWN, str(e)) for _, r in chunk], now=now)
+            return False
+        except BalanceError as e:
+            run.error = f"{type(e).__name__}: {e}"
+            _record_failure([p for p, _ in chunk], error=run.error, now=now)
+            return False
+        codes = _record(chunk, results, now=now)
+        run.accepted += sum(1 for code in codes if code == BalanceCode.SUCCESS)
+        run.refused += sum(1 for code in codes if code != BalanceCode.SUCCESS)
+        decreased = [p for (p, _), code in zip(chunk, codes, strict=True) if code == BalanceCode.CONSUMPTION_DECREASE]
+        if decreased:
+            _adopt(balance, decreased, now=now)
+        answered = {
+            p.pk
+            for (p, _), code in zip(chunk, codes, strict=True)
+            if code in (BalanceCode.SUCCESS, BalanceCode.CONSUMPTION_DECREASE)
+        }
+    return True
+
+
+def _adopt(balance: Balance, decreased: list[_Pending], *, now: dt.datetime) -> None:
+    """Balance refused a decrease: read its totals back, and where one is a total billy sent (a
+    report whose answer was lost, taken after all), take it as reported."""
+    try:
+        infos = balance.get_orders_info([p.order_id for p in decreased])
+    except BalanceError as e:
+        logger.warning("reading back %s refused orders: %s", len(decreased), e)
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _ADOPT_SQL, {"orders": [i.order_id for i in infos], "totals": [i.consumed_total for i in infos], "now": now}
+        )
 
 
 def _pending(*, after: int, limit: int, cutoff: dt.datetime) -> tuple[int | None, list[_Pending]]:
@@ -174,16 +241,14 @@ def _reports(pending: list[_Pending]) -> list[tuple[_Pending, ConsumptionReport]
     return items
 
 
-def _record(pending, items, results, *, now: dt.datetime) -> tuple[int, int]:
-    """Keep every report with Balance's answer; move each order's reported total to its last
-    accepted one (never down: a slower run cannot undo a newer one)."""
-    codes = {r.order_id: [] for r in results}
-    for r in results:
-        codes[r.order_id].append(r)
+def _record(chunk, results, *, now: dt.datetime) -> list[str]:
+    """Keep every report with Balance's answer (one report per order in a call); move each order's
+    reported total to its accepted one (never down: a slower run cannot undo a newer one). Returns
+    the answers' codes in the chunk's order."""
+    by_order = {r.order_id: r for r in results}
     answered = []
-    for p, report in items:
-        answers = codes.get(report.order_id) or []
-        result = answers.pop(0) if answers else None
+    for p, report in chunk:
+        result = by_order.get(report.order_id)
         answered.append((p, report, result.code if result else "NO_ANSWER", result.message if result else ""))
     with transaction.atomic():
         Report.objects.bulk_create(
@@ -200,32 +265,27 @@ def _record(pending, items, results, *, now: dt.datetime) -> tuple[int, int]:
                 for p, report, code, _ in answered
             ]
         )
-        final, last_accepted = {}, {}
-        for entry in answered:
-            final[entry[0].pk] = entry
-            if entry[2] == BalanceCode.SUCCESS:
-                last_accepted[entry[0].pk] = entry
         with connection.cursor() as cursor:
-            for p, report, _, _ in last_accepted.values():
-                cursor.execute(
-                    "UPDATE consumption_order SET reported_total = %s, reported_as_of = %s, reported_at = %s,"
-                    " refused_total = NULL, last_error = '', last_error_at = NULL"
-                    " WHERE id = %s AND (reported_as_of IS NULL OR reported_as_of <= %s)",
-                    [report.consumed_total, report.as_of, now, p.pk, report.as_of],
-                )
-            for p, report, code, message in final.values():
-                if code != BalanceCode.SUCCESS:
+            for p, report, code, message in answered:
+                if code == BalanceCode.SUCCESS:
+                    cursor.execute(
+                        "UPDATE consumption_order SET reported_total = %s, reported_as_of = %s, reported_at = %s,"
+                        " refused_total = NULL, last_error = '', last_error_at = NULL"
+                        " WHERE id = %s AND (reported_as_of IS NULL OR reported_as_of <= %s)",
+                        [report.consumed_total, report.as_of, now, p.pk, report.as_of],
+                    )
+                else:
                     refused = report.consumed_total if code == BalanceCode.CONSUMPTION_DECREASE else None
                     cursor.execute(
                         "UPDATE consumption_order SET refused_total = %s, last_error = %s, last_error_at = %s"
                         " WHERE id = %s",
                         [refused, f"{code}: {message}"[:2000], now, p.pk],
                     )
-    accepted = sum(1 for _, _, code, _ in answered if code == BalanceCode.SUCCESS)
-    return accepted, len(answered) - accepted
+    return [code for _, _, code, _ in answered]
 
 
 def _record_failure(pending: list[_Pending], *, error: str, now: dt.datetime) -> None:
+    """A call Balance did not take: nothing changed; the orders keep waiting."""
     with connection.cursor() as cursor:
         cursor.execute(
             "UPDATE consumption_order SET last_error = %s, last_error_at = %s WHERE id = ANY(%s)",
