@@ -11,7 +11,7 @@ from billy.integrations.balance.emulator import books as balance_books
 from billy.integrations.balance.emulator.state import month_bounds
 from tests.conftest import COMMIT_THEN_TIMEOUT_SECONDS
 
-from .conftest import msk
+from .conftest import Books, msk
 
 
 def test_a_charge_posted_at_the_months_last_moment_and_committed_after_a_run_counts_in_that_month(
@@ -67,3 +67,47 @@ def test_a_refused_decrease_adopts_balance_total_when_it_is_one_billy_sent(books
     order = OrderReport.objects.get(wallet__client=books.client)
     assert (order.reported_total, order.refused_total, books.order_total()) == (100_00, 70_00, 100_00)
     assert books.report(msk(12, 6)).orders == 0  # the refused decrease waits until the total moves
+
+
+def _three_clients(money, balance_control) -> list[Books]:
+    clients = []
+    for n in range(3):
+        money.register(f"bisect-{n}")
+        money.add_payer(f"bisect-{n}")
+        money.add_contract(f"bisect-{n}")
+        books = Books(balance_control, f"bisect-{n}")
+        books.fund(1_000_00, msk(11, 1))
+        books.charge(f"b{n}", (n + 1) * 10_00, msk(12, 2))
+        clients.append(books)
+    return clients
+
+
+def test_a_call_balance_refuses_whole_is_split_down_to_the_order_and_the_run_goes_on(money, balance_control):
+    clients = _three_clients(money, balance_control)
+    balance_control.inject("fault", method="UpdateCampaigns", code="INVALID_PARAM", count=2)
+    calls_before = len(balance_control.calls("UpdateCampaigns"))
+
+    run = clients[0].report(msk(12, 3))
+
+    # [a, b, c] and [a] are refused; [b, c] goes through, then [a] again (answered as a refusal).
+    refused = OrderReport.objects.get(wallet__client=clients[0].client)
+    assert run.error == ""
+    assert [b.order_total() for b in clients] == [0, 20_00, 30_00]
+    assert refused.last_error.startswith("INVALID_PARAM") and refused.retry_at is not None
+    assert len(balance_control.calls("UpdateCampaigns")) - calls_before == 3
+
+
+def test_an_order_balance_does_not_know_is_tried_again_later_each_time_not_every_run(money, balance_control):
+    clients = _three_clients(money, balance_control)
+    reporting.bind_orders(now=msk(12, 3))
+    OrderReport.objects.filter(wallet__client=clients[1].client).update(order_id=987_654_321)
+    run = clients[0].report(msk(12, 3))
+    assert (run.accepted, run.refused) == (2, 1)
+
+    for minute in range(1, 4):
+        clients[0].report(msk(12, 3, 12, minute))
+    unknown = Report.objects.filter(order_id=987_654_321)
+    # Tried at 12:00, then after a minute and two more (12:01 and 12:03), never at 12:02.
+    assert [r.as_of.astimezone(msk(12, 3).tzinfo).minute for r in unknown.order_by("id")] == [0, 1, 3]
+    assert set(unknown.values_list("code", flat=True)) == {"ORDER_NOT_FOUND"}
+    assert [b.order_total() for b in (clients[0], clients[2])] == [10_00, 30_00]

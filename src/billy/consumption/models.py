@@ -23,6 +23,10 @@ class OrderReport(models.Model):
     refused_total = models.BigIntegerField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
+    # Reports Balance refused in a row for this order alone (not a decrease): it is tried again from
+    # `retry_at`, later each time, instead of every run.
+    refusals = models.IntegerField(default=0, db_default=0)
+    retry_at = models.DateTimeField(null=True, blank=True)
     balance_total = models.BigIntegerField(null=True, blank=True)
     balance_read_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField()

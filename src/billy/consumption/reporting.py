@@ -25,6 +25,7 @@ from billy.integrations.balance.port import (
     Balance,
     BalanceCode,
     BalanceError,
+    BalanceFault,
     BalanceOutcomeUnknown,
     ConsumptionReport,
     ConsumptionResult,
@@ -62,6 +63,7 @@ SELECT o.id, o.workspace_id, o.wallet_id, o.order_id, o.reported_total, o.refuse
   JOIN ledger_account a ON a.id = o.wallet_id
   JOIN workspace w ON w.id = o.workspace_id
  WHERE a.net_consumption <> o.reported_total
+   AND (o.retry_at IS NULL OR o.retry_at <= %(now)s)
    AND o.id > %(after)s
  ORDER BY o.id
  LIMIT %(limit)s
@@ -80,6 +82,9 @@ SELECT o.id, o.workspace_id, o.wallet_id, o.order_id, o.reported_total, o.refuse
  ORDER BY o.id, p.as_of
 """  # noqa: S608 (constant fragments only)
 
+
+# An order Balance refuses (not a decrease) is tried again after 1, 2, 4, ... minutes, at most this.
+_MAX_BACKOFF = dt.timedelta(days=1)
 
 # A report Balance received but did not answer: its outcome is unknown.
 UNKNOWN = "UNKNOWN"
@@ -141,7 +146,7 @@ def report_consumption(*, balance: Balance, now: dt.datetime, batch: int | None 
     bind_orders(now=now)
     run, after, at = ReportRun(), 0, cutoff(now)
     while True:
-        scanned, pending = _pending(after=after, limit=batch, cutoff=at)
+        scanned, pending = _pending(after=after, limit=batch, cutoff=at, now=now)
         if scanned is None:
             return run
         after = scanned
@@ -167,7 +172,7 @@ def _send(balance: Balance, items: list[tuple[_Pending, ConsumptionReport]], run
         if not chunk:
             return True
         try:
-            results = balance.update_campaigns([r for _, r in chunk])
+            results = _update(balance, [r for _, r in chunk])
         except BalanceOutcomeUnknown as e:
             run.error = f"{type(e).__name__}: {e}"
             _record(chunk, [ConsumptionResult(r.order_id, UNKNOWN, str(e)) for _, r in chunk], now=now)
@@ -190,6 +195,21 @@ def _send(balance: Balance, items: list[tuple[_Pending, ConsumptionReport]], run
     return True
 
 
+def _update(balance: Balance, reports: list[ConsumptionReport]) -> list[ConsumptionResult]:
+    """UpdateCampaigns; a call Balance refuses whole (a bad order in it) is split in halves down to
+    the order it refuses, which gets the refusal as its answer, so one bad order stops no other.
+    Unavailable, unknown and too-many-operations stop the run (raised)."""
+    try:
+        return balance.update_campaigns(reports)
+    except BalanceFault as e:
+        if e.code == BalanceCode.TOO_MANY_OPERATIONS:
+            raise
+        if len(reports) == 1:
+            return [ConsumptionResult(reports[0].order_id, e.code, e.message)]
+        half = len(reports) // 2
+        return _update(balance, reports[:half]) + _update(balance, reports[half:])
+
+
 def _adopt(balance: Balance, decreased: list[_Pending], *, now: dt.datetime) -> None:
     """Balance refused a decrease: read its totals back, and where one is a total billy sent (a
     report whose answer was lost, taken after all), take it as reported."""
@@ -204,11 +224,11 @@ def _adopt(balance: Balance, decreased: list[_Pending], *, now: dt.datetime) -> 
         )
 
 
-def _pending(*, after: int, limit: int, cutoff: dt.datetime) -> tuple[int | None, list[_Pending]]:
+def _pending(*, after: int, limit: int, cutoff: dt.datetime, now: dt.datetime) -> tuple[int | None, list[_Pending]]:
     """The next orders after `after` (the last one's id, None when there are no more), and those of
     them with a total to send."""
     with connection.cursor() as cursor:
-        cursor.execute(_PENDING_SQL, {"after": after, "limit": limit, "cutoff": cutoff})
+        cursor.execute(_PENDING_SQL, {"after": after, "limit": limit, "cutoff": cutoff, "now": now})
         rows = cursor.fetchall()
     if not rows:
         return None, []
@@ -270,16 +290,25 @@ def _record(chunk, results, *, now: dt.datetime) -> list[str]:
                 if code == BalanceCode.SUCCESS:
                     cursor.execute(
                         "UPDATE consumption_order SET reported_total = %s, reported_as_of = %s, reported_at = %s,"
-                        " refused_total = NULL, last_error = '', last_error_at = NULL"
+                        " refused_total = NULL, last_error = '', last_error_at = NULL, refusals = 0, retry_at = NULL"
                         " WHERE id = %s AND (reported_as_of IS NULL OR reported_as_of <= %s)",
                         [report.consumed_total, report.as_of, now, p.pk, report.as_of],
                     )
-                else:
+                elif code in (BalanceCode.CONSUMPTION_DECREASE, UNKNOWN):
                     refused = report.consumed_total if code == BalanceCode.CONSUMPTION_DECREASE else None
                     cursor.execute(
                         "UPDATE consumption_order SET refused_total = %s, last_error = %s, last_error_at = %s"
                         " WHERE id = %s",
                         [refused, f"{code}: {message}"[:2000], now, p.pk],
+                    )
+                else:  # refused for this order alone (an order Balance does not know, ...): back off
+                    cursor.execute(
+                        "UPDATE consumption_order SET refused_total = NULL, last_error = %s, last_error_at = %s,"
+                        " refusals = refusals + 1,"
+                        " retry_at = %s + least(interval '1 minute' * 2 ^ least(refusals, 20),"
+                        " %s * interval '1 second')"
+                        " WHERE id = %s",
+                        [f"{code}: {message}"[:2000], now, now, _MAX_BACKOFF.total_seconds(), p.pk],
                     )
     return [code for _, _, code, _ in answered]
 
