@@ -116,6 +116,7 @@ class Reconciliation(models.Model):
 
 class Reason(models.TextChoices):
     NOT_YET_REPORTED = "not_yet_reported", "not yet reported"
+    DECREASE_REFUSED = "decrease_refused", "a decrease Balance refused"
     REPORTED_LATE = "reported_late", "reported late (into the next act)"
     CHANGED_IN_BALANCE = "changed_in_balance", "changed in Balance"
     MISSING_ACT = "missing_act", "missing act"

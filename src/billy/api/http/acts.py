@@ -77,7 +77,8 @@ def list_acts(request, workspace: str, service_client_id: str, filters: Query[Ac
 
 class Difference(Schema):
     reason: ReasonName = Field(
-        description="not_yet_reported, reported_late (into the next act), changed_in_balance, missing_act or unknown."
+        description="not_yet_reported, decrease_refused (a refund Balance refused to take off), reported_late"
+        " (into the next act), changed_in_balance, missing_act or unknown."
     )
     amount: str = money("billy's side minus Balance's.")
 
