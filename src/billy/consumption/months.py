@@ -18,10 +18,12 @@ from billy.core.errors import BillyError
 
 class InvalidMonth(BillyError):
     code = "invalid_month"
-    default_message = "A month is written YYYY-MM."
+    default_message = "A month is written YYYY-MM, in the years 2000 to 2999."
 
 
-_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+# Years outside 2000-2999 are refused: none is a billing month, and so no month's span, nor the
+# month after it, can leave the dates Python and PostgreSQL hold.
+_MONTH = re.compile(r"^(2\d{3})-(0[1-9]|1[0-2])$")
 
 
 def parse_month(text: str) -> dt.date:
