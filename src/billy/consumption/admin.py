@@ -9,6 +9,7 @@ from django.contrib import admin, messages
 from django.db import transaction
 from django.templatetags.static import static
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from procrastinate.exceptions import AlreadyEnqueued
 
 from billy.core import clock
@@ -160,7 +161,7 @@ class ReconciliationAdmin(ReadOnlyAdmin):
             currency=obj.currency,
             title=f"{obj.workspace.name} {obj.month:%Y-%m}: daily consumption, billy against Balance",
         )
-        legend = format_html(
+        legend = mark_safe(
             '<div class="legend"><span class="key billy-side"></span>billy\'s ledger'
             '<span class="key balance-side"></span>reported to Balance (by as-of day)</div>'
         )
