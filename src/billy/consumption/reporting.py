@@ -50,7 +50,8 @@ ON CONFLICT DO NOTHING
 """
 
 # Orders whose wallet's total may have moved since the last accepted report, each with its points
-# in one statement (one snapshot of the ledger): its total at each month end after the moment
+# in one statement (one snapshot of the ledger): its total at each month end (the workspace's and
+# Balance's, BILLY_BALANCE_TIME_ZONE) after the moment
 # reporting goes on from (the last report's, or the wallet's first consumption) up to the cutoff,
 # then its total at the cutoff. A total at a moment is what was posted before it.
 _PENDING_SQL = f"""
@@ -75,7 +76,9 @@ SELECT o.id, o.workspace_id, o.wallet_id, o.order_id, o.reported_total, o.refuse
   FROM o
  CROSS JOIN LATERAL (
        SELECT ends.end_at AS as_of, true AS month_end
-         FROM ({month_ends_sql("o.since", "%(cutoff)s::timestamptz", "o.time_zone")}) ends
+         FROM ({month_ends_sql("o.since", "%(cutoff)s::timestamptz", "o.time_zone")}
+               UNION
+               {month_ends_sql("o.since", "%(cutoff)s::timestamptz", "%(balance_zone)s::text")}) ends
         UNION ALL
        SELECT %(cutoff)s::timestamptz, false
  ) p
@@ -228,7 +231,16 @@ def _pending(*, after: int, limit: int, cutoff: dt.datetime, now: dt.datetime) -
     """The next orders after `after` (the last one's id, None when there are no more), and those of
     them with a total to send."""
     with connection.cursor() as cursor:
-        cursor.execute(_PENDING_SQL, {"after": after, "limit": limit, "cutoff": cutoff, "now": now})
+        cursor.execute(
+            _PENDING_SQL,
+            {
+                "after": after,
+                "limit": limit,
+                "cutoff": cutoff,
+                "now": now,
+                "balance_zone": settings.BILLY_BALANCE_TIME_ZONE,
+            },
+        )
         rows = cursor.fetchall()
     if not rows:
         return None, []
