@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import httpx
 
-BILLY_SETTINGS = {"BILLY_CONSUMPTION_REPORT_SECONDS": "3"}
+# A short grace: the run's charges end minutes before its checks, and reports wait this long.
+BILLY_SETTINGS = {"BILLY_CONSUMPTION_REPORT_SECONDS": "3", "BILLY_CONSUMPTION_GRACE_SECONDS": "2"}
 
 # Wallets bound to a wallet order whose total has moved and was not yet reported (or refused).
 _UNREPORTED = """

@@ -386,7 +386,9 @@ def cmd_reconcile(args: argparse.Namespace) -> None:
         bar.close()
         if fetched.failed:
             print(f"{workspace.name}: Balance did not answer for {fetched.failed} clients; their acts may be missing")
-        acts.read_balance_totals(workspace=workspace, balance=balance, now=now)
+        read = acts.read_balance_totals(workspace=workspace, balance=balance, now=now)
+        if read.failed:
+            print(f"{workspace.name}: Balance's totals of {read.failed} orders not read ({read.error})")
         runs.append(reconciliation.reconcile_month(workspace=workspace, month=month, now=now))
     header = ("workspace", "month", "clients", "mismatches", "ledger", "reported", "acts", "currency")
     rows = [

@@ -196,6 +196,13 @@ BILLY_REFUND_POLL_SECONDS = int(os.environ.get("BILLY_REFUND_POLL_SECONDS", "60"
 # latest total of every wallet order that moved, in batches of BILLY_CONSUMPTION_BATCH.
 BILLY_CONSUMPTION_REPORT_SECONDS = float(os.environ.get("BILLY_CONSUMPTION_REPORT_SECONDS", "60"))
 BILLY_CONSUMPTION_BATCH = int(os.environ.get("BILLY_CONSUMPTION_BATCH", "500"))
+# Reports are as of (now - this): longer than the longest charge transaction, so every charge posted
+# before that moment has committed when a run reads the ledger (a charge is posted at its caller's
+# `now`, not at its commit).
+BILLY_CONSUMPTION_GRACE_SECONDS = float(os.environ.get("BILLY_CONSUMPTION_GRACE_SECONDS", "60"))
+# Balance's books close at midnight in this zone: reports are split at its month ends too, so each
+# of Balance's months (its acts) gets exactly the consumption posted in it, whatever the workspace's zone.
+BILLY_BALANCE_TIME_ZONE = os.environ.get("BILLY_BALANCE_TIME_ZONE", "Europe/Moscow")
 # Webhooks are taken only from these networks (comma-separated CIDRs); empty takes them from anywhere
 # (billy trusts nothing in a webhook but the object id: it re-reads the object from the provider).
 YOOKASSA_WEBHOOK_ALLOWED_NETWORKS = [

@@ -8,6 +8,7 @@ import datetime as dt
 import zoneinfo
 
 import pytest
+from django.conf import settings
 
 from billy.charges import operations as charges
 from billy.charges.operations import ChargeRequest
@@ -58,7 +59,9 @@ class Books:
         )
 
     def report(self, now: dt.datetime) -> reporting.ReportRun:
-        return reporting.report_consumption(balance=self.balance, now=now)
+        """A run that reports as of `now` (it runs the grace period later)."""
+        grace = dt.timedelta(seconds=settings.BILLY_CONSUMPTION_GRACE_SECONDS)
+        return reporting.report_consumption(balance=self.balance, now=now + grace)
 
     def set_balance_clock(self, moment: dt.datetime) -> None:
         self.control.advance_clock((moment - self.control.now()).total_seconds())

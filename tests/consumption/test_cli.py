@@ -40,3 +40,9 @@ def test_billy_reconcile_refuses_a_malformed_month(books, balance_emulator):
     result = run_billy("reconcile", "--month", "11-2026", balance_url=balance_emulator.url)
     assert result.returncode != 0
     assert "invalid_month" in result.stderr
+
+
+def test_billy_reconcile_refuses_a_month_outside_the_years_2000_to_2999(books, balance_emulator):
+    result = run_billy("reconcile", "--month", "9999-12", balance_url=balance_emulator.url)
+    assert result.returncode != 0
+    assert "invalid_month" in result.stderr and "Traceback" not in result.stderr

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zoneinfo
+
 from billy.consumption import acts
 from billy.consumption.months import month_of
 from billy.core import clock
@@ -9,12 +11,20 @@ from billy.integrations.balance import get_balance
 from billy.moneyin.models import Invoice
 from tests.moneyin.conftest import postpay_client  # noqa: F401 (a fixture)
 
+MSK = zoneinfo.ZoneInfo("Europe/Moscow")
+
 
 def test_fetching_a_month_acts_brings_the_postpay_contract_credit_invoice(
     postpay_client,  # noqa: F811
     balance_control,
+    monkeypatch,
 ):
-    month = month_of(balance_control.now(), time_zone="Europe/Moscow")  # money in dates by billy's own clock
+    # Both clocks at the middle of the emulator's month, whatever the day the test runs on.
+    t = balance_control.now()
+    target = t.astimezone(MSK).replace(day=15, hour=12, minute=0, second=0, microsecond=0)
+    balance_control.advance_clock((target - t).total_seconds())
+    monkeypatch.setattr(clock, "now", lambda: target)
+    month = month_of(target, time_zone="Europe/Moscow")
     answer = postpay_client.post(
         "/clients/client-1/wallet/credit-transfers", {"transfer_id": "tr-1", "amount": "300.00"}
     )

@@ -75,3 +75,17 @@ def test_balance_refuses_a_decrease_and_the_total_waits_until_it_moves_again(boo
     assert books.report(msk(11, 12, 13)).accepted == 1
     order = OrderReport.objects.get(wallet__client=books.client)
     assert (order.reported_total, order.refused_total, order.last_error) == (110_00, None, "")
+
+
+def test_a_refund_balance_refused_to_take_off_is_decrease_refused_not_not_yet_reported(books):
+    books.set_balance_clock(msk(11, 10))
+    books.charge("c1", 100_00, msk(11, 10))
+    books.report(msk(11, 10, 13))
+    books.refund("c1", 40_00, msk(11, 11))
+    assert books.report(msk(11, 11, 13)).refused == 1
+
+    _, line = books.reconcile("2026-11", msk(11, 12))
+
+    assert (line.ledger, line.reported) == (60_00, 100_00)
+    assert line.differences[0] == {"reason": "decrease_refused", "amount": -40_00}
+    assert "not_yet_reported" not in [d["reason"] for d in line.differences]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from procrastinate.contrib.django import app
 
+from billy.consumption import acts
 from billy.consumption.models import Act, Reconciliation
 from billy.core import clock
 
@@ -37,3 +39,30 @@ def test_the_monthly_job_reconciles_the_month_that_ended(books, monkeypatch):
 
     run = Reconciliation.objects.get()
     assert (run.month, run.clients, run.mismatches, run.act_total) == (msk(11, 1).date(), 1, 0, 100_00)
+
+
+def test_a_balance_fault_reading_totals_does_not_stop_the_monthly_reconciliation(books, monkeypatch):
+    books.charge("c1", 100_00, msk(11, 10))
+    books.report(msk(11, 10, 13))
+    books.control.close_month("2026-11")
+    books.control.inject("fault", method="GetOrdersInfo", code="ORDER_NOT_FOUND", count=10)
+    monkeypatch.setattr(clock, "now", lambda: msk(12, 2, 6))
+
+    assert app.tasks["billy.consumption.reconcile"].func(timestamp=0) == 0
+
+    run = Reconciliation.objects.get()  # reconciled with the totals Balance showed last
+    assert (run.clients, run.act_total) == (1, 100_00)
+    read = acts.read_balance_totals(workspace=books.workspace, balance=books.balance, now=msk(12, 2, 7))
+    assert (read.orders, read.failed) == (0, 1) and "ORDER_NOT_FOUND" in read.error
+
+
+def test_the_daily_job_stops_taking_clients_at_its_deadline(books, monkeypatch):
+    books.charge("c1", 100_00, msk(10, 10))
+    books.report(msk(10, 10, 13))
+    books.control.close_month("2026-10")
+    monkeypatch.setattr(settings, "BILLY_JANITOR_RUN_SECONDS", -1)  # the deadline is already past
+    monkeypatch.setattr(clock, "now", lambda: msk(11, 30, 4, 17))
+
+    assert app.tasks["billy.consumption.fetch_acts"].func(timestamp=0) == 0
+    monkeypatch.setattr(settings, "BILLY_JANITOR_RUN_SECONDS", 50)
+    assert app.tasks["billy.consumption.fetch_acts"].func(timestamp=0) == 1  # the next run fetches it

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 
+from django.conf import settings as django_settings
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -15,10 +16,22 @@ from billy.consumption.models import OrderReport
 from billy.consumption.months import CONSUMPTION_ENTRIES, month_span
 from billy.integrations.balance.emulator import books as balance_books
 from billy.integrations.balance.emulator.state import month_bounds
+from billy.workspaces.models import Workspace
 
 from .conftest import Books, msk
 
-EDGES = [msk(10, 1, 0, 0, 0), msk(10, 31, 23, 59, 59), msk(11, 1, 0, 0, 0), msk(11, 30, 23, 59, 59)]
+EDGES = [
+    msk(10, 1, 0, 0, 0),
+    msk(10, 31, 23, 59, 59),
+    msk(11, 1, 0, 0, 0),
+    msk(11, 30, 23, 59, 59),
+    # Yekaterinburg's month ends, two hours before Moscow's
+    msk(10, 31, 21, 59, 59),
+    msk(10, 31, 22, 0, 0),
+    msk(11, 30, 21, 59, 59),
+    msk(11, 30, 22, 0, 0),
+]
+ZONES = ["Europe/Moscow", "Asia/Yekaterinburg"]
 moments = st.one_of(
     st.sampled_from(EDGES),
     st.integers(0, 61 * 24 * 3600 - 1).map(lambda s: msk(10, 1).replace(hour=0) + dt.timedelta(seconds=s)),
@@ -48,15 +61,20 @@ def ledger_by_month(wallet_id: int, time_zone: str) -> dict[str, int]:
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(operations=st.lists(operation, min_size=1, max_size=8), report_at=st.lists(moments, max_size=4))
+@given(
+    operations=st.lists(operation, min_size=1, max_size=8),
+    report_at=st.lists(moments, max_size=4),
+    time_zone=st.sampled_from(ZONES),
+)
 def test_what_balance_counts_in_each_month_is_billy_monthly_consumption(
-    money, balance_control, balance_emulator, operations, report_at
+    money, balance_control, balance_emulator, operations, report_at, time_zone
 ):
     client_id = f"p-{next(_ids)}"
     money.register(client_id)
     money.add_payer(client_id)
     money.add_contract(client_id)
     books = Books(balance_control, client_id)
+    Workspace.objects.filter(pk=books.workspace.pk).update(time_zone=time_zone)  # a workspace outside Moscow too
     books.fund(10**12, msk(9, 1))
     events = []
     for n, (amount, at, confirm_after) in enumerate(operations):
@@ -80,5 +98,6 @@ def test_what_balance_counts_in_each_month_is_billy_monthly_consumption(
         counted[month] = balance_books.consumed_as_of(state, month_bounds(month)[1]) - balance_books.consumed_as_of(
             state, month_bounds(previous)[1]
         )
-    assert counted == ledger_by_month(order.wallet_id, books.workspace.time_zone)
+    # Balance's months are Moscow's (BILLY_BALANCE_TIME_ZONE), whatever the workspace's zone.
+    assert counted == ledger_by_month(order.wallet_id, django_settings.BILLY_BALANCE_TIME_ZONE)
     assert order.reported_total == order.wallet.net_consumption == state["consumed"]

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
+import time
 from collections.abc import Callable
 
 from django.db import connection
@@ -23,6 +25,8 @@ from billy.workspaces.models import Workspace
 
 from .models import Act, OrderReport
 from .months import next_month
+
+logger = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass
@@ -88,14 +92,18 @@ def fetch_acts(
     workspace: Workspace | None = None,
     months: int = 1,
     progress: Callable[[int], None] | None = None,
+    until: float | None = None,
 ) -> Fetched:
     """Every bound client's acts of `months` months from `month`; a client Balance does not answer
-    for is counted in `failed` and left for the next run."""
+    for is counted in `failed` and left for the next run. Stops taking clients after `until` (a
+    time.monotonic() deadline), leaving the rest to the next run."""
     date_to = month
     for _ in range(months):
         date_to = next_month(date_to)
     result = Fetched()
     for contract in bound_contracts(workspace=workspace).iterator(chunk_size=500):
+        if until is not None and time.monotonic() > until:
+            break
         try:
             result.acts += fetch_client_acts(
                 contract=contract, date_from=month, date_to=date_to, balance=balance, now=now
@@ -108,21 +116,33 @@ def fetch_acts(
     return result
 
 
-def read_balance_totals(*, workspace: Workspace, balance: Balance, now: dt.datetime, batch: int = 500) -> int:
+@dataclasses.dataclass
+class Read:
+    orders: int = 0  # orders whose Balance total was read
+    failed: int = 0  # orders in batches Balance did not answer for (their totals stay as last read)
+    error: str = ""  # the last of those errors
+
+
+def read_balance_totals(*, workspace: Workspace, balance: Balance, now: dt.datetime, batch: int = 500) -> Read:
     """What Balance shows consumed on each of the workspace's wallet orders (GetOrdersInfo, in
-    batches), kept on the orders for reconciliation; returns how many were read."""
+    batches), kept on the orders for reconciliation. A batch Balance does not answer for is counted
+    and its error kept; the other batches are read."""
     order_ids = list(OrderReport.objects.filter(workspace=workspace).order_by("id").values_list("order_id", flat=True))
-    read = 0
+    result = Read()
     for start in range(0, len(order_ids), batch):
+        wanted = order_ids[start : start + batch]
         try:
-            infos = balance.get_orders_info(order_ids[start : start + batch])
+            infos = balance.get_orders_info(wanted)
         except BalanceError as e:
-            raise translate(e, "reading wallet orders") from e
+            result.failed += len(wanted)
+            result.error = f"{type(e).__name__}: {e}"
+            logger.warning("%s: Balance's totals of %s orders not read: %s", workspace.name, len(wanted), result.error)
+            continue
         with connection.cursor() as cursor:
             cursor.execute(
                 "UPDATE consumption_order o SET balance_total = i.total, balance_read_at = %s"
                 "  FROM unnest(%s::bigint[], %s::bigint[]) AS i(order_id, total) WHERE o.order_id = i.order_id",
                 [now, [i.order_id for i in infos], [i.consumed_total for i in infos]],
             )
-        read += len(infos)
-    return read
+        result.orders += len(infos)
+    return result

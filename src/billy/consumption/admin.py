@@ -6,17 +6,20 @@ against what billy's reports told Balance, so an operator sees the day where the
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.db import transaction
 from django.templatetags.static import static
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+from procrastinate.exceptions import AlreadyEnqueued
 
 from billy.core import clock
 from billy.core.admin_display import EMPTY, ReadOnlyAdmin, changelist_link, link, money
 from billy.core.charts import Series, daily_bars
-from billy.integrations.balance import get_balance
+from billy.core.tasks import defer
 
-from . import reporting
 from .models import Act, OrderReport, Reconciliation, ReconciliationLine, Report
 from .reconciliation import daily_consumption
+from .tasks import REPORT_TASK
 
 
 @admin.register(OrderReport)
@@ -63,11 +66,15 @@ class OrderReportAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Report consumption now (every order that moved)")
     def report_now(self, request, queryset):
-        run = reporting.report_consumption(balance=get_balance(), now=clock.now())
-        level = messages.WARNING if run.error else messages.INFO
-        self.message_user(
-            request, f"{run.orders} orders, {run.accepted} accepted, {run.refused} refused. {run.error}", level
-        )
+        """Defers the reporting job (runs of it never overlap: the job's own lock), rather than
+        reporting in the request."""
+        try:
+            with transaction.atomic():
+                defer(REPORT_TASK, queueing_lock=REPORT_TASK, timestamp=int(clock.now().timestamp()))
+        except AlreadyEnqueued:
+            self.message_user(request, "A reporting run is already waiting for a worker.", messages.INFO)
+            return
+        self.message_user(request, "Reporting deferred: a worker runs it now.", messages.INFO)
 
 
 @admin.register(Report)
@@ -154,7 +161,7 @@ class ReconciliationAdmin(ReadOnlyAdmin):
             currency=obj.currency,
             title=f"{obj.workspace.name} {obj.month:%Y-%m}: daily consumption, billy against Balance",
         )
-        legend = format_html(
+        legend = mark_safe(
             '<div class="legend"><span class="key billy-side"></span>billy\'s ledger'
             '<span class="key balance-side"></span>reported to Balance (by as-of day)</div>'
         )

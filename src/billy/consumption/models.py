@@ -23,6 +23,10 @@ class OrderReport(models.Model):
     refused_total = models.BigIntegerField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
+    # Reports Balance refused in a row for this order alone (not a decrease): it is tried again from
+    # `retry_at`, later each time, instead of every run.
+    refusals = models.IntegerField(default=0, db_default=0)
+    retry_at = models.DateTimeField(null=True, blank=True)
     balance_total = models.BigIntegerField(null=True, blank=True)
     balance_read_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField()
@@ -112,6 +116,7 @@ class Reconciliation(models.Model):
 
 class Reason(models.TextChoices):
     NOT_YET_REPORTED = "not_yet_reported", "not yet reported"
+    DECREASE_REFUSED = "decrease_refused", "a decrease Balance refused"
     REPORTED_LATE = "reported_late", "reported late (into the next act)"
     CHANGED_IN_BALANCE = "changed_in_balance", "changed in Balance"
     MISSING_ACT = "missing_act", "missing act"

@@ -18,10 +18,12 @@ from billy.core.errors import BillyError
 
 class InvalidMonth(BillyError):
     code = "invalid_month"
-    default_message = "A month is written YYYY-MM."
+    default_message = "A month is written YYYY-MM, in the years 2000 to 2999."
 
 
-_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+# Years outside 2000-2999 are refused: none is a billing month, and so no month's span, nor the
+# month after it, can leave the dates Python and PostgreSQL hold.
+_MONTH = re.compile(r"^(2\d{3})-(0[1-9]|1[0-2])$")
 
 
 def parse_month(text: str) -> dt.date:
@@ -64,6 +66,14 @@ def month_ends_between(after: dt.datetime, until: dt.datetime, *, time_zone: str
         if start > after:
             ends.append(start)
         month = next_month(month)
+
+
+def month_ends_sql(after: str, until: str, zone: str) -> str:
+    """SQL: the month ends (next months' starts) in (after, until] in a zone, as rows `end_at`;
+    the same months as `month_ends_between`."""
+    return f"""SELECT (m AT TIME ZONE {zone}) AS end_at
+  FROM generate_series(date_trunc('month', {after} AT TIME ZONE {zone}) + interval '1 month',
+                       {until} AT TIME ZONE {zone}, interval '1 month') AS m"""  # noqa: S608 (names only)
 
 
 # The ledger's consumption: every wallet entry of a CHARGE or REFUND transaction, as what it adds to

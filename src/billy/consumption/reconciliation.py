@@ -9,6 +9,9 @@ Figures per wallet order (cumulative totals "as of" a moment come from the repor
 Differences (amount = billy's side minus Balance's):
 - not_yet_reported (L - R): the ledger has consumption the reports for the month do not cover
   (not sent yet, or lost while Balance was down and not caught up);
+- decrease_refused: the part of a negative L - R that is a decrease Balance refused (a refund
+  larger than what was charged since the last report), up to the refused total less the reported
+  one; it stays until the total moves up again;
 - reported_late: a report for the month sent after the month ended that Balance had already
   acted without (+, it goes into the next act), and in the next month the same amount (-) that
   arrived in that month's act;
@@ -31,7 +34,7 @@ from .months import CONSUMPTION_ENTRIES, local_day_sql, month_span, next_month
 
 _LINES_SQL = f"""
 WITH orders AS (
-    SELECT o.wallet_id, o.order_id, a.client_id, o.reported_total, o.balance_total
+    SELECT o.wallet_id, o.order_id, a.client_id, o.reported_total, o.balance_total, o.refused_total
       FROM consumption_order o JOIN ledger_account a ON a.id = o.wallet_id
      WHERE o.workspace_id = %(ws)s
 ), ledger AS (
@@ -62,6 +65,11 @@ WITH orders AS (
            coalesce(l.amount, 0) AS ledger,
            coalesce(r.r_end, 0) - coalesce(r.r_start, 0) AS reported,
            acts.amount AS act,
+           CASE WHEN o.refused_total IS NOT NULL
+                 AND coalesce(l.amount, 0) - (coalesce(r.r_end, 0) - coalesce(r.r_start, 0)) < 0
+                THEN greatest(coalesce(l.amount, 0) - (coalesce(r.r_end, 0) - coalesce(r.r_start, 0)),
+                              least(o.refused_total - o.reported_total, 0))
+                ELSE 0 END AS refused,
            least(greatest(coalesce(r.r_end, 0) - coalesce(acts.acted_end, 0), 0),
                  coalesce(r.r_end - r.in_time_end, 0)) AS late_out,
            least(greatest(coalesce(r.r_start, 0) - coalesce(acts.acted_start, 0), 0),
@@ -72,8 +80,10 @@ WITH orders AS (
       LEFT JOIN acts ON acts.order_id = o.order_id
 ), reasoned AS (
     SELECT f.*, array_remove(ARRAY[
-        CASE WHEN ledger <> reported
-             THEN jsonb_build_object('reason', 'not_yet_reported', 'amount', ledger - reported) END,
+        CASE WHEN ledger - reported - refused <> 0
+             THEN jsonb_build_object('reason', 'not_yet_reported', 'amount', ledger - reported - refused) END,
+        CASE WHEN refused <> 0
+             THEN jsonb_build_object('reason', 'decrease_refused', 'amount', refused) END,
         CASE WHEN late_out <> 0
              THEN jsonb_build_object('reason', 'reported_late', 'amount', late_out) END,
         CASE WHEN late_in <> 0

@@ -55,7 +55,10 @@ _TABLE = [
         "contract_not_found", 404, grpc.StatusCode.NOT_FOUND, "The client has no contract with this contract_id."
     ),
     ErrorCode("invoice_not_found", 404, grpc.StatusCode.NOT_FOUND, "The client has no invoice with this invoice_id."),
-    ErrorCode("invalid_month", 422, grpc.StatusCode.INVALID_ARGUMENT, "A month is written YYYY-MM."),
+    ErrorCode(
+        "invalid_month", 422, grpc.StatusCode.INVALID_ARGUMENT, "A month is written YYYY-MM, in the years 2000 to 2999."
+    ),
+    ErrorCode("invalid_period", 422, grpc.StatusCode.INVALID_ARGUMENT, "The period's start is after its end."),
     ErrorCode(
         "reconciliation_not_found",
         404,

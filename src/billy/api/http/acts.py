@@ -24,7 +24,7 @@ router = Router(tags=["acts"])
 reconciliations_router = Router(tags=["reconciliations"])
 
 DAY = {"format": "date", "pattern": DATE_PATTERN, "examples": ["2026-11-01"]}
-MONTH_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
+MONTH_PATTERN = r"^2[0-9]{3}-(0[1-9]|1[0-2])$"
 ReasonName = one_of(Reason)
 
 
@@ -41,6 +41,7 @@ class ActOut(Schema):
 
 class ActPage(Schema):
     acts: list[ActOut]
+    next_cursor: str | None = Field(description="The next page's cursor; null on the last page.")
 
 
 class ActFilters(Schema):
@@ -48,6 +49,8 @@ class ActFilters(Schema):
         None, alias="from", description="Acts dated on or after this day.", json_schema_extra=DAY
     )
     date_to: str | None = Field(None, alias="to", description="Acts dated before this day.", json_schema_extra=DAY)
+    limit: int = Field(50, ge=1, le=MAX_LIMIT)
+    cursor: str | None = None
 
 
 def act_out(act: Act) -> ActOut:
@@ -64,20 +67,24 @@ def act_out(act: Act) -> ActOut:
 
 
 @router.get(CLIENT_PATH + "/acts", response={200: ActPage}, summary="The client's acts")
-@raises("client_not_found", "validation_failed")
+@raises("client_not_found", "validation_failed", "invalid_period")
 def list_acts(request, workspace: str, service_client_id: str, filters: Query[ActFilters]):
-    """The acts Balance formed for the client's wallet order, dated in [`from`, `to`), newest first.
-    billy fetches them daily and when a month is reconciled; they never change once fetched."""
+    """The acts Balance formed for the client's wallet order, dated in [`from`, `to`), newest first
+    (`invalid_period` when `from` is after `to`); `next_cursor` is null on the last page. billy
+    fetches them daily and when a month is reconciled; they never change once fetched."""
     _, client = client_in_scope(request, workspace, service_client_id)
     date_from = parse_day("from", filters.date_from) if filters.date_from else None
     date_to = parse_day("to", filters.date_to) if filters.date_to else None
-    acts = queries.client_acts(client=client, date_from=date_from, date_to=date_to)
-    return Status(200, ActPage(acts=[act_out(a) for a in acts]))
+    acts, next_cursor = queries.client_acts_page(
+        client=client, date_from=date_from, date_to=date_to, limit=filters.limit, cursor=filters.cursor
+    )
+    return Status(200, ActPage(acts=[act_out(a) for a in acts], next_cursor=next_cursor))
 
 
 class Difference(Schema):
     reason: ReasonName = Field(
-        description="not_yet_reported, reported_late (into the next act), changed_in_balance, missing_act or unknown."
+        description="not_yet_reported, decrease_refused (a refund Balance refused to take off), reported_late"
+        " (into the next act), changed_in_balance, missing_act or unknown."
     )
     amount: str = money("billy's side minus Balance's.")
 
