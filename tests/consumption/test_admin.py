@@ -40,7 +40,7 @@ def test_a_reconciliation_page_lists_mismatches_with_links_and_charts_billy_agai
 
     page = admin_client.get(reverse("admin:consumption_reconciliation_change", args=[run.pk])).content.decode()
 
-    assert "not_yet_reported 40.00 RUB" in page
+    assert "NOT_YET_REPORTED 40.00 RUB" in page
     assert reverse("admin:clients_client_change", args=[books.client.pk]) in page
     assert f"/admin/charges/charge/?client__id__exact={books.client.pk}" in page
     assert f"/admin/consumption/act/?client__id__exact={books.client.pk}" in page

@@ -57,7 +57,7 @@ def test_an_operator_sees_where_billy_and_balance_part_in_the_month(page, books,
 
     expect(page.locator("svg.billy-chart rect.billy-side")).to_have_count(28)
     expect(page.locator("svg.billy-chart rect.balance-side")).to_have_count(22)
-    expect(page.locator("table.billy-reconciliation")).to_contain_text("not_yet_reported 2500.00 RUB")
+    expect(page.locator("table.billy-reconciliation")).to_contain_text("NOT_YET_REPORTED 2500.00 RUB")
     page.click("table.billy-reconciliation >> text=acts")
     expect(page.locator("#result_list tbody tr")).to_have_count(1)
     page.go_back()

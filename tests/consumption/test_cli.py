@@ -30,7 +30,7 @@ def test_billy_reconcile_fetches_the_month_acts_and_prints_a_summary(books, bala
     header, row, reason = result.stdout.splitlines()
     assert header.split() == ["workspace", "month", "clients", "mismatches", "ledger", "reported", "acts", "currency"]
     assert row.split() == ["c2b", "2026-11", "1", "1", "105.00", "100.00", "100.00", "RUB"]
-    assert reason == "c2b: not_yet_reported: 1 clients, 5.00 RUB"
+    assert reason == "c2b: NOT_YET_REPORTED: 1 clients, 5.00 RUB"
     assert "c2b: fetching acts [" in result.stderr and "] 1/1" in result.stderr
     assert Act.objects.filter(client=books.client).count() == 1
     assert Reconciliation.objects.get().mismatches == 1

@@ -19,7 +19,7 @@ def test_a_consumption_changed_in_balance_behind_billy_back_is_changed_in_balanc
 
     assert (line.ledger, line.reported, line.act) == (100_00, 100_00, 130_00)
     assert (line.reported_total, line.balance_total) == (100_00, 130_00)
-    assert line.differences == [{"reason": "changed_in_balance", "amount": -30_00}]
+    assert line.differences == [{"reason": "CHANGED_IN_BALANCE", "amount": -30_00}]
 
 
 def test_a_report_lost_while_balance_was_down_is_not_yet_reported_until_caught_up(books):
@@ -32,8 +32,8 @@ def test_a_report_lost_while_balance_was_down_is_not_yet_reported_until_caught_u
     run, line = books.reconcile("2026-11", msk(12, 1, 1))
     assert (line.ledger, line.reported, line.act) == (150_00, 100_00, None)
     assert line.differences == [
-        {"reason": "not_yet_reported", "amount": 50_00},
-        {"reason": "missing_act", "amount": 100_00},  # Balance has not closed the month yet
+        {"reason": "NOT_YET_REPORTED", "amount": 50_00},
+        {"reason": "MISSING_ACT", "amount": 100_00},  # Balance has not closed the month yet
     ]
     assert run.mismatches == 1
 
@@ -59,9 +59,9 @@ def test_a_report_sent_after_balance_closed_the_month_is_reported_late_into_the_
     _, december = books.reconcile("2026-12", msk(12, 31, 9))
 
     assert (november.ledger, november.reported, november.act) == (120_00, 120_00, 100_00)
-    assert november.differences == [{"reason": "reported_late", "amount": 20_00}]
+    assert november.differences == [{"reason": "REPORTED_LATE", "amount": 20_00}]
     assert (december.ledger, december.reported, december.act) == (30_00, 30_00, 50_00)
-    assert december.differences == [{"reason": "reported_late", "amount": -20_00}]
+    assert december.differences == [{"reason": "REPORTED_LATE", "amount": -20_00}]
 
 
 def test_balance_refuses_a_decrease_and_the_total_waits_until_it_moves_again(books):
@@ -87,5 +87,5 @@ def test_a_refund_balance_refused_to_take_off_is_decrease_refused_not_not_yet_re
     _, line = books.reconcile("2026-11", msk(11, 12))
 
     assert (line.ledger, line.reported) == (60_00, 100_00)
-    assert line.differences[0] == {"reason": "decrease_refused", "amount": -40_00}
-    assert "not_yet_reported" not in [d["reason"] for d in line.differences]
+    assert line.differences[0] == {"reason": "DECREASE_REFUSED", "amount": -40_00}
+    assert "NOT_YET_REPORTED" not in [d["reason"] for d in line.differences]

@@ -35,7 +35,7 @@ def test_acts_and_a_reconciliation_over_grpc(books, grpc_channel, service_key):
     assert (run.clients, run.mismatches, run.ledger_total, run.act_total) == (1, 1, "107.00", "100.00")
     (line,) = run.lines
     assert (line.client, line.ledger, line.reported, line.act) == ("client-1", "107.00", "100.00", "100.00")
-    assert [(d.reason, d.amount) for d in line.differences] == [("not_yet_reported", "7.00")]
+    assert [(d.reason, d.amount) for d in line.differences] == [("NOT_YET_REPORTED", "7.00")]
     with pytest.raises(grpc.RpcError) as refused:
         reconciliations.GetReconciliation(
             consumption_pb2.GetReconciliationRequest(workspace="c2b", month="2026-10"), metadata=meta

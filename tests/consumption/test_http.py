@@ -26,7 +26,7 @@ def test_the_client_acts_are_listed_by_date_and_a_reconciliation_by_month(books,
     assert (body["month"], body["clients"], body["mismatches"], body["ledger_total"]) == ("2026-11", 1, 1, "20.00")
     (line,) = body["lines"]
     assert (line["client"], line["ledger"], line["reported"], line["act"]) == ("client-1", "20.00", "20.00", None)
-    assert line["differences"] == [{"reason": "reported_late", "amount": "20.00"}]
+    assert line["differences"] == [{"reason": "REPORTED_LATE", "amount": "20.00"}]
 
 
 def test_bad_months_and_days_are_refused_with_their_codes(books, money):

@@ -115,12 +115,12 @@ class Reconciliation(models.Model):
 
 
 class Reason(models.TextChoices):
-    NOT_YET_REPORTED = "not_yet_reported", "not yet reported"
-    DECREASE_REFUSED = "decrease_refused", "a decrease Balance refused"
-    REPORTED_LATE = "reported_late", "reported late (into the next act)"
-    CHANGED_IN_BALANCE = "changed_in_balance", "changed in Balance"
-    MISSING_ACT = "missing_act", "missing act"
-    UNKNOWN = "unknown", "unknown"
+    NOT_YET_REPORTED = "NOT_YET_REPORTED", "not yet reported"
+    DECREASE_REFUSED = "DECREASE_REFUSED", "a decrease Balance refused"
+    REPORTED_LATE = "REPORTED_LATE", "reported late (into the next act)"
+    CHANGED_IN_BALANCE = "CHANGED_IN_BALANCE", "changed in Balance"
+    MISSING_ACT = "MISSING_ACT", "missing act"
+    UNKNOWN = "UNKNOWN", "unknown"
 
 
 class ReconciliationLine(models.Model):

@@ -7,16 +7,16 @@ Figures per wallet order (cumulative totals "as of" a moment come from the repor
 - reported R: the total reported as of the month's end less the total reported as of its start;
 - act A: the acts dated within the month.
 Differences (amount = billy's side minus Balance's):
-- not_yet_reported (L - R): the ledger has consumption the reports for the month do not cover
+- NOT_YET_REPORTED (L - R): the ledger has consumption the reports for the month do not cover
   (not sent yet, or lost while Balance was down and not caught up);
-- decrease_refused: the part of a negative L - R that is a decrease Balance refused (a refund
+- DECREASE_REFUSED: the part of a negative L - R that is a decrease Balance refused (a refund
   larger than what was charged since the last report), up to the refused total less the reported
   one; it stays until the total moves up again;
-- reported_late: a report for the month sent after the month ended that Balance had already
+- REPORTED_LATE: a report for the month sent after the month ended that Balance had already
   acted without (+, it goes into the next act), and in the next month the same amount (-) that
   arrived in that month's act;
-- the rest of the act's difference: missing_act when Balance formed no act for the month;
-  changed_in_balance when Balance's consumed total differs from billy's last accepted report
+- the rest of the act's difference: MISSING_ACT when Balance formed no act for the month;
+  CHANGED_IN_BALANCE when Balance's consumed total differs from billy's last accepted report
   (someone changed it behind billy's back); unknown otherwise.
 The differences of a line add up to its ledger consumption less its act (0 when there is none).
 """
@@ -81,18 +81,18 @@ WITH orders AS (
 ), reasoned AS (
     SELECT f.*, array_remove(ARRAY[
         CASE WHEN ledger - reported - refused <> 0
-             THEN jsonb_build_object('reason', 'not_yet_reported', 'amount', ledger - reported - refused) END,
+             THEN jsonb_build_object('reason', 'NOT_YET_REPORTED', 'amount', ledger - reported - refused) END,
         CASE WHEN refused <> 0
-             THEN jsonb_build_object('reason', 'decrease_refused', 'amount', refused) END,
+             THEN jsonb_build_object('reason', 'DECREASE_REFUSED', 'amount', refused) END,
         CASE WHEN late_out <> 0
-             THEN jsonb_build_object('reason', 'reported_late', 'amount', late_out) END,
+             THEN jsonb_build_object('reason', 'REPORTED_LATE', 'amount', late_out) END,
         CASE WHEN late_in <> 0
-             THEN jsonb_build_object('reason', 'reported_late', 'amount', -late_in) END,
+             THEN jsonb_build_object('reason', 'REPORTED_LATE', 'amount', -late_in) END,
         CASE WHEN reported - coalesce(act, 0) - late_out + late_in <> 0
              THEN jsonb_build_object(
-                 'reason', CASE WHEN act IS NULL THEN 'missing_act'
-                                WHEN balance_total IS DISTINCT FROM reported_total THEN 'changed_in_balance'
-                                ELSE 'unknown' END,
+                 'reason', CASE WHEN act IS NULL THEN 'MISSING_ACT'
+                                WHEN balance_total IS DISTINCT FROM reported_total THEN 'CHANGED_IN_BALANCE'
+                                ELSE 'UNKNOWN' END,
                  'amount', reported - coalesce(act, 0) - late_out + late_in) END
     ], NULL) AS differences
       FROM figures f

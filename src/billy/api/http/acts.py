@@ -23,7 +23,7 @@ from .strict import one_of
 router = Router(tags=["acts"])
 reconciliations_router = Router(tags=["reconciliations"])
 
-DAY = {"format": "date", "pattern": DATE_PATTERN, "examples": ["2026-11-01"]}
+DAY = {"format": "date", "pattern": DATE_PATTERN}
 MONTH_PATTERN = r"^2[0-9]{3}-(0[1-9]|1[0-2])$"
 ReasonName = one_of(Reason)
 
@@ -83,8 +83,8 @@ def list_acts(request, workspace: str, service_client_id: str, filters: Query[Ac
 
 class Difference(Schema):
     reason: ReasonName = Field(
-        description="not_yet_reported, decrease_refused (a refund Balance refused to take off), reported_late"
-        " (into the next act), changed_in_balance, missing_act or unknown."
+        description="NOT_YET_REPORTED, DECREASE_REFUSED (a refund Balance refused to take off), REPORTED_LATE"
+        " (into the next act), CHANGED_IN_BALANCE, MISSING_ACT or UNKNOWN."
     )
     amount: str = money("billy's side minus Balance's.")
 
