@@ -21,7 +21,6 @@ import sys
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 
@@ -29,14 +28,11 @@ ROOT = Path(__file__).resolve().parent.parent
 BILLY = str(ROOT / ".venv" / "bin" / "billy")
 sys.path.insert(0, str(ROOT / "src"))
 
+from scratch import database_url  # noqa: E402
+
 from billy.integrations.broker.client import NatsBroker  # noqa: E402
 
 DB = "billy_bench_relay"
-
-
-def database_url(name: str) -> str:
-    base = urlsplit(os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
-    return urlunsplit(base._replace(path="/" + name))
 
 
 def write_events(db: psycopg.Connection, workspace_ids: list[int], count: int) -> None:

@@ -25,7 +25,6 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import psycopg
@@ -34,16 +33,13 @@ ROOT = Path(__file__).resolve().parent.parent
 BILLY = str(ROOT / ".venv" / "bin" / "billy")
 sys.path.insert(0, str(ROOT / "src"))
 
+from scratch import database_url  # noqa: E402
+
 from billy.integrations.auth_api.emulator import AuthEmulator, AuthEmulatorControl  # noqa: E402
 from billy.integrations.notifications.emulator import NotificationsEmulator, NotificationsEmulatorControl  # noqa: E402
 from billy.integrations.yookassa.emulator import YooKassaEmulator, YooKassaEmulatorControl  # noqa: E402
 
 SHOP = "100500"
-
-
-def database_url(name: str) -> str:
-    base = urlsplit(os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
-    return urlunsplit(base._replace(path="/" + name))
 
 
 def percentile(values: list[float], p: float) -> float:
