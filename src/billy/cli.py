@@ -243,22 +243,16 @@ def cmd_families_migrate(args: argparse.Namespace) -> int:
         flush=True,
     )
     started, first = time.monotonic(), run.done + run.partial + run.failed + run.skipped
-    shown = [0.0]
+    bar = _ProgressBar(run.total, f"run #{run.pk}")
 
     def progress(current) -> None:
-        now = time.monotonic()
         seen = current.done + current.partial + current.failed + current.skipped
-        if now - shown[0] < 0.5 and seen < current.total:
-            return
-        shown[0] = now
-        width = 30
-        filled = int(width * seen / current.total) if current.total else width
-        rate = (seen - first) / max(now - started, 1e-9)
-        sys.stderr.write(
-            f"\r[{'#' * filled}{'.' * (width - filled)}] {seen}/{current.total}  done {current.done}  "
-            f"partial {current.partial}  failed {current.failed}  skipped {current.skipped}  {rate:.1f}/s "
+        rate = (seen - first) / max(time.monotonic() - started, 1e-9)
+        bar.show(
+            seen,
+            f"done {current.done}  partial {current.partial}  failed {current.failed}  "
+            f"skipped {current.skipped}  {rate:.1f}/s",
         )
-        sys.stderr.flush()
 
     try:
         run = batch.run_batch(
@@ -274,7 +268,7 @@ def cmd_families_migrate(args: argparse.Namespace) -> int:
         raise CommandError("migration_run_in_progress", str(e)) from e
     elapsed = time.monotonic() - started
     seen = run.done + run.partial + run.failed + run.skipped
-    sys.stderr.write("\n")
+    bar.close()
     print(
         f"run #{run.pk} {'finished' if run.status == 'FINISHED' else 'interrupted'}: done {run.done}, "
         f"partial {run.partial}, failed {run.failed}, skipped {run.skipped} of {run.total}; "
@@ -351,13 +345,18 @@ class _ProgressBar:
         self.tty = sys.stderr.isatty()
 
     def __call__(self, step: int = 1) -> None:
-        self.done += step
+        self.show(self.done + step)
+
+    def show(self, done: int, detail: str = "") -> None:
+        """Draw the bar at `done` of the total, with `detail` after the count."""
+        self.done = done
         tenth = self.done * 10 // self.total
         if not self.tty and tenth == self._shown:
             return
         self._shown = tenth
-        filled = self.width * self.done // self.total
+        filled = min(self.width, self.width * self.done // self.total)
         line = f"{self.label} [{'#' * filled}{'.' * (self.width - filled)}] {self.done}/{self.total}"
+        line += f"  {detail}" if detail else ""
         sys.stderr.write(("\r" + line) if self.tty else line + "\n")
         sys.stderr.flush()
 
