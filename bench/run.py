@@ -367,6 +367,7 @@ LOG_ENTRY = re.compile(r"LOG:\s+duration: ([\d.]+) ms\s+(statement|execute [^:]*
 class Statement:
     sql: str
     ms: float
+    prepared: bool = False  # billy ran it as a prepared statement (`execute <name>`, not `<unnamed>`)
 
 
 def parse_log(text: str, *, db: str, marker: str) -> list[Statement]:
@@ -386,7 +387,11 @@ def parse_log(text: str, *, db: str, marker: str) -> list[Statement]:
             current = [line[: m.start()], m.group(2), float(m.group(1)), [m.group(3)]]
             entries.append(current)
         elif current is not None and "DETAIL:  parameters:" in line and current[1].startswith("execute"):
-            params = dict(re.findall(r"(\$\d+) = ('(?:[^']|'')*'|NULL)", line))
+            # typed values (billy's integers are int2/4/8 parameters) are inlined unquoted, as numbers
+            params = {
+                k: (v[1:-1] if re.fullmatch(r"'-?\d+'", v) else v)
+                for k, v in re.findall(r"(\$\d+) = ('(?:[^']|'')*'|NULL)", line)
+            }
             body = "\n".join(current[3])
             current[3] = [re.sub(r"\$\d+\b", lambda p, params=params: params.get(p.group(0), p.group(0)), body)]
             current = None
@@ -399,7 +404,10 @@ def parse_log(text: str, *, db: str, marker: str) -> list[Statement]:
     pids = {pid_of[id(e)] for e in entries if id(e) in pid_of and marker in "\n".join(e[3])}
     if pids:
         entries = [e for e in entries if pid_of.get(id(e)) in pids]
-    return [Statement("\n".join(e[3]).strip(), e[2]) for e in entries]
+    return [
+        Statement("\n".join(e[3]).strip(), e[2], prepared=e[1].startswith("execute") and "<unnamed>" not in e[1])
+        for e in entries
+    ]
 
 
 def reset_sequences(url: str) -> dict[str, int]:
@@ -451,6 +459,29 @@ def to_pgbench(statements: list[Statement], next_ids: dict[str, int], *, service
                 notes.append(f"{table}.id from statement {i + 1} is reused by statement(s) {[j + 1 for j in later]}")
         lines.append(text + (gset if gset else ";"))
     return "\n".join(lines) + "\n", notes
+
+
+def pgbench_mode(statements: list[Statement]) -> str:
+    """How pgbench sends the script: prepared when billy prepared its statements, as billy does."""
+    return "prepared" if any(s.prepared for s in statements) else "simple"
+
+
+def for_prepared(script: str) -> str:
+    """The script for `pgbench -M prepared`, where a variable is a parameter and cannot sit inside a
+    string literal: `'c:cid'` becomes `('c' || :cid)`, `':wid'` becomes `:wid`."""
+    out = []
+    for line in script.splitlines():
+        if line.startswith(("\\", "--")):
+            out.append(line)
+            continue
+        parts = line.split("'")  # odd parts are the literals (a doubled quote splits into an empty part)
+        for i in range(1, len(parts), 2):
+            pieces = [p for p in re.split(r"(:(?:uid|cid|wid)\b)", parts[i]) if p]
+            if len(pieces) > 1 or (pieces and pieces[0].startswith(":")):
+                parts[i] = "\x00" + " || ".join(p if p.startswith(":") else f"'{p}'" for p in pieces) + "\x00"
+        text = "'".join(parts)
+        out.append(re.sub(r"'\x00(.*?)\x00'", lambda m: f"({m.group(1)})", text))
+    return "\n".join(out) + "\n"
 
 
 # -- scenarios ----------------------------------------------------------------------------------
@@ -557,8 +588,10 @@ def openloop_scenario(*, args, server, key, binary, env, postmaster, runid) -> R
     return r
 
 
-def pgbench_scenario(name, *, args, script: Path, connections, env, postmaster, server_pid, reconnect=False) -> Result:
-    cmd = [args.pgbench, "-n", "-M", "simple", "-c", str(connections), "-j", str(args.pgbench_threads)]
+def pgbench_scenario(
+    name, *, args, script: Path, mode: str, connections, env, postmaster, server_pid, reconnect=False
+) -> Result:
+    cmd = [args.pgbench, "-n", "-M", mode, "-c", str(connections), "-j", str(args.pgbench_threads)]
     cmd += ["-T", str(max(1, int(args.duration))), "-f", str(script)]
     if reconnect:
         cmd.append("-C")
@@ -1025,6 +1058,9 @@ def main() -> None:
             if not any(CAPTURE_CHARGE_ID in s.sql for s in captured):
                 sys.exit(f"error: the capture charge's SQL is not in {pg_log}")
             script_body, notes = to_pgbench(captured, next_ids, service_id="capture")
+            mode = pgbench_mode(captured)
+            if mode == "prepared":
+                script_body = for_prepared(script_body)
             log(f"captured {len(captured)} statements of one charge from {pg_log}")
             out_dir = BENCH / "out"
             out_dir.mkdir(exist_ok=True)
@@ -1044,7 +1080,7 @@ def main() -> None:
             )
             # one dry run: the script must work as one charge does
             check = subprocess.run(
-                [args.pgbench, "-n", "-M", "simple", "-t", "1", "-c", "1", "-f", str(spread_script)],
+                [args.pgbench, "-n", "-M", mode, "-t", "1", "-c", "1", "-f", str(spread_script)],
                 env=pg_env(url),
                 capture_output=True,
                 text=True,
@@ -1064,6 +1100,7 @@ def main() -> None:
                     name,
                     args=args,
                     script=script,
+                    mode=mode,
                     connections=args.connections,
                     env=pg_env(url),
                     postmaster=postmaster,

@@ -137,6 +137,9 @@ DATABASES = {
 # Django's PostgreSQL backend, its health check without a round trip (billy.core.postgresql).
 DATABASES["default"]["ENGINE"] = "billy.core.postgresql"
 DATABASES["default"].setdefault("OPTIONS", {})
+# The money path's statements prepared on each connection (billy.core.postgresql); off behind a
+# connection pooler in transaction mode.
+BILLY_DB_PREPARED = _env_bool("BILLY_DB_PREPARED", True)
 DATABASES["default"]["TEST"] = {"NAME": os.environ.get("BILLY_TEST_DATABASE_NAME") or None}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -13,11 +13,12 @@ import datetime as dt
 import json
 from dataclasses import dataclass, field
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 
 from billy.clients.models import Client
 from billy.core.errors import BillyError, IdempotencyConflict, InvalidState, ValidationFailed
 from billy.core.money import format_amount, is_currency
+from billy.core.postgresql import prepared_cursor
 from billy.core.timestamps import format_timestamp
 from billy.core.validation import check_id, check_metadata, check_text, is_printable_text
 from billy.events import registry
@@ -258,8 +259,8 @@ _CHARGE_SQL = spend_statement(
                         captured, refunded, description, metadata, hold_expires_at, cancel_reason, transaction_id,
                         request, created_at, updated_at)
     SELECT %(workspace)s, %(charge_id)s, %(client)s, wallet.id, %(product)s, %(amount)s, %(currency)s, %(hold)s,
-           %(status)s, %(captured)s, 0, %(description)s, %(metadata)s::jsonb, %(expires_at)s, '', (SELECT id FROM tx),
-           %(request)s::jsonb, %(now)s, %(now)s
+           %(status)s, %(captured)s, 0, %(description)s, %(metadata)s::jsonb, %(expires_at)s::timestamptz, '',
+           (SELECT id FROM tx), %(request)s::jsonb, %(now)s, %(now)s
       FROM wallet
     RETURNING id, transaction_id
 )""",
@@ -271,7 +272,7 @@ def _insert_charge(charge: Charge, *, now: dt.datetime) -> bool:
     """Write the new charge, filling its ids; False when the wallet lacks the money. IntegrityError:
     the charge_id is taken."""
     event = created_event(charge, now)
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             _CHARGE_SQL,
             {

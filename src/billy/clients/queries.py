@@ -9,6 +9,7 @@ from django.db import connection
 
 from billy.core.errors import BillyError, ValidationFailed
 from billy.core.pagination import before_created, check_limit, decode_created_cursor, encode_created_cursor
+from billy.core.postgresql import prepared_cursor
 from billy.core.validation import is_printable_text
 from billy.workspaces.models import Workspace
 
@@ -61,7 +62,7 @@ def _client_with_wallet(workspace: Workspace, service_client_id: str, *, with_wa
     """The client and, `with_wallet`, its wallet (None if it has none yet), as
     `select_related("workspace", "wallet")` loads them, in one statement written once."""
     sql, client_fields, wallet_fields = _client_with_wallet_sql()
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql, [workspace.pk, service_client_id])
         row = cursor.fetchone()
     if row is None:

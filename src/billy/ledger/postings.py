@@ -26,6 +26,7 @@ from django.db import connection, transaction
 
 from billy.core.errors import BillyError
 from billy.core.money import format_amount
+from billy.core.postgresql import prepared_cursor
 from billy.events.operations import EVENT_INSERT, append_event
 from billy.events.registry import NewEvent
 
@@ -75,7 +76,7 @@ def lock_wallets(wallet_ids: list[int]) -> Funds:
     """Lock the wallets (id order) until the transaction ends; what each may spend."""
     if not wallet_ids:
         return Funds({})
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             "SELECT id, balance, held FROM ledger_account WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
             [sorted(set(wallet_ids))],
@@ -85,7 +86,7 @@ def lock_wallets(wallet_ids: list[int]) -> Funds:
 
 def lock_wallets_drawing(wallet_ids: list[int], count: int) -> tuple[Funds, list[int]]:
     """`lock_wallets` and `draw_transaction_ids(count)` in one round trip."""
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             "SELECT id, balance, held, ARRAY(SELECT nextval(pg_get_serial_sequence('ledger_transaction', 'id'))"
             "                                  FROM generate_series(1, %s))"

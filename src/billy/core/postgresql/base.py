@@ -6,14 +6,27 @@ nothing to read, so the check here asks the socket instead: anything to read on 
 saying goodbye (a restart or a terminated backend sends an error and closes it), and the
 connection is replaced, as Django does when `SELECT 1` fails. A connection in a transaction, or one
 psycopg already knows is closed or broken, is checked as Django checks it.
+
+Prepared statements. Django binds parameters on the client (every value quoted into the SQL text),
+so PostgreSQL parses and plans each statement anew: for a charge's one data-modifying statement that
+is most of PostgreSQL's work, and quoting its values is a tenth of billy's. `prepared_cursor` gives
+a cursor that sends the values apart and has PostgreSQL keep the statement prepared on the
+connection (psycopg's prepared-statement cache, `prepare_threshold` 0: from the first execution).
+Only the money path's statements use it; everything else keeps Django's cursor.
+BILLY_DB_PREPARED=false turns it off (a connection pooler in transaction mode cannot keep a
+session's prepared statements): the same cursor then binds on the server without preparing.
 """
 
 from __future__ import annotations
 
 import select
 
+from django.conf import settings
+from django.db.backends.postgresql.base import TIMESTAMPTZ_OID, ServerBindingCursor
 from django.db.backends.postgresql.base import DatabaseWrapper as PostgresDatabaseWrapper
+from django.db.backends.postgresql.psycopg_any import register_tzloader
 from psycopg import pq
+from psycopg.pq import Format
 
 
 class DatabaseWrapper(PostgresDatabaseWrapper):
@@ -29,3 +42,21 @@ class DatabaseWrapper(PostgresDatabaseWrapper):
             return not poller.poll(0)
         except (OSError, ValueError):
             return False
+
+    def get_connection_params(self):
+        params = super().get_connection_params()
+        # Only `prepared_cursor`'s statements are prepared (Django's own cursor binds on the client
+        # and never prepares); 0: from a statement's first execution on the connection.
+        params["prepare_threshold"] = 0 if settings.BILLY_DB_PREPARED else None
+        return params
+
+    def prepared_cursor(self):
+        """`cursor()`, but with server-side binding (see the module)."""
+        self.close_if_health_check_failed()
+        self.ensure_connection()
+        with self.wrap_database_errors:
+            cursor = ServerBindingCursor(self.connection)
+            tzloader = self.connection.adapters.get_loader(TIMESTAMPTZ_OID, Format.TEXT)
+            if self.timezone != tzloader.timezone:  # as Django's create_cursor
+                register_tzloader(self.timezone, cursor)
+            return self._prepare_cursor(cursor)
