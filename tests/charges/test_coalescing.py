@@ -141,7 +141,61 @@ def test_a_group_answers_each_charge_as_the_single_statement_would(client_a):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_group_that_fails_writes_nothing_and_fails_every_charge_in_it(client_a, monkeypatch):
+def test_a_group_the_wallet_has_the_money_for_is_written_by_one_statement(client_a, monkeypatch):
+    fund(client_a, 10_00)
+    statements = []
+    original_run = batch._run
+
+    def counted_run(statement, *args, **kwargs):
+        statements.append(statement)
+        return original_run(statement, *args, **kwargs)
+
+    requests = [
+        _charge("first"),  # written alone: 9.00 left
+        _charge("a", 2_00),
+        ChargeRequest(charge_id="h", product="p", amount=3_00, hold=True),  # a hold in the group
+        _charge("b", 4_00),  # the group takes exactly what is left
+        _charge("a", 2_00),  # a repeat within the group: answered as a repeat after it
+    ]
+    answers = _run_held_up(client_a, requests, when_queued=lambda: monkeypatch.setattr(batch, "_run", counted_run))
+
+    assert statements == [batch._AT_ONCE_SQL]  # one statement for the group, nothing decided in Python
+    assert [a[0][1] for a in answers] == [True, True, True, True, False]
+    assert answers[4][0][0].pk == answers[1][0][0].pk
+    wallet = Account.objects.get(client=client_a)
+    assert (wallet.balance, wallet.held) == (3_00, 3_00)  # nothing left available
+    assert sum(Entry.objects.filter(account=wallet).values_list("amount", flat=True)) == wallet.balance
+    charges = {c.charge_id: c for c in Charge.objects.all()}
+    assert charges["h"].status == "HELD" and charges["h"].transaction_id is None
+    assert charges["a"].transaction_id != charges["b"].transaction_id
+    for charge_id in ("a", "b"):  # each charge names its own ledger transaction, with its two entries
+        answered = next(a[0][0] for r, a in zip(requests, answers, strict=True) if r.charge_id == charge_id)
+        assert answered.transaction_id == charges[charge_id].transaction_id
+        assert Entry.objects.filter(transaction_id=charges[charge_id].transaction_id).count() == 2
+    assert sorted(e.data["charge_id"] for e in Event.objects.filter(type__startswith="charge.")) == [
+        "a",
+        "b",
+        "first",
+        "h",
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_group_the_money_is_short_for_is_decided_charge_by_charge(client_a):
+    fund(client_a, 4_00)
+    requests = [_charge("first"), _charge("a", 2_00), _charge("b", 2_00), _charge("c", 1_00)]
+    answers = _run_held_up(client_a, requests, when_queued=lambda: None)
+
+    # 3.00 after the first: the one statement for a, b and c (5.00) aborts; a and c fit in order, b not
+    assert answers[1][0][1] is True and isinstance(answers[2][1], InsufficientFunds) and answers[3][0][1] is True
+    assert Account.objects.get(client=client_a).balance == 0
+    assert set(Charge.objects.values_list("charge_id", flat=True)) == {"first", "a", "c"}
+    assert Event.objects.filter(type="charge.completed").count() == 3
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("path", ["at once", "deciding"])
+def test_a_group_that_fails_writes_nothing_and_fails_every_charge_in_it(client_a, monkeypatch, path):
     fund(client_a, 10_00)
     original_insert = batch._insert
 
@@ -149,10 +203,18 @@ def test_a_group_that_fails_writes_nothing_and_fails_every_charge_in_it(client_a
         original_insert(*args, **kwargs)  # the rows are in, inside the group's transaction
         raise OperationalError("the connection was lost")
 
+    def lost_before_the_answer(*args, **kwargs):  # the one statement never ran
+        raise OperationalError("the connection was lost")
+
+    def fail_the_group():
+        if path == "at once":
+            monkeypatch.setattr(batch, "_run", lost_before_the_answer)
+        else:  # the group decided charge by charge, in a transaction that fails after its rows went in
+            monkeypatch.setattr(batch, "_write_at_once", lambda *args: None)
+            monkeypatch.setattr(batch, "_insert", insert_then_fail)
+
     requests = [_charge(f"c{i}") for i in range(5)]
-    answers = _run_held_up(
-        client_a, requests, when_queued=lambda: monkeypatch.setattr(batch, "_insert", insert_then_fail)
-    )
+    answers = _run_held_up(client_a, requests, when_queued=fail_the_group)
 
     assert answers[0][0][1] is True  # the first, written alone before the failure
     assert all(isinstance(error, OperationalError) for _, error in answers[1:])

@@ -12,12 +12,13 @@ import datetime as dt
 from dataclasses import dataclass
 
 import orjson
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 
 from billy.clients.models import Client
 from billy.clients.queries import ClientNotFound
 from billy.core.errors import BillyError, IdempotencyConflict, ValidationFailed
 from billy.core.money import format_amount
+from billy.core.postgresql import prepared_cursor
 from billy.core.validation import check_text, is_printable_text
 from billy.ledger.models import LedgerTransaction
 from billy.ledger.postings import (
@@ -231,8 +232,10 @@ Answer = tuple[tuple[Charge, bool] | None, BillyError | DatabaseError | None]
 def write_group(group: list[PreparedCharge]) -> list[Answer]:
     """Charges of one wallet (its currency its workspace's) written in one transaction, each decided
     in order against the money left; per charge, what `write_prepared_charge` would answer: (charge,
-    created) or its own error. Four round trips whatever the group's size: BEGIN, the wallet locked
-    (with the ledger transaction ids drawn), one statement for every row, COMMIT.
+    created) or its own error. When the wallet has the money for every charge and no charge_id is
+    taken (the usual case), one statement writes them all (`_write_at_once`). Otherwise four round
+    trips whatever the group's size: BEGIN, the wallet locked (with the ledger transaction ids
+    drawn), one statement for every row, COMMIT.
 
     Repeats of an earlier charge of the group and charge_ids already taken (the insert skips them,
     or the money refused them) are answered one by one after the transaction, as the single
@@ -249,6 +252,33 @@ def write_group(group: list[PreparedCharge]) -> list[Answer]:
         if p.request.charge_id not in seen:
             seen.add(p.request.charge_id)
             members.append(_Pending(i, p.client, p.wallet_id, p.currency, p.request, p.ttl, p.fingerprint))
+    at_once = _write_at_once(workspace, members, now)
+    if at_once is not None:
+        for p in members:
+            answers[p.index] = ((at_once[p.request.charge_id], True), None)
+    else:
+        _write_deciding(workspace, group, members, now, answers)
+    # A charge refused for the money whose charge_id is taken is a repeat (or a conflict), as the
+    # single statement answers it.
+    refused = {group[i].request.charge_id: i for i, a in enumerate(answers) if a is not None and a[0] is None}
+    if refused:
+        taken = Charge.objects.filter(workspace_id=workspace.pk, charge_id__in=list(refused))
+        for charge_id in taken.values_list("charge_id", flat=True):
+            answers[refused[charge_id]] = None
+    for index, answer in enumerate(answers):
+        if answer is None:
+            try:
+                answers[index] = (write_prepared_charge(group[index]), None)
+            except (BillyError, DatabaseError) as e:  # its own error: the charges answered before it stand
+                answers[index] = (None, e)
+    return answers  # type: ignore[return-value]
+
+
+def _write_deciding(
+    workspace: Workspace, group: list[PreparedCharge], members: list[_Pending], now: dt.datetime, answers: list
+) -> None:
+    """The group in one transaction: the wallet locked, each charge decided in order against the money
+    left, every row in one statement. Fills `answers`; one left None is written on its own after."""
     try:
         with transaction.atomic():
             debits = sum(1 for p in members if not p.request.hold)
@@ -267,32 +297,18 @@ def write_group(group: list[PreparedCharge]) -> list[Answer]:
                 if charge is not None:
                     answers[p.index] = ((charge, True), None)
     except _DecideAgain:
-        answers = [None] * len(group)
-    # A charge refused for the money whose charge_id is taken is a repeat (or a conflict), as the
-    # single statement answers it.
-    refused = {group[i].request.charge_id: i for i, a in enumerate(answers) if a is not None and a[0] is None}
-    if refused:
-        taken = Charge.objects.filter(workspace_id=workspace.pk, charge_id__in=list(refused))
-        for charge_id in taken.values_list("charge_id", flat=True):
-            answers[refused[charge_id]] = None
-    for index, answer in enumerate(answers):
-        if answer is None:
-            try:
-                answers[index] = (write_prepared_charge(group[index]), None)
-            except (BillyError, DatabaseError) as e:  # its own error: the charges answered before it stand
-                answers[index] = (None, e)
-    return answers  # type: ignore[return-value]
+        answers[:] = [None] * len(group)
 
 
-# The charges go in first (a charge_id taken meanwhile is skipped); the ledger posts what went in.
-_INSERT_SQL = (
-    """
-WITH input AS (  -- one JSON parameter for every row: binding 14 arrays of 1,000 cost more than the statement
-    SELECT * FROM jsonb_to_recordset(%(rows)s::jsonb)
-        AS c(charge_id text, client_id bigint, wallet_id bigint, product text, amount bigint, hold boolean,
+_COLUMNS = """charge_id text, client_id bigint, wallet_id bigint, product text, amount bigint, hold boolean,
              description text, metadata jsonb, hold_expires_at timestamptz, transaction_id bigint, request jsonb,
-             event_type text, event_version smallint, event jsonb)
-), inserted AS (
+             event_type text, event_version smallint, event jsonb"""
+
+
+def _insert_sql(*, input_cte: str, on_conflict: str, returning: str) -> str:
+    """The statement that writes charges with their ledger transactions, entries, wallet figures and
+    events: the charges go in first, and the ledger posts what went in."""
+    return f"""{input_cte}, inserted AS (
     INSERT INTO charge (workspace_id, charge_id, client_id, wallet_id, product, amount, currency, hold, status,
                         captured, refunded, description, metadata, hold_expires_at, cancel_reason, transaction_id,
                         request, created_at, updated_at)
@@ -301,18 +317,41 @@ WITH input AS (  -- one JSON parameter for every row: binding 14 arrays of 1,000
            description, metadata::jsonb, hold_expires_at, '', transaction_id, request::jsonb, %(now)s, %(now)s
       FROM input
      ORDER BY charge_id  -- one order for every batch: concurrent batches cannot deadlock on the key
-    ON CONFLICT (workspace_id, charge_id) DO NOTHING
-    RETURNING id, charge_id
+    {on_conflict}
+    RETURNING {returning}
 ), spent AS (
     SELECT input.wallet_id, input.amount, input.hold, input.transaction_id, input.product AS description,
            json_build_object('charge_id', input.charge_id)::text AS transaction_source,
            input.event_type, input.event_version, input.event
       FROM inserted JOIN input USING (charge_id)
-)"""  # noqa: S608 (constant fragments only)
-    + spend_many_ctes(source="spent")
-    + """
-SELECT id, charge_id FROM inserted
-"""
+){spend_many_ctes(source="spent")}
+SELECT {returning} FROM inserted
+"""  # noqa: S608 (constant fragments only)
+
+
+# A batch's charges on wallets already locked and decided (`_decide`): a charge_id taken meanwhile
+# is skipped. One JSON parameter for every row: binding 14 arrays of 1,000 cost more than the statement.
+_INSERT_SQL = _insert_sql(
+    input_cte=f"WITH input AS (SELECT * FROM jsonb_to_recordset(%(rows)s::jsonb) AS c({_COLUMNS}))",  # noqa: S608
+    on_conflict="ON CONFLICT (workspace_id, charge_id) DO NOTHING",
+    returning="id, charge_id",
+)
+
+# A group of one wallet's charges at once, nothing decided beforehand (`_write_at_once`): the wallet
+# is locked before any row goes in, the ledger transaction ids are drawn in the statement, and a
+# taken charge_id (the unique key) or money the wallet lacks (its CHECK constraint) aborts it whole.
+_AT_ONCE_SQL = _insert_sql(
+    input_cte=f"""WITH locked AS (SELECT id FROM ledger_account WHERE id = %(wallet)s FOR UPDATE
+), given AS (SELECT * FROM jsonb_to_recordset(%(rows)s::jsonb) AS c({_COLUMNS})
+), input AS (
+    SELECT charge_id, client_id, wallet_id, product, amount, hold, description, metadata, hold_expires_at,
+           CASE WHEN hold THEN NULL ELSE nextval(pg_get_serial_sequence('ledger_transaction', 'id')) END
+               AS transaction_id,
+           request, event_type, event_version, event
+      FROM given WHERE EXISTS (SELECT FROM locked)
+)""",  # noqa: S608 (constant fragments only)
+    on_conflict="",
+    returning="id, charge_id, transaction_id",
 )
 
 
@@ -323,11 +362,35 @@ def _insert(
     in one statement; returns each charge inserted (a charge_id taken meanwhile is not)."""
     if not accepted:
         return {}
-    currency = workspace.currency
     # Transaction ids are drawn first so each charge row can name its own.
     completed = [p for p in accepted if not p.request.hold]
     drawn = draw_transaction_ids(len(completed)) if transaction_ids is None else transaction_ids[: len(completed)]
     transaction_of = dict(zip([p.request.charge_id for p in completed], drawn, strict=True))
+    return _run(_INSERT_SQL, workspace, accepted, now, transaction_of=transaction_of)
+
+
+def _write_at_once(workspace: Workspace, members: list[_Pending], now: dt.datetime) -> dict[str, Charge] | None:
+    """Every charge of one wallet's group written in one statement, outside a transaction, when the
+    wallet has the money for all of them and none of their charge_ids is taken; else None, with
+    nothing written (the statement aborted whole). One round trip, so the wallet's row lock is held
+    only while PostgreSQL runs it and commits."""
+    try:
+        inserted = _run(_AT_ONCE_SQL, workspace, members, now, wallet_id=members[0].wallet_id)
+    except IntegrityError:  # a charge_id taken, or the money short: decided charge by charge instead
+        return None
+    return inserted if len(inserted) == len(members) else None
+
+
+def _run(
+    statement: str,
+    workspace: Workspace,
+    accepted: list[_Pending],
+    now: dt.datetime,
+    *,
+    transaction_of: dict[str, int] | None = None,
+    wallet_id: int | None = None,
+) -> dict[str, Charge]:
+    currency = workspace.currency
     charges = [
         new_charge(
             client=p.client,
@@ -337,16 +400,17 @@ def _insert(
             ttl=p.ttl,
             fingerprint=p.fingerprint,
             now=now,
-            transaction_id=transaction_of.get(p.request.charge_id),
+            transaction_id=transaction_of.get(p.request.charge_id) if transaction_of else None,
         )
         for p in accepted
     ]
     events = [created_event(c, now) for c in charges]
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
-            _INSERT_SQL,
+            statement,
             {
                 "workspace": workspace.pk,
+                "wallet": wallet_id,
                 "currency": currency,
                 "now": now,
                 "l_workspace": workspace.pk,
@@ -377,9 +441,13 @@ def _insert(
                 ).decode(),
             },
         )
-        inserted = {charge_id: pk for pk, charge_id in cursor.fetchall()}
+        rows = cursor.fetchall()
     by_id = {c.charge_id: c for c in charges}
-    for charge_id, pk in inserted.items():
-        by_id[charge_id].pk = pk
-        by_id[charge_id]._state.adding, by_id[charge_id]._state.db = False, "default"
-    return {charge_id: by_id[charge_id] for charge_id in inserted}
+    inserted = {}
+    for pk, charge_id, *drawn in rows:
+        charge = inserted[charge_id] = by_id[charge_id]
+        charge.pk = pk
+        if drawn:
+            charge.transaction_id = drawn[0]
+        charge._state.adding, charge._state.db = False, "default"
+    return inserted
