@@ -15,6 +15,11 @@ connection (psycopg's prepared-statement cache, `prepare_threshold` 0: from the 
 Only the money path's statements use it; everything else keeps Django's cursor.
 BILLY_DB_PREPARED=false turns it off (a connection pooler in transaction mode cannot keep a
 session's prepared statements): the same cursor then binds on the server without preparing.
+
+A statement whose first, preparing execution fails (a charge_id taken, a wallet short of money)
+stays prepared on the server while psycopg forgets its name and prepares it anew next time: each
+failure would leave a prepared plan behind until the connection closes. `_PrepareManager` has
+psycopg deallocate it with the connection's next statement.
 """
 
 from __future__ import annotations
@@ -26,7 +31,18 @@ from django.db.backends.postgresql.base import TIMESTAMPTZ_OID, ServerBindingCur
 from django.db.backends.postgresql.base import DatabaseWrapper as PostgresDatabaseWrapper
 from django.db.backends.postgresql.psycopg_any import register_tzloader
 from psycopg import pq
+from psycopg._preparing import Prepare, PrepareManager
 from psycopg.pq import Format
+
+
+class _PrepareManager(PrepareManager):
+    """psycopg's prepared-statement cache, which also deallocates a statement whose preparing
+    execution failed (psycopg drops it from the cache and leaves it on the server)."""
+
+    def validate(self, key, prep, name, results) -> None:
+        super().validate(key, prep, name, results)
+        if prep is Prepare.SHOULD and key not in self._names and None not in self._to_flush:
+            self._to_flush.append(name)  # sent before the connection's next statement
 
 
 class DatabaseWrapper(PostgresDatabaseWrapper):
@@ -49,6 +65,14 @@ class DatabaseWrapper(PostgresDatabaseWrapper):
         # and never prepares); 0: from a statement's first execution on the connection.
         params["prepare_threshold"] = 0 if settings.BILLY_DB_PREPARED else None
         return params
+
+    def get_new_connection(self, conn_params):
+        connection = super().get_new_connection(conn_params)
+        manager = _PrepareManager()
+        manager.prepare_threshold = connection.prepare_threshold
+        manager.prepared_max = connection.prepared_max
+        connection._prepared = manager
+        return connection
 
     def prepared_cursor(self):
         """`cursor()`, but with server-side binding (see the module)."""
