@@ -16,7 +16,9 @@ Crash safety. A group is one database transaction: it commits whole or not at al
 group are all requests of this process (the line is a process's own), so a process that dies takes
 its waiting requests with it: their connections drop, and each retry (by `charge_id`, or its
 Idempotency-Key) finds its charge written or not, never half. A group that fails (the database went
-away) fails every request in it with that error (a retryable 503), and nothing of it is written.
+away) fails every request in it with that error (a retryable 503), and nothing of it is written;
+except when the connection is lost after the group's statement committed, before its answer came:
+then the charges exist, and a retry by `charge_id` answers each as a repeat.
 
 Across processes (gunicorn's workers), charges of one wallet still queue on its row lock, a group
 per process at a time: coalescing is limited to one process's threads, which needs no state beyond
