@@ -24,10 +24,12 @@ THREADS = 6
 # Junk per source address per hour: a flood this size meets the limit, and what is refused is
 # answered 429 (the ignored count plus the refusals must be the whole flood).
 LIMIT = "600/d"  # a day-long window: the flood never straddles two
-# From the payer's payment to an ACTIVE subscription, webhook and worker included (it takes a
-# fraction of this when idle; the bound leaves room for a busy machine, and junk that made jobs or
-# provider calls, ahead of the real one, would not meet it).
-ACTIVATION_BOUND_SECONDS = 2.0
+# From the payer's payment to an ACTIVE subscription, webhook and worker included, as a share of the
+# junk the flood still sent after the payment: the subscription is active before this share of it
+# was answered. The flood and the activation share the machine, so a busy machine slows both alike
+# (a ratio, not a time); junk that made jobs or provider calls ahead of the real one would leave
+# the payment waiting until the flood was over.
+ACTIVATED_WITHIN_SHARE = 0.5
 
 
 @pytest.fixture
@@ -94,15 +96,17 @@ def test_junk_flood_makes_no_job_and_no_provider_call_and_starves_no_payment(sta
     activated_at = Subscription.objects.get(pk=subscription_id).activated_at
     activation_seconds = (activated_at - paid_at).total_seconds()
     flood_ended_at = max(at for *_, at in answers)
+    after_payment = [at for *_, at in answers if at > paid_at]
+    answered_before_active = sum(1 for at in after_payment if at <= activated_at)
     ignored = sum(1 for status, outcome, _, _ in answers if (status, outcome) == (200, "ignored"))
     limited = sum(1 for status, outcome, retry, _ in answers if (status, outcome) == (429, "rate_limited") and retry)
     print(
         f"\njunk: {len(answers)} sent, {ignored} ignored, {limited} refused (429); paid after {sent_when_paid}, "
-        f"active {activation_seconds:.3f} s later; the flood ended {(flood_ended_at - paid_at).total_seconds():.3f} s "
-        "after the payment"
+        f"active {activation_seconds:.3f} s later, when {answered_before_active} of the {len(after_payment)} "
+        f"sent after it were answered; the flood ended {(flood_ended_at - paid_at).total_seconds():.3f} s after the payment"
     )
     assert activated_at < flood_ended_at  # paid and activated while the flood went on
-    assert activation_seconds < ACTIVATION_BOUND_SECONDS
+    assert answered_before_active < ACTIVATED_WITHIN_SHARE * len(after_payment)
     assert (len(answers), ignored + limited) == (JUNK, JUNK)
     assert IgnoredNotification.objects.get(event="payment.succeeded").count == ignored
     later_calls = yookassa.requests()[provider_calls:]
