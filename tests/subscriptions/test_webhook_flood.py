@@ -103,7 +103,8 @@ def test_junk_flood_makes_no_job_and_no_provider_call_and_starves_no_payment(sta
     print(
         f"\njunk: {len(answers)} sent, {ignored} ignored, {limited} refused (429); paid after {sent_when_paid}, "
         f"active {activation_seconds:.3f} s later, when {answered_before_active} of the {len(after_payment)} "
-        f"sent after it were answered; the flood ended {(flood_ended_at - paid_at).total_seconds():.3f} s after the payment"
+        f"sent after it were answered; the flood ended {(flood_ended_at - paid_at).total_seconds():.3f} s "
+        "after the payment"
     )
     assert activated_at < flood_ended_at  # paid and activated while the flood went on
     assert answered_before_active < ACTIVATED_WITHIN_SHARE * len(after_payment)
