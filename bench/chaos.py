@@ -37,7 +37,7 @@ import chaos_families  # noqa: E402
 import chaos_migration  # noqa: E402
 import httpx  # noqa: E402
 import psycopg  # noqa: E402
-from chaos_checks import check_all, failed_janitor_runs, pending  # noqa: E402
+from chaos_checks import check_all, failed_janitor_runs, hot_wallet_figure, pending  # noqa: E402
 from chaos_moneyin import FAULT_WEIGHT as MONEY_IN_FAULT_WEIGHT  # noqa: E402
 from chaos_moneyin import fault_params as money_in_fault_params  # noqa: E402
 from chaos_moneyin import fault_spec as money_in_fault_spec  # noqa: E402
@@ -360,6 +360,7 @@ class Result:
     settle_seconds: float
     webhooks: list[str] = dataclasses.field(default_factory=list)  # what the webhook receiver got
     relay: list[str] = dataclasses.field(default_factory=list)  # the stream against the feed
+    hot: str = ""  # how the hot bursts' charges were written
 
 
 def run_once(args: argparse.Namespace, schedule: list[Fault]) -> Result:
@@ -436,6 +437,7 @@ def _run_and_check(args: argparse.Namespace, billy: Billy, schedule: list[Fault]
         webhook_findings, webhook_figures = check_webhooks(db, hooks)
         findings += webhook_findings
         janitor_failures = failed_janitor_runs(db)
+        hot = hot_wallet_figure(db)
     relay_findings, relay_figures = check_relay(billy, relay_killer)
     findings += relay_findings
     for actor in actors:
@@ -454,6 +456,7 @@ def _run_and_check(args: argparse.Namespace, billy: Billy, schedule: list[Fault]
         settle_seconds,
         webhook_figures,
         relay_figures,
+        hot,
     )
 
 
@@ -567,6 +570,7 @@ def report(seed: int, result: Result) -> None:
     for line in result.webhooks:
         print(f"  {line}")
     print("relay:\n" + "".join(f"  {line}\n" for line in result.relay), end="")
+    print(result.hot)
     print(f"janitors finished in {result.settle_seconds:.0f} s")
 
 

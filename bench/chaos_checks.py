@@ -234,7 +234,7 @@ def check_answers(db, journal: Journal) -> list[str]:
     adjustments = {r[0]: r for r in db.execute("SELECT a.adjustment_id, a.amount FROM ledger_adjustment a")}
     by_charge: dict[str, list] = defaultdict(list)
     for a in journal.answers:
-        if "charge_id" in a.ids and a.op in ("charge", "charge.replay", "hold", "hold.replay", "batch.item"):
+        if "charge_id" in a.ids and a.op in ("charge", "charge.replay", "hot", "hold", "hold.replay", "batch.item"):
             by_charge[a.ids["charge_id"]].append(a)
     for charge_id, answers in by_charge.items():
         row = charges.get(charge_id)
@@ -335,3 +335,15 @@ def _check_subscriptions(db, journal: Journal) -> list[str]:
             if a.outcome == "ok" and (row is None or row[3] == 0 or row[2] not in ("REFUNDED", "ACTIVE", "PAST_DUE")):
                 findings.append(f"refund of subscription {a.ids['subscription']} answered {a.status}; billy has {row}")
     return findings
+
+
+def hot_wallet_figure(db) -> str:
+    """How the charges of the hot bursts (`Actor.op_hot`) were written: the database transactions
+    that wrote their ledger transactions (a row's xmin); fewer than the charges means billy wrote
+    some of them together."""
+    charges, transactions = db.execute(
+        "SELECT count(*), count(DISTINCT t.xmin::text) FROM charge ch"
+        " JOIN ledger_transaction t ON t.id = ch.transaction_id WHERE ch.charge_id LIKE %s",
+        ["%-hot%"],
+    ).fetchone()
+    return f"hot wallets: {charges} charges of bursts written by {transactions} database transactions"

@@ -19,6 +19,7 @@ import threading
 import time
 import uuid
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import chaos_families
@@ -39,6 +40,8 @@ DECLINED_CARD = "4000000000000002"
 GOOD_CARD = "5555555555554477"
 HTTP_TIMEOUT = 30.0
 GRPC_TIMEOUT = 30.0
+# How many charges of one wallet an actor sends at once (op_hot), at least and at most.
+HOT_BURST = (4, 8)
 # How long an actor waits after an unknown outcome (an outage) before its next call.
 BACKOFF_SECONDS = 0.25
 _UNKNOWN_GRPC = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED}
@@ -48,6 +51,7 @@ WEIGHTS = {
     "register": 6,
     "fund": 8,
     "charge": 20,
+    "hot": 4,
     "hold": 10,
     "settle_hold": 10,
     "refund": 6,
@@ -146,6 +150,7 @@ class Actor(MoneyInOps, threading.Thread):
         self.charges = money_pb2_grpc.ChargeServiceStub(self.channel)
         self.clients = clients_pb2_grpc.ClientServiceStub(self.channel)
         self.failure: BaseException | None = None
+        self.burst = ThreadPoolExecutor(max_workers=HOT_BURST[1], thread_name_prefix=f"actor-{index}-hot")
 
     # -- plumbing ------------------------------------------------------------------------------
     def _id(self, kind: str) -> str:
@@ -197,6 +202,7 @@ class Actor(MoneyInOps, threading.Thread):
             self.failure = e
 
     def close(self) -> None:
+        self.burst.shutdown()
         self.http.close()
         self.page.close()
         self.channel.close()
@@ -273,6 +279,30 @@ class Actor(MoneyInOps, threading.Thread):
         if made and made[0].outcome == "ok":
             with self.journal.lock:
                 self.journal.completed.append(made[1])
+
+    def op_hot(self) -> None:
+        """Several charges of one wallet sent at once over one transport: a hot wallet, whose charges
+        billy writes together (`billy.charges.coalesce`, within one serving process), each decided
+        against the money."""
+        client = self._client()
+        if client is None:
+            return self.op_register()
+        over_http = self.rng.random() < 0.5
+        burst = [(self._id("hot"), self._money(100, 80_000)) for _ in range(self.rng.randint(*HOT_BURST))]
+
+        def send(charge: tuple[str, str]) -> Answer:
+            charge_id, amount = charge
+            ids = {"client": client, "charge_id": charge_id, "amount": amount, "hold": False}
+            body = {"charge_id": charge_id, "product": "chaos", "amount": amount}
+            if over_http:
+                return self._http("hot", "POST", f"/workspaces/{C2B}/clients/{client}/charges", ids, json=body)
+            request = money_pb2.CreateChargeRequest(workspace=C2B, client=client, **body)
+            return self._grpc("hot", self.charges.CreateCharge, request, ids)[0]
+
+        for answer in self.burst.map(send, burst):
+            if answer.outcome == "ok":
+                with self.journal.lock:
+                    self.journal.completed.append(answer.ids["charge_id"])
 
     def op_hold(self) -> None:
         made = self._charge("hold", hold=True)

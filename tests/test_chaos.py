@@ -69,6 +69,8 @@ def test_a_minute_of_faults_finds_nothing():
     assert "each exactly once, in feed order per workspace" in output
     relay_kills = re.search(r"relay killed (\d+) times", output)
     assert relay_kills and int(relay_kills[1]) >= 1, "the relay was never killed"
+    hot = re.search(r"hot wallets: (\d+) charges of bursts written by (\d+) database transactions", output)
+    assert hot and int(hot[2]) < int(hot[1]), "no charges of a hot wallet were written together"
 
 
 def _charge_answer(charge_id: str, amount: str, outcome: str = "ok") -> Answer:
