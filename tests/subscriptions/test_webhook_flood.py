@@ -1,6 +1,6 @@
 """A flood of junk notifications over real sockets to `billy serve`, with `billy worker` running: no
 provider call, no job, every one answered and counted; a real payment paid during the flood
-activates as fast as without it."""
+activates while the flood goes on, before half of the junk that follows it is answered."""
 
 from __future__ import annotations
 
@@ -25,8 +25,8 @@ THREADS = 6
 # answered 429 (the ignored count plus the refusals must be the whole flood).
 LIMIT = "600/d"  # a day-long window: the flood never straddles two
 # From the payer's payment to an ACTIVE subscription, webhook and worker included, as a share of the
-# junk the flood still sent after the payment: the subscription is active before this share of it
-# was answered. The flood and the activation share the machine, so a busy machine slows both alike
+# junk answered after the payment: the subscription is active before this share of it was
+# answered. The flood and the activation share the machine, so a busy machine slows both alike
 # (a ratio, not a time); junk that made jobs or provider calls ahead of the real one would leave
 # the payment waiting until the flood was over.
 ACTIVATED_WITHIN_SHARE = 0.5
