@@ -66,6 +66,8 @@ FAULT_RATE = 10
 # Faults that need processes that heal (a worker that reconnects, `billy dev` restarting a child):
 # --no-process-faults skips them (they stay in the schedule, so the other faults keep their places).
 HEALING = ("kill_worker", "restart_postgres")
+# How long a restart_postgres fault waits for a fast shutdown before an immediate one.
+RESTART_FAST_SECONDS = 15
 FAULT_WEIGHTS = {
     "balance": 4,
     "yookassa": 5,
@@ -271,7 +273,10 @@ class Billy:
         return True
 
     def restart_postgres(self, down_seconds: float) -> None:
-        self.cluster.stop()
+        # A fast shutdown that has not ended after RESTART_FAST_SECONDS becomes an immediate one
+        # (the start then recovers from the WAL, as after a crash): the outage stays an outage of
+        # seconds, not of a minute of a slow disk.
+        self.cluster.stop(fast_timeout=RESTART_FAST_SECONDS)
         time.sleep(down_seconds)  # the outage itself, not a wait for something
         self.cluster.start()
 
@@ -307,11 +312,28 @@ class Injector(threading.Thread):
         self.failure: BaseException | None = None
 
     def run(self) -> None:
+        restarts: list[threading.Thread] = []
         try:
             for fault in self.schedule:
                 if self.stop.wait(max(0.0, self.start_at + fault.at - time.monotonic())):
                     return
-                self.injected.append((fault, self.inject(fault)))
+                if fault.kind == "restart_postgres" and self.process_faults:
+                    # In a thread of its own: a restart lasts seconds, and the faults after it
+                    # keep their times.
+                    restarts.append(threading.Thread(target=self._restart, args=(fault,), name="restart-postgres"))
+                    restarts[-1].start()
+                    self.injected.append((fault, "injected"))
+                else:
+                    self.injected.append((fault, self.inject(fault)))
+        except BaseException as e:  # noqa: BLE001 (reported as a finding)
+            self.failure = e
+        finally:
+            for thread in restarts:  # the injector has ended when every restart has
+                thread.join()
+
+    def _restart(self, fault: Fault) -> None:
+        try:
+            self.inject(fault)
         except BaseException as e:  # noqa: BLE001 (reported as a finding)
             self.failure = e
 
