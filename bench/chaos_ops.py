@@ -260,19 +260,23 @@ class Actor(MoneyInOps, threading.Thread):
             self.op_register()
             return None
         charge_id, amount = self._id("ch"), self._money(100, 80_000)
-        ids = {"client": client, "charge_id": charge_id, "amount": amount, "hold": hold}
-        body: dict[str, Any] = {"charge_id": charge_id, "product": "chaos", "amount": amount, "hold": hold}
-        if hold:
-            body["hold_ttl_seconds"] = self.rng.randint(60, 90)
-        if self.rng.random() < 0.5:
-            path = f"/workspaces/{C2B}/clients/{client}/charges"
-            answer = self._http(op, "POST", path, ids, json=body)
-            if self.rng.random() < 0.15:  # the caller did not see the answer and sends it again
-                self._http(op + ".replay", "POST", path, ids, json=body)
-        else:
-            request = money_pb2.CreateChargeRequest(workspace=C2B, client=client, **body)
-            answer, _ = self._grpc(op, self.charges.CreateCharge, request, ids)
+        extra = {"hold": True, "hold_ttl_seconds": self.rng.randint(60, 90)} if hold else {"hold": False}
+        over_http = self.rng.random() < 0.5
+        answer = self._send_charge(op, client, charge_id, amount, extra, over_http=over_http)
+        if over_http and self.rng.random() < 0.15:  # the caller did not see the answer and sends it again
+            self._send_charge(op + ".replay", client, charge_id, amount, extra, over_http=True)
         return answer, charge_id, amount
+
+    def _send_charge(
+        self, op: str, client: str, charge_id: str, amount: str, extra: dict[str, Any], *, over_http: bool
+    ) -> Answer:
+        """One charge request (`extra`: hold and its TTL), over HTTP or gRPC; its answer."""
+        ids = {"client": client, "charge_id": charge_id, "amount": amount, "hold": extra.get("hold", False)}
+        body: dict[str, Any] = {"charge_id": charge_id, "product": "chaos", "amount": amount, **extra}
+        if over_http:
+            return self._http(op, "POST", f"/workspaces/{C2B}/clients/{client}/charges", ids, json=body)
+        request = money_pb2.CreateChargeRequest(workspace=C2B, client=client, **body)
+        return self._grpc(op, self.charges.CreateCharge, request, ids)[0]
 
     def op_charge(self) -> None:
         made = self._charge("charge", hold=False)
@@ -291,13 +295,7 @@ class Actor(MoneyInOps, threading.Thread):
         burst = [(self._id("hot"), self._money(100, 80_000)) for _ in range(self.rng.randint(*HOT_BURST))]
 
         def send(charge: tuple[str, str]) -> Answer:
-            charge_id, amount = charge
-            ids = {"client": client, "charge_id": charge_id, "amount": amount, "hold": False}
-            body = {"charge_id": charge_id, "product": "chaos", "amount": amount}
-            if over_http:
-                return self._http("hot", "POST", f"/workspaces/{C2B}/clients/{client}/charges", ids, json=body)
-            request = money_pb2.CreateChargeRequest(workspace=C2B, client=client, **body)
-            return self._grpc("hot", self.charges.CreateCharge, request, ids)[0]
+            return self._send_charge("hot", client, *charge, {}, over_http=over_http)
 
         for answer in self.burst.map(send, burst):
             if answer.outcome == "ok":
